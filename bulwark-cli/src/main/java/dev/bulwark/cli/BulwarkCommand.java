@@ -1,0 +1,55 @@
+package dev.bulwark.cli;
+
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code bulwark} command: one entry point with sub-commands. Errors a user can cause
+ * (bad options, a locked or incompatible database) print one line and exit non-zero; only a
+ * bug prints a stack trace.
+ */
+@Command(
+    name = "bulwark",
+    mixinStandardHelpOptions = true,
+    versionProvider = BulwarkCommand.Version.class,
+    description = "A replicated, verifiable operator server.",
+    subcommands = {DemoCommand.class, TablesCommand.class, CommandLine.HelpCommand.class})
+public final class BulwarkCommand implements Runnable {
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  static CommandLine commandLine() {
+    CommandLine cli = new CommandLine(new BulwarkCommand());
+    cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+      PrintWriter err = commandLine.getErr();
+      if (e instanceof dev.bulwark.store.StoreException || e instanceof IllegalArgumentException) {
+        err.println("bulwark: " + e.getMessage());
+        return 2;
+      }
+      err.println("bulwark: internal error (a bug; please report it with this trace):");
+      e.printStackTrace(err);
+      return 70;
+    });
+    return cli;
+  }
+
+  /** Reads the version from the jar manifest, so it is set in one place: the pom. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String version = BulwarkCommand.class.getPackage().getImplementationVersion();
+      return new String[] {"bulwark " + (version == null ? "(development build)" : version),
+          "Java " + Runtime.version()};
+    }
+  }
+}

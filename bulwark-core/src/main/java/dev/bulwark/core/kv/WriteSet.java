@@ -1,0 +1,156 @@
+package dev.bulwark.core.kv;
+
+import dev.bulwark.core.Bytes;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * The writes a committed transaction makes, in key order, at most one per key. A store
+ * applies it as one atomic batch; it is also a {@link ReadView} layer over its base, which
+ * is how a batch is processed on top of an earlier batch that has not committed yet.
+ */
+public final class WriteSet {
+  public static final WriteSet EMPTY = new WriteSet(new TreeMap<>());
+
+  private final NavigableMap<Bytes, Mutation> mutations;
+  private final long encodedBytes;
+
+  private WriteSet(NavigableMap<Bytes, Mutation> mutations) {
+    this.mutations = Collections.unmodifiableNavigableMap(mutations);
+    long bytes = 0;
+    for (Map.Entry<Bytes, Mutation> e : mutations.entrySet()) {
+      bytes += e.getKey().length() + (e.getValue() instanceof Mutation.Put put ? put.value().length() : 0);
+    }
+    this.encodedBytes = bytes;
+  }
+
+  /** Takes ownership of {@code mutations}; the caller must not touch the map again. */
+  public static WriteSet adopt(NavigableMap<Bytes, Mutation> mutations) {
+    return mutations.isEmpty() ? EMPTY : new WriteSet(mutations);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public NavigableMap<Bytes, Mutation> mutations() {
+    return mutations;
+  }
+
+  public int size() {
+    return mutations.size();
+  }
+
+  public boolean isEmpty() {
+    return mutations.isEmpty();
+  }
+
+  /** Key and value bytes in all, a measure of the batch's weight. */
+  public long byteSize() {
+    return encodedBytes;
+  }
+
+  /** This write set seen on top of {@code base}: its writes win, deletes hide base entries. */
+  public ReadView over(ReadView base) {
+    WriteSet self = this;
+    return new ReadView() {
+      @Override public Optional<Bytes> get(Bytes key) {
+        Mutation m = mutations.get(key);
+        if (m == null) {
+          return base.get(key);
+        }
+        return m instanceof Mutation.Put put ? Optional.of(put.value()) : Optional.empty();
+      }
+
+      @Override public Cursor scan(KeyRange range) {
+        return new MergingCursor(base.scan(range), self.slice(range));
+      }
+    };
+  }
+
+  NavigableMap<Bytes, Mutation> slice(KeyRange range) {
+    return range.end() == null ? mutations.tailMap(range.start(), true) : mutations.subMap(range.start(), true, range.end(), false);
+  }
+
+  /** Collects writes; a later write to the same key replaces the earlier one. */
+  public static final class Builder {
+    private NavigableMap<Bytes, Mutation> mutations = new TreeMap<>();
+
+    public Builder put(Bytes key, Bytes value) {
+      mutations.put(key, new Mutation.Put(value));
+      return this;
+    }
+
+    public Builder delete(Bytes key) {
+      mutations.put(key, Mutation.Delete.INSTANCE);
+      return this;
+    }
+
+    public WriteSet build() {
+      NavigableMap<Bytes, Mutation> built = mutations;
+      mutations = new TreeMap<>();
+      return adopt(built);
+    }
+  }
+
+  /**
+   * Merges a base cursor with an overlay of mutations, both in key order: overlay puts
+   * replace or add entries, overlay deletes hide them.
+   */
+  static final class MergingCursor implements Cursor {
+    private final Cursor base;
+    private final Iterator<Map.Entry<Bytes, Mutation>> overlay;
+    private Entry baseHead;
+    private Map.Entry<Bytes, Mutation> overlayHead;
+    private Entry next;
+
+    MergingCursor(Cursor base, NavigableMap<Bytes, Mutation> overlay) {
+      this.base = base;
+      this.overlay = overlay.entrySet().iterator();
+      this.baseHead = base.hasNext() ? base.next() : null;
+      this.overlayHead = this.overlay.hasNext() ? this.overlay.next() : null;
+      advance();
+    }
+
+    private void advance() {
+      next = null;
+      while (next == null && (baseHead != null || overlayHead != null)) {
+        int order = baseHead == null ? 1 : overlayHead == null ? -1 : baseHead.key().compareTo(overlayHead.getKey());
+        if (order < 0) {
+          next = baseHead;
+          baseHead = base.hasNext() ? base.next() : null;
+        } else {
+          if (order == 0) {
+            baseHead = base.hasNext() ? base.next() : null;
+          }
+          if (overlayHead.getValue() instanceof Mutation.Put put) {
+            next = new Entry(overlayHead.getKey(), put.value());
+          }
+          overlayHead = overlay.hasNext() ? overlay.next() : null;
+        }
+      }
+    }
+
+    @Override public boolean hasNext() {
+      return next != null;
+    }
+
+    @Override public Entry next() {
+      if (next == null) {
+        throw new NoSuchElementException();
+      }
+      Entry out = next;
+      advance();
+      return out;
+    }
+
+    @Override public void close() {
+      base.close();
+    }
+  }
+}

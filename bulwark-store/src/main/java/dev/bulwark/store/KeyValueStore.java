@@ -1,0 +1,29 @@
+package dev.bulwark.store;
+
+import dev.bulwark.core.kv.ReadView;
+import dev.bulwark.core.kv.WriteSet;
+import java.nio.file.Path;
+
+/**
+ * The storage SPI every backend implements: ordered bytes to bytes, consistent snapshots and
+ * atomic write batches. Reads on the store itself see the latest committed writes.
+ *
+ * <p>Implementations are thread-safe. After {@link #close()} every operation, and every
+ * snapshot and cursor still open, fails with {@link IllegalStateException} instead of
+ * touching freed native memory.
+ */
+public interface KeyValueStore extends ReadView, AutoCloseable {
+  /** A snapshot of the committed state now; later writes are invisible to it. */
+  StoreSnapshot snapshot();
+
+  /** Applies every mutation of {@code writes} atomically: after a crash, all or none are there. */
+  void write(WriteSet writes, Durability durability);
+
+  Backend backend();
+
+  Path directory();
+
+  /** Closes open snapshots and cursors, then the database. Idempotent. */
+  @Override
+  void close();
+}
