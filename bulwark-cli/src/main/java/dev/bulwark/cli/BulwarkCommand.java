@@ -14,7 +14,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = BulwarkCommand.Version.class,
     description = "A replicated, verifiable operator server.",
-    subcommands = {DemoCommand.class, TablesCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {DemoCommand.class, KeysCommand.class, VerifyCommand.class, TablesCommand.class,
+        CommandLine.HelpCommand.class})
 public final class BulwarkCommand implements Runnable {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
@@ -32,7 +33,8 @@ public final class BulwarkCommand implements Runnable {
     CommandLine cli = new CommandLine(new BulwarkCommand());
     cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
       PrintWriter err = commandLine.getErr();
-      if (e instanceof dev.bulwark.store.StoreException || e instanceof IllegalArgumentException) {
+      if (e instanceof UserError || e instanceof dev.bulwark.store.StoreException
+          || e instanceof dev.bulwark.core.json.JsonException || e instanceof IllegalArgumentException) {
         err.println("bulwark: " + e.getMessage());
         return 2;
       }

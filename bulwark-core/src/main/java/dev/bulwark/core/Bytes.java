@@ -2,6 +2,7 @@ package dev.bulwark.core;
 
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.Objects;
 
 /**
  * An immutable byte string, ordered by unsigned lexicographic comparison: the order a
@@ -27,8 +28,10 @@ public final class Bytes implements Comparable<Bytes> {
     return bytes.length == 0 ? EMPTY : new Bytes(bytes.clone());
   }
 
-  /** A copy of {@code length} bytes from {@code offset}. */
+  /** A copy of {@code length} bytes from {@code offset}; fails unless all of them are in {@code bytes}. */
   public static Bytes of(byte[] bytes, int offset, int length) {
+    // Arrays.copyOfRange pads with zeros past the end instead of failing.
+    Objects.checkFromIndexSize(offset, length, bytes.length);
     return length == 0 ? EMPTY : new Bytes(Arrays.copyOfRange(bytes, offset, offset + length));
   }
 

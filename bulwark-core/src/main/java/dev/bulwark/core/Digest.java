@@ -9,6 +9,7 @@ import java.util.HexFormat;
 public final class Digest implements Comparable<Digest> {
   public static final int LENGTH = 32;
   private static final HexFormat HEX = HexFormat.of();
+  private static final MessageDigest SHA256_PROTOTYPE = lookUpSha256();
 
   private final byte[] bytes;
 
@@ -41,8 +42,20 @@ public final class Digest implements Comparable<Digest> {
     return sha256(data.unsafeArray());
   }
 
-  /** A fresh SHA-256 engine; every JDK has one, so its absence is a broken runtime. */
+  /**
+   * A fresh SHA-256 engine. Cloning a prototype skips the provider lookup of
+   * {@code MessageDigest.getInstance}, about a third of the cost of hashing a small record.
+   */
   public static MessageDigest newSha256() {
+    try {
+      return (MessageDigest) SHA256_PROTOTYPE.clone();
+    } catch (CloneNotSupportedException e) {
+      return lookUpSha256();
+    }
+  }
+
+  /** Every JDK has SHA-256, so its absence is a broken runtime. */
+  private static MessageDigest lookUpSha256() {
     try {
       return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {

@@ -7,6 +7,7 @@ import dev.bulwark.core.kv.KeyRange;
 import dev.bulwark.core.kv.Mutation;
 import dev.bulwark.core.kv.WriteSet;
 import java.io.IOException;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -46,6 +47,9 @@ final class LevelDbStore implements KeyValueStore {
       return new LevelDbStore(directory, Iq80DBFactory.factory.open(directory.toFile(), options));
     } catch (IOException | DBException e) {
       throw new StoreException("cannot open LevelDB store in " + directory, e);
+    } catch (OverlappingFileLockException e) {
+      // The directory is already open in this JVM: the same operating error as another process's lock.
+      throw new StoreException("cannot open LevelDB store in " + directory + ": it is already open in this process", e);
     }
   }
 
@@ -149,7 +153,7 @@ final class LevelDbStore implements KeyValueStore {
   private final class LevelCursor implements Cursor {
     private final DBIterator iterator;
     private final Bytes end;
-    private boolean closed;
+    private volatile boolean closed;
     private Entry next;
 
     LevelCursor(ReadOptions readOptions, KeyRange range) {
@@ -171,19 +175,27 @@ final class LevelDbStore implements KeyValueStore {
       }
     }
 
+    /** A closed cursor (or one whose store closed) fails rather than look exhausted. */
+    private void checkOpen() {
+      guard.checkOpen();
+      if (closed) {
+        throw new IllegalStateException("cursor is closed");
+      }
+    }
+
     @Override public boolean hasNext() {
+      checkOpen();
       return next != null;
     }
 
     @Override public Entry next() {
+      checkOpen();
       if (next == null) {
         throw new NoSuchElementException();
       }
       Entry out = next;
       guard.run(() -> {
-        if (closed) {
-          throw new IllegalStateException("cursor is closed");
-        }
+        checkOpen();
         fetch();
       });
       return out;

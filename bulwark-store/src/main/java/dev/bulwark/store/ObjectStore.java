@@ -88,8 +88,16 @@ public final class ObjectStore implements AutoCloseable {
    */
   public void register(List<? extends Table<?>> tables) {
     List<TableInfo> stored = storedTables();
+    List<TableInfo> declared = new ArrayList<>();
     WriteSet.Builder additions = WriteSet.builder();
     for (Table<?> table : tables) {
+      for (TableInfo other : declared) {
+        if (other.name().equals(table.name()) && other.version() == table.version()
+            && !other.description().equals(table.description())) {
+          throw new SchemaConflictException("table '" + table.name() + "' version " + table.version()
+              + " is declared twice, as\n  " + other.description() + "\nand as\n  " + table.description());
+        }
+      }
       for (TableInfo info : stored) {
         if (info.name().equals(table.name()) && info.version() == table.version()
             && !info.description().equals(table.description())) {
@@ -110,6 +118,7 @@ public final class ObjectStore implements AutoCloseable {
       } else {
         additions.put(metaKey(table.id()), TABLE_INFO.encode(info));
       }
+      declared.add(info);
     }
     WriteSet writes = additions.build();
     if (!writes.isEmpty()) {

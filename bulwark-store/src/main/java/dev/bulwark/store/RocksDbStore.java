@@ -169,7 +169,7 @@ final class RocksDbStore implements KeyValueStore {
   private final class RocksCursor implements Cursor {
     private final RocksIterator iterator;
     private final Bytes end;
-    private boolean closed;
+    private volatile boolean closed;
     private Entry next;
 
     RocksCursor(ReadOptions readOptions, KeyRange range) {
@@ -196,19 +196,27 @@ final class RocksDbStore implements KeyValueStore {
       }
     }
 
+    /** A closed cursor (or one whose store closed) fails rather than look exhausted. */
+    private void checkOpen() {
+      guard.checkOpen();
+      if (closed) {
+        throw new IllegalStateException("cursor is closed");
+      }
+    }
+
     @Override public boolean hasNext() {
+      checkOpen();
       return next != null;
     }
 
     @Override public Entry next() {
+      checkOpen();
       if (next == null) {
         throw new NoSuchElementException();
       }
       Entry out = next;
       guard.run(() -> {
-        if (closed) {
-          throw new IllegalStateException("cursor is closed");
-        }
+        checkOpen();
         iterator.next();
         fetch();
       });

@@ -557,6 +557,12 @@ public final class Codecs {
   @FunctionalInterface public interface F5<A, B, C, D, E, R> { R apply(A a, B b, C c, D d, E e); }
   /** Six-field constructor. */
   @FunctionalInterface public interface F6<A, B, C, D, E, G, R> { R apply(A a, B b, C c, D d, E e, G g); }
+  /** Seven-field constructor. */
+  @FunctionalInterface public interface F7<A, B, C, D, E, G, H, R> { R apply(A a, B b, C c, D d, E e, G g, H h); }
+  /** Eight-field constructor. */
+  @FunctionalInterface public interface F8<A, B, C, D, E, G, H, I, R> {
+    R apply(A a, B b, C c, D d, E e, G g, H h, I i);
+  }
 
   @SuppressWarnings("unchecked")
   private static <T> T cast(Object o) {
@@ -592,6 +598,20 @@ public final class Codecs {
       F6<A, B, C, D, E, G, R> ctor) {
     return record(name, List.of(a, b, c, d, e, g),
         f -> ctor.apply(cast(f[0]), cast(f[1]), cast(f[2]), cast(f[3]), cast(f[4]), cast(f[5])));
+  }
+
+  public static <R, A, B, C, D, E, G, H> Codec<R> record(String name, FieldCodec<R, A> a, FieldCodec<R, B> b,
+      FieldCodec<R, C> c, FieldCodec<R, D> d, FieldCodec<R, E> e, FieldCodec<R, G> g, FieldCodec<R, H> h,
+      F7<A, B, C, D, E, G, H, R> ctor) {
+    return record(name, List.of(a, b, c, d, e, g, h),
+        f -> ctor.apply(cast(f[0]), cast(f[1]), cast(f[2]), cast(f[3]), cast(f[4]), cast(f[5]), cast(f[6])));
+  }
+
+  public static <R, A, B, C, D, E, G, H, I> Codec<R> record(String name, FieldCodec<R, A> a, FieldCodec<R, B> b,
+      FieldCodec<R, C> c, FieldCodec<R, D> d, FieldCodec<R, E> e, FieldCodec<R, G> g, FieldCodec<R, H> h,
+      FieldCodec<R, I> i, F8<A, B, C, D, E, G, H, I, R> ctor) {
+    return record(name, List.of(a, b, c, d, e, g, h, i), f -> ctor.apply(cast(f[0]), cast(f[1]), cast(f[2]),
+        cast(f[3]), cast(f[4]), cast(f[5]), cast(f[6]), cast(f[7])));
   }
 
   public static <R, A> KeyCodec<R> keyRecord(String name, FieldCodec<R, A> a, Function<A, R> ctor) {

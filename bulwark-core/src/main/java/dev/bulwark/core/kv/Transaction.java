@@ -115,11 +115,19 @@ public final class Transaction implements ReadView {
     try {
       result = body.get();
     } catch (RuntimeException | Error e) {
-      rollbackTo(savepoint);
+      // Also drops savepoints the body opened and left open, so its own exception goes on.
+      discardFrom(savepoint);
       throw e;
     }
     release(savepoint);
     return result;
+  }
+
+  /** Drops the layer {@code savepoint} opened and every layer opened after it. */
+  private void discardFrom(Savepoint savepoint) {
+    while (layers.size() > savepoint.depth()) {
+      layers.removeLast();
+    }
   }
 
   /** How many savepoints are open. */

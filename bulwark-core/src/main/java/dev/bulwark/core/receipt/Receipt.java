@@ -1,0 +1,88 @@
+package dev.bulwark.core.receipt;
+
+import dev.bulwark.core.codec.Codec;
+import dev.bulwark.core.codec.Codecs;
+import dev.bulwark.core.crypto.CryptoCodecs;
+import dev.bulwark.core.crypto.PublicKey;
+import dev.bulwark.core.crypto.Signature;
+import dev.bulwark.core.crypto.SigningKey;
+import dev.bulwark.core.merkle.InclusionProof;
+import java.util.Objects;
+
+/**
+ * A confirmation a user can check offline with nothing but the operator's public key: either
+ * signed on its own (per-request mode) or covered by the signed head of its batch through an
+ * inclusion proof into the confirmation log (per-batch mode, one signature per batch).
+ */
+public sealed interface Receipt {
+  Confirmation confirmation();
+
+  /** Checks every part of the receipt against {@code operatorKey}; the first failure is named. */
+  Verification verify(PublicKey operatorKey);
+
+  /** The operator signed this confirmation itself. */
+  record PerRequest(Confirmation confirmation, Signature signature) implements Receipt {
+    public PerRequest {
+      Objects.requireNonNull(confirmation);
+      Objects.requireNonNull(signature);
+    }
+
+    public static PerRequest sign(Confirmation confirmation, SigningKey operatorKey) {
+      return new PerRequest(confirmation, operatorKey.sign(Confirmation.DOMAIN, confirmation.leaf()));
+    }
+
+    @Override
+    public Verification verify(PublicKey operatorKey) {
+      return Verification.check(operatorKey.verify(Confirmation.DOMAIN, confirmation.leaf(), signature),
+          "confirmation signature does not verify under operator key " + operatorKey.fingerprint());
+    }
+  }
+
+  /** The confirmation is a leaf of the log whose root the batch's signed head commits to. */
+  record PerBatch(Confirmation confirmation, SignedBatchHead head, InclusionProof inclusion) implements Receipt {
+    public PerBatch {
+      Objects.requireNonNull(confirmation);
+      Objects.requireNonNull(head);
+      Objects.requireNonNull(inclusion);
+    }
+
+    @Override
+    public Verification verify(PublicKey operatorKey) {
+      BatchHead h = head.head();
+      if (!head.verify(operatorKey)) {
+        return new Verification.Invalid("batch head signature does not verify under operator key "
+            + operatorKey.fingerprint());
+      }
+      if (!confirmation.operatorId().equals(h.operatorId())) {
+        return new Verification.Invalid("confirmation is for operator '" + confirmation.operatorId()
+            + "' but the head is of operator '" + h.operatorId() + "'");
+      }
+      if (confirmation.batchNumber() != h.batchNumber()) {
+        return new Verification.Invalid("confirmation is in batch " + confirmation.batchNumber()
+            + " but the head is of batch " + h.batchNumber());
+      }
+      if (inclusion.treeSize() != h.logSize()) {
+        return new Verification.Invalid("inclusion proof is for a log of " + inclusion.treeSize()
+            + " leaves but the head commits to " + h.logSize());
+      }
+      return Verification.check(inclusion.verify(confirmation.leafHash(), h.logRoot()),
+          "inclusion proof does not lead from the confirmation to the head's log root");
+    }
+  }
+
+  Codec<PerRequest> PER_REQUEST_CODEC = Codecs.record("bulwark.Receipt.PerRequest",
+      Codecs.field("confirmation", Confirmation.CODEC, PerRequest::confirmation),
+      Codecs.field("signature", CryptoCodecs.signature(), PerRequest::signature),
+      PerRequest::new);
+
+  Codec<PerBatch> PER_BATCH_CODEC = Codecs.record("bulwark.Receipt.PerBatch",
+      Codecs.field("confirmation", Confirmation.CODEC, PerBatch::confirmation),
+      Codecs.field("head", SignedBatchHead.CODEC, PerBatch::head),
+      Codecs.field("inclusion", InclusionProof.CODEC, PerBatch::inclusion),
+      PerBatch::new);
+
+  /** The canonical binary form: a tagged union, 0 per-request, 1 per-batch. */
+  Codec<Receipt> CODEC = Codecs.union("bulwark.Receipt", Receipt.class,
+      Codecs.variant(0, "PerRequest", PerRequest.class, PER_REQUEST_CODEC),
+      Codecs.variant(1, "PerBatch", PerBatch.class, PER_BATCH_CODEC));
+}

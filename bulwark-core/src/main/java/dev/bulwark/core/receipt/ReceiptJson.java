@@ -1,0 +1,206 @@
+package dev.bulwark.core.receipt;
+
+import dev.bulwark.core.Digest;
+import dev.bulwark.core.crypto.Signature;
+import dev.bulwark.core.json.Json;
+import dev.bulwark.core.json.JsonException;
+import dev.bulwark.core.json.JsonReader;
+import dev.bulwark.core.merkle.ConsistencyProof;
+import dev.bulwark.core.merkle.InclusionProof;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * The documented JSON rendering of receipts, signed heads and proofs ({@code docs/receipts.md}).
+ * Hashes and signatures are lower-case hex, numbers are JSON integers, members appear in the
+ * order of the canonical encoding, and parsing rejects missing, extra or mistyped members with
+ * the member's path named. The JSON carries exactly the fields of the binary form, so
+ * verification never depends on which form a receipt travelled in.
+ */
+public final class ReceiptJson {
+  public static final String RECEIPT_FORMAT = "bulwark.receipt.v1";
+  public static final String HEAD_FORMAT = "bulwark.signed-batch-head.v1";
+  public static final String CONSISTENCY_FORMAT = "bulwark.consistency-proof.v1";
+  public static final String MODE_PER_REQUEST = "per-request";
+  public static final String MODE_PER_BATCH = "per-batch";
+
+  private ReceiptJson() {}
+
+  // ---------------------------------------------------------------- writing
+
+  public static String write(Receipt receipt) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("format", RECEIPT_FORMAT);
+    switch (receipt) {
+      case Receipt.PerRequest r -> {
+        out.put("mode", MODE_PER_REQUEST);
+        out.put("confirmation", confirmation(r.confirmation()));
+        out.put("signature", r.signature().hex());
+      }
+      case Receipt.PerBatch r -> {
+        out.put("mode", MODE_PER_BATCH);
+        out.put("confirmation", confirmation(r.confirmation()));
+        out.put("head", head(r.head()));
+        out.put("inclusion", inclusion(r.inclusion()));
+      }
+    }
+    return Json.write(out);
+  }
+
+  public static String write(SignedBatchHead head) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("format", HEAD_FORMAT);
+    out.putAll(head(head));
+    return Json.write(out);
+  }
+
+  public static String write(ConsistencyProof proof) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("format", CONSISTENCY_FORMAT);
+    out.put("firstSize", proof.firstSize());
+    out.put("secondSize", proof.secondSize());
+    out.put("path", hexes(proof.path()));
+    return Json.write(out);
+  }
+
+  private static Map<String, Object> confirmation(Confirmation c) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("operatorId", c.operatorId());
+    out.put("requestDigest", c.requestDigest().hex());
+    out.put("batchNumber", c.batchNumber());
+    out.put("indexInBatch", (long) c.indexInBatch());
+    out.put("resultDigest", c.resultDigest().hex());
+    return out;
+  }
+
+  private static Map<String, Object> head(SignedBatchHead signed) {
+    BatchHead h = signed.head();
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("operatorId", h.operatorId());
+    out.put("batchNumber", h.batchNumber());
+    out.put("logSize", h.logSize());
+    out.put("logRoot", h.logRoot().hex());
+    out.put("stateRoot", h.stateRoot().hex());
+    out.put("previousHeadHash", h.previousHeadHash().hex());
+    out.put("timeMs", h.timeMs());
+    out.put("signature", signed.signature().hex());
+    return out;
+  }
+
+  private static Map<String, Object> inclusion(InclusionProof p) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("leafIndex", p.leafIndex());
+    out.put("treeSize", p.treeSize());
+    out.put("path", hexes(p.path()));
+    return out;
+  }
+
+  private static List<Object> hexes(List<Digest> digests) {
+    List<Object> out = new ArrayList<>(digests.size());
+    for (Digest d : digests) {
+      out.add(d.hex());
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  /** Parses a receipt document; throws {@link JsonException} naming the first bad member. */
+  public static Receipt readReceipt(String text) {
+    JsonReader doc = JsonReader.of("receipt", Json.parse(text));
+    requireFormat(doc, RECEIPT_FORMAT);
+    String mode = doc.string("mode");
+    return switch (mode) {
+      case MODE_PER_REQUEST -> {
+        onlyMembers(doc, Set.of("format", "mode", "confirmation", "signature"));
+        yield guard(doc, () -> new Receipt.PerRequest(confirmation(doc.object("confirmation")),
+            new Signature(doc.hex("signature", Signature.LENGTH))));
+      }
+      case MODE_PER_BATCH -> {
+        onlyMembers(doc, Set.of("format", "mode", "confirmation", "head", "inclusion"));
+        yield guard(doc, () -> new Receipt.PerBatch(confirmation(doc.object("confirmation")),
+            head(doc.object("head")), inclusion(doc.object("inclusion"))));
+      }
+      default -> throw new JsonException("receipt.mode: expected \"" + MODE_PER_REQUEST + "\" or \""
+          + MODE_PER_BATCH + "\", got \"" + mode + "\"");
+    };
+  }
+
+  public static SignedBatchHead readHead(String text) {
+    JsonReader doc = JsonReader.of("head", Json.parse(text));
+    requireFormat(doc, HEAD_FORMAT);
+    return head(doc);
+  }
+
+  public static ConsistencyProof readConsistencyProof(String text) {
+    JsonReader doc = JsonReader.of("proof", Json.parse(text));
+    requireFormat(doc, CONSISTENCY_FORMAT);
+    onlyMembers(doc, Set.of("format", "firstSize", "secondSize", "path"));
+    return guard(doc, () -> new ConsistencyProof(doc.nonNegative("firstSize"), doc.nonNegative("secondSize"),
+        digests(doc, "path")));
+  }
+
+  private static void requireFormat(JsonReader doc, String format) {
+    String found = doc.string("format");
+    if (!found.equals(format)) {
+      throw new JsonException(doc.path() + ".format: expected \"" + format + "\", got \"" + found + "\"");
+    }
+  }
+
+  private static Confirmation confirmation(JsonReader c) {
+    onlyMembers(c, Set.of("operatorId", "requestDigest", "batchNumber", "indexInBatch", "resultDigest"));
+    long index = c.nonNegative("indexInBatch");
+    if (index > Integer.MAX_VALUE) {
+      throw new JsonException(c.path() + ".indexInBatch: too large");
+    }
+    return guard(c, () -> new Confirmation(c.string("operatorId"), c.digest("requestDigest"),
+        c.nonNegative("batchNumber"), (int) index, c.digest("resultDigest")));
+  }
+
+  private static SignedBatchHead head(JsonReader h) {
+    onlyMembers(h, Set.of("format", "operatorId", "batchNumber", "logSize", "logRoot", "stateRoot",
+        "previousHeadHash", "timeMs", "signature"));
+    return guard(h, () -> new SignedBatchHead(
+        new BatchHead(h.string("operatorId"), h.nonNegative("batchNumber"), h.nonNegative("logSize"),
+            h.digest("logRoot"), h.digest("stateRoot"), h.digest("previousHeadHash"), h.nonNegative("timeMs")),
+        new Signature(h.hex("signature", Signature.LENGTH))));
+  }
+
+  private static InclusionProof inclusion(JsonReader p) {
+    onlyMembers(p, Set.of("leafIndex", "treeSize", "path"));
+    return guard(p, () -> new InclusionProof(p.nonNegative("leafIndex"), p.nonNegative("treeSize"), digests(p, "path")));
+  }
+
+  private static List<Digest> digests(JsonReader r, String name) {
+    List<Object> items = r.array(name);
+    if (items.size() > ConsistencyProof.PATH_MAX) {
+      throw new JsonException(r.path() + "." + name + ": " + items.size() + " hashes is more than any proof has");
+    }
+    List<Digest> out = new ArrayList<>(items.size());
+    for (int i = 0; i < items.size(); i++) {
+      out.add(Digest.of(JsonReader.hexValue(r.path() + "." + name + "[" + i + "]", items.get(i), Digest.LENGTH)));
+    }
+    return out;
+  }
+
+  private static void onlyMembers(JsonReader r, Set<String> allowed) {
+    for (String name : r.memberNames()) {
+      if (!allowed.contains(name)) {
+        throw new JsonException(r.path() + "." + name + ": unknown member");
+      }
+    }
+  }
+
+  /** Turns a record's own validation failure into a JSON error that names where it happened. */
+  private static <T> T guard(JsonReader r, Supplier<T> build) {
+    try {
+      return build.get();
+    } catch (IllegalArgumentException e) {
+      throw new JsonException(r.path() + ": " + e.getMessage());
+    }
+  }
+}
