@@ -28,8 +28,15 @@ public final class Transaction implements ReadView {
     layers.add(new TreeMap<>());
   }
 
-  /** A position in the savepoint stack, returned by {@link #savepoint()}. */
-  public record Savepoint(Transaction owner, int depth) {}
+  /**
+   * A position in the savepoint stack, returned by {@link #savepoint()}. The serial tells
+   * apart two savepoints opened at the same depth, so a stale handle is refused instead of
+   * closing a newer savepoint.
+   */
+  public record Savepoint(Transaction owner, int depth, long serial) {}
+
+  private final List<Long> openSerials = new ArrayList<>();
+  private long nextSerial;
 
   private NavigableMap<Bytes, Mutation> top() {
     if (committed) {
@@ -77,14 +84,16 @@ public final class Transaction implements ReadView {
   public Savepoint savepoint() {
     top();
     layers.add(new TreeMap<>());
-    return new Savepoint(this, layers.size() - 1);
+    long serial = nextSerial++;
+    openSerials.add(serial);
+    return new Savepoint(this, layers.size() - 1, serial);
   }
 
   private void checkInnermost(Savepoint savepoint) {
     if (savepoint.owner() != this) {
       throw new IllegalArgumentException("savepoint belongs to another transaction");
     }
-    if (savepoint.depth() != layers.size() - 1) {
+    if (savepoint.depth() != layers.size() - 1 || openSerials.getLast() != savepoint.serial()) {
       throw new IllegalStateException(
           "savepoint " + savepoint.depth() + " is not the innermost open one (" + (layers.size() - 1) + ")");
     }
@@ -95,6 +104,7 @@ public final class Transaction implements ReadView {
     top();
     checkInnermost(savepoint);
     layers.removeLast();
+    openSerials.removeLast();
   }
 
   /** Keeps the writes made since {@code savepoint}, folding them into the enclosing scope. */
@@ -102,6 +112,7 @@ public final class Transaction implements ReadView {
     top();
     checkInnermost(savepoint);
     NavigableMap<Bytes, Mutation> inner = layers.removeLast();
+    openSerials.removeLast();
     layers.getLast().putAll(inner);
   }
 
@@ -127,6 +138,7 @@ public final class Transaction implements ReadView {
   private void discardFrom(Savepoint savepoint) {
     while (layers.size() > savepoint.depth()) {
       layers.removeLast();
+      openSerials.removeLast();
     }
   }
 

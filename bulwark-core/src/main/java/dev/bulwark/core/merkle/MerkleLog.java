@@ -9,7 +9,9 @@ import dev.bulwark.core.kv.Transaction;
 import dev.bulwark.core.table.IntentTable;
 import dev.bulwark.core.table.Table;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A persistent, append-only RFC 9162 Merkle log kept in the store. Every complete subtree's
@@ -70,24 +72,69 @@ public final class MerkleLog {
    * subtree is hashed and written exactly once.
    */
   public MerkleLogState append(Transaction tx, MerkleLogState state, List<Digest> leafHashes) {
+    return append(tx, state, leafHashes, null);
+  }
+
+  /** The log after an append, with the inclusion proof of every appended leaf in it. */
+  public record Appended(MerkleLogState state, List<InclusionProof> proofs) {}
+
+  /**
+   * Appends like {@link #append} and also proves every new leaf in the new tree, without a
+   * single read: a new leaf's left siblings are the old frontier's subtrees (any smaller one
+   * would contain the leaf), and its right siblings are built from nodes this append wrote.
+   * This is per-batch mode's fast path: one head signature, these proofs, no store reads.
+   */
+  public Appended appendAndProve(Transaction tx, MerkleLogState state, List<Digest> leafHashes) {
+    Map<NodeKey, Digest> touched = new HashMap<>(4 * leafHashes.size() + 2 * state.frontier().size());
+    long start = 0;
+    for (int i = 0, level = 63; level >= 0; level--) {
+      if ((state.size() & (1L << level)) != 0) {
+        touched.put(new NodeKey(name, level, start >>> level), state.frontier().get(i++));
+        start += 1L << level;
+      }
+    }
+    MerkleLogState after = append(tx, state, leafHashes, touched);
+    NodeSource nodes = (level, index) -> {
+      Digest d = touched.get(new NodeKey(name, level, index));
+      if (d == null) {
+        throw new IllegalStateException("node (" + level + ", " + index + ") is neither new nor on the old frontier");
+      }
+      return d;
+    };
+    List<InclusionProof> proofs = new ArrayList<>(leafHashes.size());
+    for (long leaf = state.size(); leaf < after.size(); leaf++) {
+      proofs.add(MerkleProofs.inclusion(nodes, leaf, after.size()));
+    }
+    return new Appended(after, proofs);
+  }
+
+  private MerkleLogState append(Transaction tx, MerkleLogState state, List<Digest> leafHashes,
+      Map<NodeKey, Digest> written) {
     long size = state.size();
     ArrayList<Digest> frontier = new ArrayList<>(state.frontier());
     for (Digest leaf : leafHashes) {
       if (size == Long.MAX_VALUE) {
         throw new IllegalStateException("Merkle log " + name + " is full");
       }
-      NODES.put(tx, new NodeKey(name, 0, size), leaf);
+      putNode(tx, new NodeKey(name, 0, size), leaf, written);
       Digest current = leaf;
       int merges = Long.numberOfTrailingZeros(~size);
       for (int level = 1; level <= merges; level++) {
         current = MerkleHash.node(frontier.removeLast(), current);
-        NODES.put(tx, new NodeKey(name, level, size >>> level), current);
+        putNode(tx, new NodeKey(name, level, size >>> level), current, written);
       }
       frontier.add(current);
       size++;
     }
     SIZES.put(tx, name, size);
     return new MerkleLogState(size, frontier);
+  }
+
+  private static void putNode(Transaction tx, NodeKey key, Digest hash, Map<NodeKey, Digest> written) {
+    NODES.put(tx, key, hash);
+    if (written != null) {
+      written.put(key, hash);
+    }
   }
 
   /** The stored subtree hashes of this log, as seen by {@code view}. */

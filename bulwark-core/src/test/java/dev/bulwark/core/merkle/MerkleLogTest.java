@@ -315,6 +315,28 @@ class MerkleLogTest {
   }
 
   @Test
+  void proofsMadeWhileAppendingEqualProofsReadFromTheStore() {
+    SplittableRandom random = new SplittableRandom(5);
+    List<Digest> leaves = randomLeaves(random, 700);
+    Fixture f = new Fixture();
+    int i = 0;
+    while (i < leaves.size()) {
+      int batch = Math.min(leaves.size() - i, random.nextInt(1, 70));
+      Transaction tx = new Transaction(f.store);
+      MerkleLog.Appended appended = f.log.appendAndProve(tx, f.state, leaves.subList(i, i + batch));
+      f.store.apply(tx.commit());
+      f.state = appended.state();
+      assertThat(appended.proofs()).hasSize(batch);
+      for (int j = 0; j < batch; j++) {
+        InclusionProof proof = appended.proofs().get(j);
+        assertThat(proof).isEqualTo(f.log.inclusionProof(f.store, i + j, f.state.size()));
+        assertThat(proof.verify(leaves.get(i + j), f.state.root())).isTrue();
+      }
+      i += batch;
+    }
+  }
+
+  @Test
   void asksBeyondTheLogAreRefused() {
     Fixture f = ctTree();
     assertThatThrownBy(() -> f.log.inclusionProof(f.store, 0, 9)).isInstanceOf(IllegalArgumentException.class)

@@ -1,0 +1,105 @@
+package dev.bulwark.core.kv;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.bulwark.core.Bytes;
+import dev.bulwark.core.testing.MemoryView;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.NoSuchElementException;
+import org.junit.jupiter.api.Test;
+
+class WriteSetTest {
+  private static Bytes b(String s) {
+    return Bytes.utf8(s);
+  }
+
+  private static List<String> keys(ReadView view) {
+    return view.scan(KeyRange.ALL, Integer.MAX_VALUE).stream()
+        .map(e -> new String(e.key().toByteArray(), StandardCharsets.UTF_8)).toList();
+  }
+
+  @Test
+  void batchNPlusOneRunsOverTheUncommittedWritesOfBatchN() {
+    MemoryView store = new MemoryView().put("a", "1").put("b", "2").put("c", "3");
+
+    Transaction batch1 = new Transaction(store);
+    batch1.put(b("d"), b("4"));
+    batch1.delete(b("a"));
+    batch1.put(b("b"), b("two"));
+    WriteSet writes1 = batch1.commit();
+    ReadView afterBatch1 = writes1.over(store);
+
+    Transaction batch2 = new Transaction(afterBatch1);
+    assertThat(batch2.get(b("a"))).as("batch 1's delete").isEmpty();
+    assertThat(batch2.get(b("b"))).as("batch 1's put").contains(b("two"));
+    assertThat(batch2.get(b("d"))).contains(b("4"));
+    assertThat(batch2.get(b("c"))).as("the store below").contains(b("3"));
+    batch2.put(b("a"), b("again"));
+    batch2.delete(b("d"));
+    batch2.put(b("e"), b("5"));
+    WriteSet writes2 = batch2.commit();
+    ReadView afterBatch2 = writes2.over(afterBatch1);
+
+    assertThat(keys(afterBatch1)).containsExactly("b", "c", "d");
+    assertThat(keys(afterBatch2)).containsExactly("a", "b", "c", "e");
+    assertThat(afterBatch2.get(b("a"))).contains(b("again"));
+    assertThat(afterBatch2.get(b("b"))).contains(b("two"));
+    assertThat(afterBatch2.get(b("d"))).isEmpty();
+    assertThat(keys(store)).as("nothing reached the store yet").containsExactly("a", "b", "c");
+
+    // Applying the batches in order gives what the layered view showed.
+    store.apply(writes1).apply(writes2);
+    assertThat(store.scan(KeyRange.ALL, 100)).isEqualTo(afterBatch2.scan(KeyRange.ALL, 100));
+    assertThat(store.openCursors()).isZero();
+  }
+
+  @Test
+  void overScansOnlyTheRequestedRange() {
+    MemoryView store = new MemoryView().put("a", "1").put("m", "2").put("z", "3");
+    WriteSet writes = WriteSet.builder().put(b("b"), b("x")).put(b("y"), b("y")).delete(b("m")).build();
+    ReadView view = writes.over(store);
+    assertThat(view.scan(new KeyRange(b("b"), b("y")), 10)).extracting(Entry::key).containsExactly(b("b"));
+    assertThat(view.scan(new KeyRange(b("c"), null), 10)).extracting(Entry::key).containsExactly(b("y"), b("z"));
+    assertThat(view.scan(KeyRange.ALL, 2)).extracting(Entry::key).containsExactly(b("a"), b("b"));
+  }
+
+  @Test
+  void builderKeepsTheLastWritePerKeyAndStartsAfreshAfterBuild() {
+    WriteSet.Builder builder = WriteSet.builder();
+    builder.put(b("k"), b("1")).delete(b("k")).put(b("j"), b("22")).put(b("j"), b("333"));
+    WriteSet first = builder.build();
+    assertThat(first.mutations()).containsEntry(b("k"), Mutation.Delete.INSTANCE)
+        .containsEntry(b("j"), new Mutation.Put(b("333")));
+    assertThat(first.byteSize()).isEqualTo(1 + (1 + 3));
+    assertThat(builder.build()).isSameAs(WriteSet.EMPTY);
+    assertThat(WriteSet.EMPTY.isEmpty()).isTrue();
+    assertThat(WriteSet.EMPTY.over(new MemoryView().put("q", "1")).get(b("q"))).contains(b("1"));
+  }
+
+  @Test
+  void mergingCursorEndsCleanly() {
+    MemoryView store = new MemoryView().put("a", "1");
+    try (Cursor cursor = WriteSet.builder().delete(b("a")).build().over(store).scan(KeyRange.ALL)) {
+      assertThat(cursor.hasNext()).isFalse();
+      assertThatThrownBy(cursor::next).isInstanceOf(NoSuchElementException.class);
+    }
+    assertThat(store.openCursors()).isZero();
+  }
+
+  @Test
+  void keyRangeHalfOpenAndPrefix() {
+    KeyRange range = new KeyRange(b("b"), b("d"));
+    assertThat(range.contains(b("b"))).isTrue();
+    assertThat(range.contains(b("c\u00ff"))).isTrue();
+    assertThat(range.contains(b("d"))).isFalse();
+    assertThat(range.contains(b("a"))).isFalse();
+    assertThat(KeyRange.prefix(Bytes.fromHex("01ff"))).isEqualTo(new KeyRange(Bytes.fromHex("01ff"), Bytes.fromHex("02")));
+    assertThat(KeyRange.prefix(Bytes.fromHex("ffff"))).isEqualTo(new KeyRange(Bytes.fromHex("ffff"), null));
+    assertThat(KeyRange.prefix(Bytes.EMPTY)).isEqualTo(KeyRange.ALL);
+    assertThat(KeyRange.ALL.contains(Bytes.fromHex("ffffffff"))).isTrue();
+    assertThatThrownBy(() -> new KeyRange(b("d"), b("b"))).isInstanceOf(IllegalArgumentException.class);
+    assertThat(new KeyRange(b("b"), b("b")).contains(b("b"))).isFalse(); // empty
+  }
+}
