@@ -6,7 +6,16 @@ import dev.bulwark.core.Digest;
 import dev.bulwark.core.codec.Codec;
 import dev.bulwark.core.codec.Codecs;
 import dev.bulwark.core.codec.KeyCodec;
+import dev.bulwark.core.crypto.SigningKey;
 import dev.bulwark.core.kv.Transaction;
+import dev.bulwark.core.merkle.MerkleLog;
+import dev.bulwark.core.merkle.MerkleLogState;
+import dev.bulwark.core.receipt.BatchHead;
+import dev.bulwark.core.receipt.Confirmation;
+import dev.bulwark.core.receipt.Receipt;
+import dev.bulwark.core.receipt.ReceiptJson;
+import dev.bulwark.core.receipt.SignedBatchHead;
+import dev.bulwark.core.receipt.Verification;
 import dev.bulwark.core.kv.WriteSet;
 import dev.bulwark.core.table.ContentKey;
 import dev.bulwark.core.table.ContentTable;
@@ -19,6 +28,9 @@ import dev.bulwark.store.CacheStats;
 import dev.bulwark.store.KeyValueStore;
 import dev.bulwark.store.ObjectStore;
 import dev.bulwark.store.StoreConfig;
+import dev.bulwark.store.keys.KeyFiles;
+import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -68,10 +80,22 @@ final class DemoCommand implements Runnable {
       Codecs.field("revision", Codecs.i64(), RevisionKey::revision),
       RevisionKey::new);
 
+  /** A transfer request, the thing a confirmation's request digest commits to. */
+  record Transfer(String from, String to, long amount) {}
+
+  static final Codec<Transfer> TRANSFER = Codecs.record("demo.Transfer",
+      Codecs.field("from", Codecs.utf8(), Transfer::from),
+      Codecs.field("to", Codecs.utf8(), Transfer::to),
+      Codecs.field("amount", Codecs.i64(), Transfer::amount),
+      Transfer::new);
+
+  static final String OPERATOR_ID = "bulwark-demo";
+  static final MerkleLog CONFIRMATION_LOG = new MerkleLog("confirmations");
+
   static final ContentTable<AccountState> STATES = ContentTable.of("demo.account-state", 1, STATE);
   static final IntentTable<RevisionKey, Digest> REVISIONS =
       IntentTable.of("demo.account-revision", 1, REVISION_KEY, Codecs.digest());
-  static final List<Table<?>> TABLES = List.of(STATES, REVISIONS);
+  static final List<Table<?>> TABLES = List.of(STATES, REVISIONS, MerkleLog.NODES, MerkleLog.SIZES);
 
   private PrintWriter out;
 
@@ -79,6 +103,9 @@ final class DemoCommand implements Runnable {
   public void run() {
     out = spec.commandLine().getOut();
     boolean temporary = directory == null;
+    if (!temporary && Files.exists(directory) && !isEmptyDirectory(directory)) {
+      throw new UserError(directory + " is not empty; the demo starts from a fresh database (give a new --dir)");
+    }
     Path dir = temporary ? createTempDir() : directory;
     try {
       tour(dir);
@@ -106,17 +133,32 @@ final class DemoCommand implements Runnable {
         return null;
       });
 
-      step("3. One batch, three transfers, each in its own savepoint");
+      step("3. One batch, three transfers, each in its own savepoint; one signed head confirms them all");
+      SigningKey operatorKey = SigningKey.generate(new SecureRandom());
       WriteSet batch;
+      List<Receipt.PerBatch> receipts = new ArrayList<>();
       try (var snapshot = store.snapshot()) {
         Transaction tx = new Transaction(snapshot);
-        transferInSavepoint(tx, "alice", "bob", 30);
-        transferInSavepoint(tx, "bob", "alice", 500);
-        transferInSavepoint(tx, "bob", "alice", 5);
+        List<Confirmation> confirmations = new ArrayList<>();
+        confirmations.add(transferInSavepoint(tx, new Transfer("alice", "bob", 30), confirmations.size()));
+        confirmations.add(transferInSavepoint(tx, new Transfer("bob", "alice", 500), confirmations.size()));
+        confirmations.add(transferInSavepoint(tx, new Transfer("bob", "alice", 5), confirmations.size()));
+        // The confirmation log is appended in the same transaction: batch and log commit together.
+        MerkleLogState logState = CONFIRMATION_LOG.load(snapshot);
+        MerkleLog.Appended appended = CONFIRMATION_LOG.appendAndProve(tx, logState,
+            confirmations.stream().map(Confirmation::leafHash).toList());
+        BatchHead head = new BatchHead(OPERATOR_ID, 0, appended.state().size(), appended.state().root(),
+            BatchHead.ZERO, BatchHead.ZERO, System.currentTimeMillis());
+        SignedBatchHead signed = SignedBatchHead.sign(head, operatorKey);
+        for (int i = 0; i < confirmations.size(); i++) {
+          receipts.add(new Receipt.PerBatch(confirmations.get(i), signed, appended.proofs().get(i)));
+        }
         batch = tx.commit();
       }
       store.commit(batch);
-      out.printf("   batch committed atomically: %d keys, %d bytes%n", batch.size(), batch.byteSize());
+      out.printf("   batch committed atomically: %d keys, %d bytes; head signed by operator key %s%n", batch.size(),
+          batch.byteSize(), operatorKey.publicKey().fingerprint());
+      writeReceipts(dir, operatorKey, receipts);
 
       step("4. Scan alice's revisions in order (an intent-key prefix scan), values through lazy refs");
       List<IntentTable.Row<RevisionKey, Digest>> rows =
@@ -170,17 +212,43 @@ final class DemoCommand implements Runnable {
     REVISIONS.put(tx, new RevisionKey(owner, 0), key.digest());
   }
 
-  private void transferInSavepoint(Transaction tx, String from, String to, long amount) {
+  /** Applies one transfer in its own savepoint and returns its confirmation (applied or rejected). */
+  private Confirmation transferInSavepoint(Transaction tx, Transfer t, int index) {
+    String result;
     try {
       tx.inSavepoint(() -> {
-        debit(tx, from, amount);
-        credit(tx, to, amount);
+        debit(tx, t.from(), t.amount());
+        credit(tx, t.to(), t.amount());
         return null;
       });
-      out.printf("   %s -> %s %d: applied%n", from, to, amount);
+      result = "applied";
+      out.printf("   %s -> %s %d: applied%n", t.from(), t.to(), t.amount());
     } catch (IllegalStateException e) {
-      out.printf("   %s -> %s %d: rolled back alone (%s)%n", from, to, amount, e.getMessage());
+      result = "rejected: " + e.getMessage();
+      out.printf("   %s -> %s %d: rolled back alone (%s)%n", t.from(), t.to(), t.amount(), e.getMessage());
     }
+    return new Confirmation(OPERATOR_ID, Digest.sha256(TRANSFER.encode(t)), 0, index, Digest.sha256(Bytes.utf8(result)));
+  }
+
+  /** Writes the operator's public key and each receipt as JSON, then checks them as a user would. */
+  private void writeReceipts(Path dir, SigningKey operatorKey, List<Receipt.PerBatch> receipts) {
+    Path receiptDir = dir.resolve("receipts");
+    try {
+      Files.createDirectories(receiptDir);
+      KeyFiles.writePublicKey(receiptDir.resolve("operator.pub"), operatorKey.publicKey(), true);
+      for (int i = 0; i < receipts.size(); i++) {
+        Receipt.PerBatch r = receipts.get(i);
+        Path file = receiptDir.resolve("receipt-" + i + ".json");
+        Files.writeString(file, ReceiptJson.write(r));
+        Verification v = r.verify(operatorKey.publicKey());
+        out.printf("   %s: leaf %d of %d, %d proof hashes, %s%n", file.getFileName(), r.inclusion().leafIndex(),
+            r.inclusion().treeSize(), r.inclusion().path().size(), v.isValid() ? "verifies" : v);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write receipts to " + receiptDir, e);
+    }
+    out.println("   check one yourself: bin/bulwark verify receipt " + receiptDir.resolve("receipt-0.json")
+        + " --operator-key " + receiptDir.resolve("operator.pub") + (directory == null ? "   (keep them with --dir)" : ""));
   }
 
   private static void debit(Transaction tx, String owner, long amount) {
@@ -220,6 +288,14 @@ final class DemoCommand implements Runnable {
   private void step(String text) {
     out.println(text);
     out.flush();
+  }
+
+  private static boolean isEmptyDirectory(Path dir) {
+    try (Stream<Path> entries = Files.list(dir)) {
+      return entries.findAny().isEmpty();
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   private static Path createTempDir() {

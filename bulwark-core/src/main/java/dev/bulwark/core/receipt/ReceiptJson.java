@@ -123,7 +123,7 @@ public final class ReceiptJson {
       case MODE_PER_BATCH -> {
         onlyMembers(doc, Set.of("format", "mode", "confirmation", "head", "inclusion"));
         yield guard(doc, () -> new Receipt.PerBatch(confirmation(doc.object("confirmation")),
-            head(doc.object("head")), inclusion(doc.object("inclusion"))));
+            head(doc.object("head"), false), inclusion(doc.object("inclusion"))));
       }
       default -> throw new JsonException("receipt.mode: expected \"" + MODE_PER_REQUEST + "\" or \""
           + MODE_PER_BATCH + "\", got \"" + mode + "\"");
@@ -133,7 +133,7 @@ public final class ReceiptJson {
   public static SignedBatchHead readHead(String text) {
     JsonReader doc = JsonReader.of("head", Json.parse(text));
     requireFormat(doc, HEAD_FORMAT);
-    return head(doc);
+    return head(doc, true);
   }
 
   public static ConsistencyProof readConsistencyProof(String text) {
@@ -161,9 +161,15 @@ public final class ReceiptJson {
         c.nonNegative("batchNumber"), (int) index, c.digest("resultDigest")));
   }
 
-  private static SignedBatchHead head(JsonReader h) {
-    onlyMembers(h, Set.of("format", "operatorId", "batchNumber", "logSize", "logRoot", "stateRoot",
-        "previousHeadHash", "timeMs", "signature"));
+  /** A signed head; standing alone it carries its format, inside a receipt it does not. */
+  private static SignedBatchHead head(JsonReader h, boolean standalone) {
+    Set<String> members = Set.of("operatorId", "batchNumber", "logSize", "logRoot", "stateRoot",
+        "previousHeadHash", "timeMs", "signature");
+    if (standalone) {
+      members = new java.util.HashSet<>(members);
+      members.add("format");
+    }
+    onlyMembers(h, members);
     return guard(h, () -> new SignedBatchHead(
         new BatchHead(h.string("operatorId"), h.nonNegative("batchNumber"), h.nonNegative("logSize"),
             h.digest("logRoot"), h.digest("stateRoot"), h.digest("previousHeadHash"), h.nonNegative("timeMs")),
