@@ -41,12 +41,21 @@ public final class ObjectCache implements RefResolver {
 
   /** The value under {@code key}, from memory or loaded (and checked) from the source. */
   public <T> Optional<T> find(ContentTable<T> table, ContentKey key) {
-    Weighed found = (Weighed) cache.get(key, k -> load(table, k));
+    return find(table, key, source);
+  }
+
+  /**
+   * The value under {@code key}, from memory or loaded from {@code view}: a snapshot or a
+   * transaction whose new content is not committed yet. Content never changes, so a value
+   * read from any view is the value for everyone.
+   */
+  public <T> Optional<T> find(ContentTable<T> table, ContentKey key, ReadView view) {
+    Weighed found = (Weighed) cache.get(key, k -> load(table, k, view));
     return found == null ? Optional.empty() : Optional.of(cast(found.value()));
   }
 
-  private <T> Weighed load(ContentTable<T> table, ContentKey key) {
-    Optional<Bytes> stored = source.get(key.toBytes());
+  private <T> Weighed load(ContentTable<T> table, ContentKey key, ReadView view) {
+    Optional<Bytes> stored = view.get(key.toBytes());
     if (stored.isEmpty()) {
       return null;
     }

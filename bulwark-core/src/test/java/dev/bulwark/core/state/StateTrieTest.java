@@ -1,0 +1,268 @@
+package dev.bulwark.core.state;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.bulwark.core.Bytes;
+import dev.bulwark.core.Digest;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The state trie against an in-memory map: random batches of puts and deletes, every retained
+ * root readable, proofs of presence and absence that verify and break under tampering, roots
+ * that depend only on the contents, and the created/stale sets that garbage collection uses.
+ */
+class StateTrieTest {
+  /** Nodes by hash, as the store would hold them. */
+  static final class Nodes implements NodeLoader, StateTrie.NodeSink {
+    final Map<Digest, StateNode> byHash = new HashMap<>();
+
+    @Override public StateNode load(Digest hash) {
+      StateNode node = byHash.get(hash);
+      if (node == null) {
+        throw new IllegalStateException("missing node " + hash);
+      }
+      return node;
+    }
+
+    @Override public void write(StateNode node) {
+      byHash.put(node.hash(), node);
+    }
+
+    Set<Digest> reachable(Digest root) {
+      Set<Digest> seen = new HashSet<>();
+      if (root.equals(StateTrie.EMPTY_ROOT)) {
+        return seen;
+      }
+      Deque<Digest> todo = new ArrayDeque<>(List.of(root));
+      while (!todo.isEmpty()) {
+        Digest d = todo.pop();
+        if (seen.add(d) && load(d) instanceof StateNode.Internal internal) {
+          for (Digest child : internal.children()) {
+            if (child != null) {
+              todo.push(child);
+            }
+          }
+        }
+      }
+      return seen;
+    }
+  }
+
+  static Bytes key(int i) {
+    return Bytes.utf8("account-" + i);
+  }
+
+  static Bytes value(SplittableRandom random) {
+    byte[] v = new byte[random.nextInt(0, 24)];
+    random.nextBytes(v);
+    return Bytes.adopt(v);
+  }
+
+  static Digest fromScratch(TreeMap<Bytes, Bytes> model) {
+    Nodes fresh = new Nodes();
+    List<StateUpdate> all = new ArrayList<>();
+    model.forEach((k, v) -> all.add(StateUpdate.put(k, v)));
+    Collections.shuffle(all, new java.util.Random(1));
+    return StateTrie.update(fresh, StateTrie.EMPTY_ROOT, all, fresh).root();
+  }
+
+  @Test
+  void randomBatchesMatchTheModelAndEveryRetainedRootStaysReadable() {
+    for (long seed : new long[] {1, 2, 3, 0xB01A_4CL}) {
+      SplittableRandom random = new SplittableRandom(seed);
+      Nodes nodes = new Nodes();
+      TreeMap<Bytes, Bytes> model = new TreeMap<>();
+      Digest root = StateTrie.EMPTY_ROOT;
+      List<Digest> roots = new ArrayList<>();
+      List<TreeMap<Bytes, Bytes>> models = new ArrayList<>();
+      int keySpace = random.nextInt(20, 400);
+      for (int batch = 0; batch < 40; batch++) {
+        List<StateUpdate> updates = new ArrayList<>();
+        int size = random.nextInt(0, 60);
+        for (int u = 0; u < size; u++) {
+          Bytes k = key(random.nextInt(keySpace));
+          if (random.nextInt(4) == 0) {
+            updates.add(StateUpdate.delete(k));
+            model.remove(k);
+          } else {
+            Bytes v = value(random);
+            updates.add(StateUpdate.put(k, v));
+            model.put(k, v);
+          }
+        }
+        Set<Digest> before = nodes.reachable(root);
+        StateTrie.Result result = StateTrie.update(nodes, root, updates, nodes);
+        Set<Digest> after = nodes.reachable(result.root());
+        // What garbage collection relies on.
+        assertThat(after).as("seed %d batch %d: created nodes are in the new tree", seed, batch)
+            .containsAll(result.created());
+        for (Digest s : result.stale()) {
+          assertThat(after).as("seed %d batch %d: a stale node is not in the new tree", seed, batch).doesNotContain(s);
+          assertThat(before).contains(s);
+        }
+        Set<Digest> gone = new HashSet<>(before);
+        gone.removeAll(after);
+        assertThat(new HashSet<>(result.stale())).as("seed %d batch %d: every dropped node is stale", seed, batch)
+            .isEqualTo(gone);
+        Set<Digest> appeared = new HashSet<>(after);
+        appeared.removeAll(before);
+        assertThat(result.created()).containsAll(appeared);
+
+        root = result.root();
+        roots.add(root);
+        models.add(new TreeMap<>(model));
+        assertThat(root).as("seed %d batch %d: the root depends only on the contents", seed, batch)
+            .isEqualTo(fromScratch(model));
+      }
+      // Every root ever returned still answers as its own model did.
+      for (int r = 0; r < roots.size(); r++) {
+        TreeMap<Bytes, Bytes> m = models.get(r);
+        for (int i = 0; i < keySpace + 5; i++) {
+          Bytes k = key(i);
+          Optional<Bytes> expected = Optional.ofNullable(m.get(k));
+          assertThat(StateTrie.get(nodes, roots.get(r), k)).as("seed %d root %d key %d", seed, r, i).isEqualTo(expected);
+          StateProof proof = StateTrie.prove(nodes, roots.get(r), k);
+          assertThat(proof.verify(roots.get(r), k, expected)).isTrue();
+          assertThat(proof.verify(roots.get(r), k, expected.isPresent() ? Optional.empty() : Optional.of(Bytes.utf8("x"))))
+              .isFalse();
+        }
+      }
+    }
+  }
+
+  static StateTrie.Result fill(Nodes nodes, int count) {
+    List<StateUpdate> updates = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      updates.add(StateUpdate.put(key(i), Bytes.utf8("balance " + i)));
+    }
+    return StateTrie.update(nodes, StateTrie.EMPTY_ROOT, updates, nodes);
+  }
+
+  @Test
+  void changingAnyByteOfAPresenceProofKeyValueOrRootFailsVerification() {
+    Nodes nodes = new Nodes();
+    Digest root = fill(nodes, 3000).root();
+    for (int i = 0; i < 3000; i += 397) {
+      Bytes k = key(i);
+      Bytes v = Bytes.utf8("balance " + i);
+      StateProof proof = StateTrie.prove(nodes, root, k);
+      assertThat(proof.verify(root, k, Optional.of(v))).isTrue();
+      assertThat(proof.nodes().size()).isBetween(2, 6);
+      for (int n = 0; n < proof.nodes().size(); n++) {
+        byte[] node = proof.nodes().get(n).toByteArray();
+        for (int b = 0; b < node.length; b++) {
+          byte[] mutated = node.clone();
+          mutated[b] ^= 0x01;
+          List<Bytes> tampered = new ArrayList<>(proof.nodes());
+          tampered.set(n, Bytes.adopt(mutated));
+          assertThat(new StateProof(tampered).verify(root, k, Optional.of(v))).isFalse();
+        }
+      }
+      for (int b = 0; b < k.length(); b++) {
+        byte[] mk = k.toByteArray();
+        mk[b] ^= 0x01;
+        assertThat(proof.verify(root, Bytes.adopt(mk), Optional.of(v))).isFalse();
+      }
+      for (int b = 0; b < v.length(); b++) {
+        byte[] mv = v.toByteArray();
+        mv[b] ^= 0x01;
+        assertThat(proof.verify(root, k, Optional.of(Bytes.adopt(mv)))).isFalse();
+      }
+      for (int b = 0; b < Digest.LENGTH; b++) {
+        byte[] mr = root.unsafeArray().clone();
+        mr[b] ^= 0x01;
+        assertThat(proof.verify(Digest.of(mr), k, Optional.of(v))).isFalse();
+      }
+      // Dropping the last node, or adding one, breaks it too.
+      assertThat(new StateProof(proof.nodes().subList(0, proof.nodes().size() - 1)).verify(root, k, Optional.of(v))).isFalse();
+    }
+  }
+
+  @Test
+  void absenceProofsBreakUnderTamperingAndCannotHideAPresentKey() {
+    Nodes nodes = new Nodes();
+    Digest root = fill(nodes, 2000).root();
+    for (int i = 5000; i < 5040; i++) {
+      Bytes k = key(i);
+      StateProof proof = StateTrie.prove(nodes, root, k);
+      assertThat(proof.evaluate(root, k)).isEqualTo(new StateProof.Outcome.Absent());
+      for (int n = 0; n < proof.nodes().size(); n++) {
+        byte[] node = proof.nodes().get(n).toByteArray();
+        for (int b = 0; b < node.length; b += 3) {
+          byte[] mutated = node.clone();
+          mutated[b] ^= 0x40;
+          List<Bytes> tampered = new ArrayList<>(proof.nodes());
+          tampered.set(n, Bytes.adopt(mutated));
+          assertThat(new StateProof(tampered).verify(root, k, Optional.empty())).isFalse();
+        }
+      }
+      // The absence proof of one key is never a valid absence proof of a present key.
+      for (int present = 0; present < 2000; present += 101) {
+        assertThat(proof.verify(root, key(present), Optional.empty())).isFalse();
+      }
+    }
+  }
+
+  @Test
+  void theEmptyStateHasAFixedRootAndAnEmptyProof() {
+    Nodes nodes = new Nodes();
+    StateProof proof = StateTrie.prove(nodes, StateTrie.EMPTY_ROOT, key(1));
+    assertThat(proof.nodes()).isEmpty();
+    assertThat(proof.verify(StateTrie.EMPTY_ROOT, key(1), Optional.empty())).isTrue();
+    assertThat(proof.verify(Digest.sha256(Bytes.utf8("x")), key(1), Optional.empty())).isFalse();
+    // Deleting everything returns to the empty root.
+    Digest root = fill(nodes, 50).root();
+    List<StateUpdate> deletes = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      deletes.add(StateUpdate.delete(key(i)));
+    }
+    StateTrie.Result result = StateTrie.update(nodes, root, deletes, nodes);
+    assertThat(result.root()).isEqualTo(StateTrie.EMPTY_ROOT);
+    assertThat(result.stale()).hasSize(nodes.reachable(root).size());
+  }
+
+  @Test
+  void eachDirtyNodeIsWrittenOnceAndUnchangedValuesWriteNothing() {
+    Nodes nodes = new Nodes();
+    StateTrie.Result full = fill(nodes, 4096);
+    // 4096 leaves plus the internal nodes above them, each written once.
+    assertThat(full.created()).hasSize(nodes.reachable(full.root()).size());
+    assertThat(new HashSet<>(full.created())).hasSameSizeAs(full.created());
+    List<StateUpdate> same = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      same.add(StateUpdate.put(key(i), Bytes.utf8("balance " + i)));
+    }
+    StateTrie.Result unchanged = StateTrie.update(nodes, full.root(), same, nodes);
+    assertThat(unchanged.root()).isEqualTo(full.root());
+    assertThat(unchanged.created()).isEmpty();
+    assertThat(unchanged.stale()).isEmpty();
+    // The last update of a key in a batch wins.
+    List<StateUpdate> twice = List.of(StateUpdate.put(key(1), Bytes.utf8("a")), StateUpdate.put(key(1), Bytes.utf8("b")));
+    Digest root = StateTrie.update(nodes, full.root(), twice, nodes).root();
+    assertThat(StateTrie.get(nodes, root, key(1))).contains(Bytes.utf8("b"));
+  }
+
+  @Test
+  void malformedNodesAreRejected() {
+    assertThatThrownBy(() -> StateNode.decode(Bytes.fromHex("02"))).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> StateNode.decode(Bytes.fromHex("010000"))).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> StateNode.decode(Bytes.fromHex("010001" + "00".repeat(31)))).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> StateNode.decode(Bytes.fromHex("00016101"))).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> StateNode.decode(Bytes.fromHex("0001610162ff"))).isInstanceOf(IllegalArgumentException.class);
+    StateNode.Leaf leaf = StateNode.Leaf.of(Bytes.utf8("a"), Bytes.utf8("b"));
+    assertThat(StateNode.decode(leaf.encoding())).isEqualTo(leaf);
+  }
+}
