@@ -47,10 +47,20 @@ final class CloseGuard {
     resources.add(resource);
   }
 
-  /** Closes a resource once; safe to call again or after the store closed it. */
+  /**
+   * Closes a resource once; safe to call again or after the store closed it. Runs under the
+   * shared lock, so a resource closed on one thread while the store closes on another is
+   * freed either before the engine or not at all (the store's close frees it), never after.
+   * The store's own close holds the exclusive lock and may take the shared one as well.
+   */
   void release(AutoCloseable resource, Runnable closeAction) {
-    if (resources.remove(resource)) {
-      closeAction.run();
+    lock.readLock().lock();
+    try {
+      if (resources.remove(resource)) {
+        closeAction.run();
+      }
+    } finally {
+      lock.readLock().unlock();
     }
   }
 

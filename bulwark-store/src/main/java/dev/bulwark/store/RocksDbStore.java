@@ -31,15 +31,17 @@ final class RocksDbStore implements KeyValueStore {
 
   private final Path directory;
   private final Options options;
+  private final BloomFilter filter;
   private final RocksDB db;
   private final ReadOptions latest = new ReadOptions();
   private final WriteOptions syncWrites = new WriteOptions().setSync(true);
   private final WriteOptions plainWrites = new WriteOptions().setSync(false);
   private final CloseGuard guard;
 
-  private RocksDbStore(Path directory, Options options, RocksDB db) {
+  private RocksDbStore(Path directory, Options options, BloomFilter filter, RocksDB db) {
     this.directory = directory;
     this.options = options;
+    this.filter = filter;
     this.db = db;
     this.guard = new CloseGuard("RocksDB store " + directory);
   }
@@ -50,13 +52,15 @@ final class RocksDbStore implements KeyValueStore {
     } catch (IOException e) {
       throw new StoreException("cannot create store directory " + directory, e);
     }
+    BloomFilter filter = new BloomFilter(10);
     Options options = new Options()
         .setCreateIfMissing(true)
-        .setTableFormatConfig(new BlockBasedTableConfig().setFilterPolicy(new BloomFilter(10)));
+        .setTableFormatConfig(new BlockBasedTableConfig().setFilterPolicy(filter));
     try {
-      return new RocksDbStore(directory, options, RocksDB.open(options, directory.toString()));
+      return new RocksDbStore(directory, options, filter, RocksDB.open(options, directory.toString()));
     } catch (RocksDBException e) {
       options.close();
+      filter.close();
       throw new StoreException("cannot open RocksDB store in " + directory, e);
     }
   }
@@ -125,6 +129,7 @@ final class RocksDbStore implements KeyValueStore {
       plainWrites.close();
       db.close();
       options.close();
+      filter.close();
     });
   }
 
