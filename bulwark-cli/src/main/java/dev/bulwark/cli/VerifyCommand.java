@@ -61,8 +61,11 @@ final class VerifyCommand implements Runnable {
       String mode = receipt instanceof Receipt.PerBatch ? "per-batch" : "per-request";
       switch (result) {
         case Verification.Valid v -> {
-          out.printf("valid: %s receipt of operator '%s', batch %d, request %d (key %s)%n", mode, c.operatorId(),
-              c.batchNumber(), c.indexInBatch(), key.fingerprint());
+          int stateProofs = receipt instanceof Receipt.PerBatch pb ? pb.state().size() : 0;
+          out.printf("valid: %s receipt of operator '%s', batch %d, request %d%s (key %s)%n", mode, c.operatorId(),
+              c.batchNumber(), c.indexInBatch(),
+              stateProofs == 0 ? "" : ", " + stateProofs + " state proof" + (stateProofs == 1 ? "" : "s"),
+              key.fingerprint());
           return 0;
         }
         case Verification.Invalid invalid -> {

@@ -41,6 +41,12 @@ public final class JsonReader {
     return members.keySet();
   }
 
+  /** Whether member {@code name} is present and JSON {@code null}. */
+  public boolean isNull(String name) {
+    required(name);
+    return members.get(name) == null;
+  }
+
   public boolean has(String name) {
     return members.containsKey(name);
   }

@@ -7,6 +7,8 @@ import dev.bulwark.core.crypto.PublicKey;
 import dev.bulwark.core.crypto.Signature;
 import dev.bulwark.core.crypto.SigningKey;
 import dev.bulwark.core.merkle.InclusionProof;
+import dev.bulwark.core.state.StateEntryProof;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -38,12 +40,29 @@ public sealed interface Receipt {
     }
   }
 
-  /** The confirmation is a leaf of the log whose root the batch's signed head commits to. */
-  record PerBatch(Confirmation confirmation, SignedBatchHead head, InclusionProof inclusion) implements Receipt {
+  /**
+   * The confirmation is a leaf of the log whose root the batch's signed head commits to; the
+   * optional state proofs show entries the request touched (an account's balance after it,
+   * say) under the state root in the same head.
+   */
+  record PerBatch(Confirmation confirmation, SignedBatchHead head, InclusionProof inclusion,
+      List<StateEntryProof> state) implements Receipt {
+    /** A receipt carries at most this many state proofs. */
+    public static final int STATE_PROOFS_MAX = 64;
+
     public PerBatch {
       Objects.requireNonNull(confirmation);
       Objects.requireNonNull(head);
       Objects.requireNonNull(inclusion);
+      if (state.size() > STATE_PROOFS_MAX) {
+        throw new IllegalArgumentException("a receipt carries at most " + STATE_PROOFS_MAX + " state proofs");
+      }
+      state = List.copyOf(state);
+    }
+
+    /** A receipt without state proofs. */
+    public PerBatch(Confirmation confirmation, SignedBatchHead head, InclusionProof inclusion) {
+      this(confirmation, head, inclusion, List.of());
     }
 
     @Override
@@ -65,8 +84,15 @@ public sealed interface Receipt {
         return new Verification.Invalid("inclusion proof is for a log of " + inclusion.treeSize()
             + " leaves but the head commits to " + h.logSize());
       }
-      return Verification.check(inclusion.verify(confirmation.leafHash(), h.logRoot()),
-          "inclusion proof does not lead from the confirmation to the head's log root");
+      if (!inclusion.verify(confirmation.leafHash(), h.logRoot())) {
+        return new Verification.Invalid("inclusion proof does not lead from the confirmation to the head's log root");
+      }
+      for (int i = 0; i < state.size(); i++) {
+        if (!state.get(i).verify(h.stateRoot())) {
+          return new Verification.Invalid("state proof " + i + " does not show its entry under the head's state root");
+        }
+      }
+      return new Verification.Valid();
     }
   }
 
@@ -79,6 +105,7 @@ public sealed interface Receipt {
       Codecs.field("confirmation", Confirmation.CODEC, PerBatch::confirmation),
       Codecs.field("head", SignedBatchHead.CODEC, PerBatch::head),
       Codecs.field("inclusion", InclusionProof.CODEC, PerBatch::inclusion),
+      Codecs.field("state", Codecs.list(StateEntryProof.CODEC), PerBatch::state),
       PerBatch::new);
 
   /** The canonical binary form: a tagged union, 0 per-request, 1 per-batch. */

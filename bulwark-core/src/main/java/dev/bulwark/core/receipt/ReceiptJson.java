@@ -1,5 +1,6 @@
 package dev.bulwark.core.receipt;
 
+import dev.bulwark.core.Bytes;
 import dev.bulwark.core.Digest;
 import dev.bulwark.core.crypto.Signature;
 import dev.bulwark.core.json.Json;
@@ -7,10 +8,13 @@ import dev.bulwark.core.json.JsonException;
 import dev.bulwark.core.json.JsonReader;
 import dev.bulwark.core.merkle.ConsistencyProof;
 import dev.bulwark.core.merkle.InclusionProof;
+import dev.bulwark.core.state.StateEntryProof;
+import dev.bulwark.core.state.StateProof;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
 
@@ -25,6 +29,7 @@ public final class ReceiptJson {
   public static final String RECEIPT_FORMAT = "bulwark.receipt.v1";
   public static final String HEAD_FORMAT = "bulwark.signed-batch-head.v1";
   public static final String CONSISTENCY_FORMAT = "bulwark.consistency-proof.v1";
+  public static final String STATE_PROOF_FORMAT = "bulwark.state-proof.v1";
   public static final String MODE_PER_REQUEST = "per-request";
   public static final String MODE_PER_BATCH = "per-batch";
 
@@ -46,6 +51,11 @@ public final class ReceiptJson {
         out.put("confirmation", confirmation(r.confirmation()));
         out.put("head", head(r.head()));
         out.put("inclusion", inclusion(r.inclusion()));
+        List<Object> state = new ArrayList<>();
+        for (StateEntryProof p : r.state()) {
+          state.add(stateEntry(p));
+        }
+        out.put("state", state);
       }
     }
     return Json.write(out);
@@ -65,6 +75,27 @@ public final class ReceiptJson {
     out.put("secondSize", proof.secondSize());
     out.put("path", hexes(proof.path()));
     return Json.write(out);
+  }
+
+  /** A standalone state proof: a claim about one entry under a state root. */
+  public static String write(Digest stateRoot, StateEntryProof proof) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("format", STATE_PROOF_FORMAT);
+    out.put("stateRoot", stateRoot.hex());
+    out.putAll(stateEntry(proof));
+    return Json.write(out);
+  }
+
+  private static Map<String, Object> stateEntry(StateEntryProof p) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("key", p.key().hex());
+    out.put("value", p.value().map(Bytes::hex).orElse(null));
+    List<Object> nodes = new ArrayList<>();
+    for (Bytes node : p.proof().nodes()) {
+      nodes.add(node.hex());
+    }
+    out.put("nodes", nodes);
+    return out;
   }
 
   private static Map<String, Object> confirmation(Confirmation c) {
@@ -121,9 +152,16 @@ public final class ReceiptJson {
             new Signature(doc.hex("signature", Signature.LENGTH))));
       }
       case MODE_PER_BATCH -> {
-        onlyMembers(doc, Set.of("format", "mode", "confirmation", "head", "inclusion"));
+        onlyMembers(doc, Set.of("format", "mode", "confirmation", "head", "inclusion", "state"));
+        List<StateEntryProof> state = new ArrayList<>();
+        List<Object> items = doc.array("state");
+        for (int i = 0; i < items.size(); i++) {
+          JsonReader entry = JsonReader.of(doc.path() + ".state[" + i + "]", items.get(i));
+          onlyMembers(entry, Set.of("key", "value", "nodes"));
+          state.add(stateEntry(entry));
+        }
         yield guard(doc, () -> new Receipt.PerBatch(confirmation(doc.object("confirmation")),
-            head(doc.object("head"), false), inclusion(doc.object("inclusion"))));
+            head(doc.object("head"), false), inclusion(doc.object("inclusion")), state));
       }
       default -> throw new JsonException("receipt.mode: expected \"" + MODE_PER_REQUEST + "\" or \""
           + MODE_PER_BATCH + "\", got \"" + mode + "\"");
@@ -142,6 +180,31 @@ public final class ReceiptJson {
     onlyMembers(doc, Set.of("format", "firstSize", "secondSize", "path"));
     return guard(doc, () -> new ConsistencyProof(doc.nonNegative("firstSize"), doc.nonNegative("secondSize"),
         digests(doc, "path")));
+  }
+
+  /** A standalone state proof and the root it claims to be under. */
+  public record StateProofDocument(Digest stateRoot, StateEntryProof proof) {}
+
+  public static StateProofDocument readStateProof(String text) {
+    JsonReader doc = JsonReader.of("proof", Json.parse(text));
+    requireFormat(doc, STATE_PROOF_FORMAT);
+    onlyMembers(doc, Set.of("format", "stateRoot", "key", "value", "nodes"));
+    return new StateProofDocument(doc.digest("stateRoot"), stateEntry(doc));
+  }
+
+  /** The key, value and nodes of a state proof; the caller has checked which members may appear. */
+  private static StateEntryProof stateEntry(JsonReader e) {
+    Bytes key = e.hex("key", -1);
+    Optional<Bytes> value = e.isNull("value") ? Optional.empty() : Optional.of(e.hex("value", -1));
+    List<Object> items = e.array("nodes");
+    if (items.size() > StateProof.NODES_MAX) {
+      throw new JsonException(e.path() + ".nodes: " + items.size() + " nodes is more than any state proof has");
+    }
+    List<Bytes> nodes = new ArrayList<>(items.size());
+    for (int i = 0; i < items.size(); i++) {
+      nodes.add(JsonReader.hexValue(e.path() + ".nodes[" + i + "]", items.get(i), -1));
+    }
+    return guard(e, () -> new StateEntryProof(key, value, new StateProof(nodes)));
   }
 
   private static void requireFormat(JsonReader doc, String format) {

@@ -40,5 +40,12 @@ class ReceiptDocsTest {
     assertThat(ReceiptJson.write(example.receipt())).isEqualTo(block(doc, "example-receipt"));
     assertThat(ReceiptJson.write(example.operator.heads.getFirst())).isEqualTo(block(doc, "example-head-0"));
     assertThat(doc).contains(example.receipt().confirmation().leafHash().hex());
+
+    var stateProof = ReceiptJson.readStateProof(block(doc, "example-state-proof"));
+    assertThat(stateProof.stateRoot()).isEqualTo(head1.head().stateRoot());
+    assertThat(stateProof.proof().verify(head1.head().stateRoot())).isTrue();
+    assertThat(stateProof.proof()).isEqualTo(((Receipt.PerBatch) receipt).state().getFirst());
+    assertThat(ReceiptJson.write(stateProof.stateRoot(), stateProof.proof())).isEqualTo(block(doc, "example-state-proof"));
+    assertThat(doc).contains(dev.bulwark.core.state.StateTrie.EMPTY_ROOT.hex());
   }
 }

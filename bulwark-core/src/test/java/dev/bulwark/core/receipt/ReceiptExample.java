@@ -50,6 +50,13 @@ final class ReceiptExample {
       fn >>>= 1;
       sn >>>= 1;
     }
+    var entry = r.state().getFirst();
+    System.out.println("state key: " + entry.key().hex() + "  key hash: " + Digest.sha256(entry.key()));
+    System.out.println("state value: " + entry.value().map(v -> v.hex()).orElse("absent"));
+    for (var node : entry.proof().nodes()) {
+      System.out.println("  state node " + node.hex() + "\n    hash " + Digest.sha256(node));
+    }
+    System.out.println("head state root: " + r.head().head().stateRoot());
     System.out.println("head log root: " + r.head().head().logRoot());
     System.out.println("head encoding: " + BatchHead.CODEC.encode(r.head().head()).hex());
     System.out.println("signed message: " + BatchHead.DOMAIN.message(BatchHead.CODEC.encode(r.head().head())).hex());

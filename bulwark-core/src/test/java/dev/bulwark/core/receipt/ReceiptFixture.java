@@ -9,7 +9,18 @@ import dev.bulwark.core.kv.ReadView;
 import dev.bulwark.core.kv.Transaction;
 import dev.bulwark.core.merkle.MerkleLog;
 import dev.bulwark.core.merkle.MerkleLogState;
+import dev.bulwark.core.codec.Codecs;
+import dev.bulwark.core.state.AuthenticatedMap;
+import dev.bulwark.core.state.NodeLoader;
+import dev.bulwark.core.state.StateEntryProof;
+import dev.bulwark.core.state.StateNode;
+import dev.bulwark.core.state.StateTrie;
+import dev.bulwark.core.state.StateUpdate;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
@@ -40,10 +51,20 @@ final class ReceiptFixture {
   MerkleLogState state = MerkleLogState.EMPTY;
   final List<SignedBatchHead> heads = new ArrayList<>();
   final List<Receipt.PerBatch> receipts = new ArrayList<>();
+  /** The authenticated state: one balance per user, each request credits its user. */
+  static final AuthenticatedMap<String, Long> BALANCES = new AuthenticatedMap<>("balance", Codecs.utf8(), Codecs.i64());
+  final Map<Digest, StateNode> stateNodes = new HashMap<>();
+  final NodeLoader stateLoader = hash -> Objects.requireNonNull(stateNodes.get(hash), "missing state node");
+  final Map<String, Long> balances = new TreeMap<>();
+  Digest stateRoot = StateTrie.EMPTY_ROOT;
 
   ReceiptFixture(String operatorId, SigningKey key) {
     this.operatorId = operatorId;
     this.key = key;
+  }
+
+  static String user(int index) {
+    return List.of("alice", "bob", "carol").get(index % 3);
   }
 
   static Digest digestOf(String text) {
@@ -63,13 +84,21 @@ final class ReceiptFixture {
       leaves.add(c.leafHash());
     }
     state = log.append(store, state, leaves);
+    List<StateUpdate> updates = new ArrayList<>();
+    for (int i = 0; i < requests; i++) {
+      String user = user(i);
+      long balance = balances.merge(user, 10L * (batchNumber + 1), Long::sum);
+      updates.add(BALANCES.put(user, balance));
+    }
+    stateRoot = StateTrie.update(stateLoader, stateRoot, updates, node -> stateNodes.put(node.hash(), node)).root();
     Digest previous = heads.isEmpty() ? BatchHead.ZERO : heads.getLast().head().hash();
-    BatchHead head = new BatchHead(operatorId, batchNumber, state.size(), state.root(), BatchHead.ZERO, previous, timeMs);
+    BatchHead head = new BatchHead(operatorId, batchNumber, state.size(), state.root(), stateRoot, previous, timeMs);
     SignedBatchHead signed = SignedBatchHead.sign(head, key);
     heads.add(signed);
     for (int i = 0; i < requests; i++) {
+      StateEntryProof balance = StateEntryProof.of(stateLoader, stateRoot, BALANCES.keyBytes(user(i)));
       receipts.add(new Receipt.PerBatch(confirmations.get(i), signed,
-          log.inclusionProof(store, firstLeaf + i, state.size())));
+          log.inclusionProof(store, firstLeaf + i, state.size()), List.of(balance)));
     }
     return signed;
   }

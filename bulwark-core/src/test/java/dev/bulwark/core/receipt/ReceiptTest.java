@@ -44,6 +44,20 @@ class ReceiptTest {
   }
 
   @Test
+  void stateProofsInAReceiptShowTheTouchedBalanceUnderTheHeadsStateRoot() {
+    ReceiptFixture f = threeBatches();
+    Receipt.PerBatch last = f.receipts.getLast();
+    assertThat(last.state()).hasSize(1);
+    var checked = ReceiptFixture.BALANCES.check(last.head().head().stateRoot(), "bob", last.state().getFirst().proof());
+    assertThat(checked).isEqualTo(new dev.bulwark.core.state.AuthenticatedMap.Checked.Present<>(f.balances.get("bob")));
+    // A proof under another batch's state root is named as the failing check.
+    Receipt.PerBatch mixed = new Receipt.PerBatch(last.confirmation(), last.head(), last.inclusion(),
+        f.receipts.getFirst().state());
+    assertThat(mixed.verify(OPERATOR.publicKey()))
+        .isEqualTo(new Verification.Invalid("state proof 0 does not show its entry under the head's state root"));
+  }
+
+  @Test
   void aReceiptFromAnotherBatchOrOperatorIsNamedAsSuch() {
     ReceiptFixture f = threeBatches();
     Receipt.PerBatch r = f.receipts.getFirst();
