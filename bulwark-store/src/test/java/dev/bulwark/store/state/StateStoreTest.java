@@ -241,6 +241,27 @@ class StateStoreTest {
   }
 
   @Test
+  void theBackgroundCollectorKeepsStorageToTheLiveStateAndTheWindow() throws InterruptedException {
+    History h = new History(11, 300);
+    try (ObjectStore objects = open(dir, Backend.ROCKSDB)) {
+      StateStore state = new StateStore(objects, StateConfig.DEFAULT.withRetainedVersions(3));
+      try (StateCollector collector = StateCollector.start(state, java.time.Duration.ofMillis(5))) {
+        for (int step = 0; step < 120; step++) {
+          h.step(state);
+          collector.nudge();
+        }
+        for (int wait = 0; wait < 2_000 && state.collectionBacklog() > 0; wait++) {
+          Thread.sleep(5);
+        }
+        assertThat(collector.failure()).isNull();
+        assertThat(state.collectionBacklog()).isZero();
+        assertThat(collector.nodesDeleted()).isPositive();
+      }
+      checkRetained(state, h, objects);
+    }
+  }
+
+  @Test
   void releasedRootsAndUnknownVersionsAreRefusedClearly() {
     try (ObjectStore objects = open(dir, Backend.ROCKSDB)) {
       StateStore state = new StateStore(objects, StateConfig.DEFAULT.withRetainedVersions(2));
