@@ -195,6 +195,25 @@ public final class StateStore {
     return all.subList(from, Math.min(all.size(), from + chunk));
   }
 
+  /**
+   * Registers the creations journaled in {@code writes} (a version computed elsewhere, by the
+   * leader) before they are written, so the collector cannot delete a node the version brings
+   * back. Call it before writing {@code writes}, then {@link #committed} after.
+   */
+  public void beforeApply(WriteSet writes, long version) {
+    Bytes start = JOURNAL.keyOf(new JournalKey(version, 0)).toBytes();
+    Bytes end = JOURNAL.range(KeyPrefix.of(Codecs.u64(), version)).end();
+    List<Digest> created = new ArrayList<>();
+    for (var e : writes.mutations().subMap(start, true, end, false).entrySet()) {
+      if (e.getValue() instanceof dev.bulwark.core.kv.Mutation.Put put) {
+        created.addAll(JOURNAL_CODEC.decode(put.value()).created());
+      }
+    }
+    synchronized (gcLock) {
+      remember(created, version);
+    }
+  }
+
   /** Records that the transaction holding {@code version} committed. */
   public void committed(long version) {
     if (version <= latest) {

@@ -1,0 +1,109 @@
+package dev.bulwark.server.engine;
+
+import dev.bulwark.core.Bytes;
+import dev.bulwark.core.Digest;
+import dev.bulwark.core.app.Application;
+import dev.bulwark.core.kv.Mutation;
+import dev.bulwark.core.kv.WriteSet;
+import dev.bulwark.core.receipt.SignedBatchHead;
+import dev.bulwark.store.Durability;
+import dev.bulwark.store.ObjectStore;
+import dev.bulwark.store.StoreConfig;
+import dev.bulwark.store.state.StateStore;
+import java.security.MessageDigest;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * One replica's committed state: the store, the authenticated state, and how far the
+ * replicated log has been applied. Every replica, the leader included, applies each committed
+ * batch here the same way: its write set and the new applied mark in one atomic store write.
+ * The applied mark carries a running digest over every batch applied, so replicas that applied
+ * the same log index can be compared by one hash.
+ */
+public final class Replica implements AutoCloseable {
+  private final ObjectStore objects;
+  private final StateStore state;
+  private final Durability applyDurability;
+  private volatile EngineTables.Applied applied;
+  private volatile SignedBatchHead lastHead;
+
+  /**
+   * @param applyDurability SYNC when nothing else makes applied batches durable; NO_SYNC under
+   *     Raft, whose log is durable on a majority and is replayed past the persisted applied mark
+   */
+  public Replica(StoreConfig storeConfig, Application<?, ?> application, EngineConfig config, Durability applyDurability) {
+    this.objects = ObjectStore.open(storeConfig, EngineTables.all(application.tables()));
+    this.state = new StateStore(objects, config.state());
+    this.applyDurability = applyDurability;
+    this.applied = EngineTables.APPLIED_MARK.get(objects.store(), EngineTables.APPLIED_KEY).orElse(EngineTables.Applied.NONE);
+    this.lastHead = applied.batchNumber() < 0 ? null
+        : EngineTables.HEADS.get(objects.store(), applied.batchNumber()).orElseThrow(() -> new IllegalStateException(
+            "applied batch " + applied.batchNumber() + " has no head in " + storeConfig.directory()));
+    if (state.latestVersion() != applied.batchNumber()) {
+      throw new IllegalStateException("state version " + state.latestVersion() + " does not match applied batch "
+          + applied.batchNumber() + " in " + storeConfig.directory());
+    }
+  }
+
+  public ObjectStore objects() {
+    return objects;
+  }
+
+  public StateStore state() {
+    return state;
+  }
+
+  public EngineTables.Applied applied() {
+    return applied;
+  }
+
+  /** The signed head of the last applied batch, or empty before the first. */
+  public Optional<SignedBatchHead> lastHead() {
+    return Optional.ofNullable(lastHead);
+  }
+
+  /**
+   * Applies a committed batch at {@code logIndex}. Entries at or below the applied index are
+   * skipped (a replay after a restart); a batch out of order is a broken invariant.
+   */
+  public synchronized void apply(BatchEntry entry, long logIndex, long logTerm) {
+    if (logIndex <= applied.logIndex()) {
+      return;
+    }
+    if (entry.batchNumber() != applied.batchNumber() + 1) {
+      throw new IllegalStateException("batch " + entry.batchNumber() + " at log index " + logIndex
+          + " does not follow applied batch " + applied.batchNumber());
+    }
+    Digest entryDigest = Digest.sha256(BatchEntry.CODEC.encode(entry));
+    MessageDigest running = Digest.newSha256();
+    running.update(applied.stateDigest().unsafeArray());
+    running.update(entryDigest.unsafeArray());
+    EngineTables.Applied next = new EngineTables.Applied(logIndex, logTerm, entry.batchNumber(), Digest.finish(running));
+    TreeMap<Bytes, Mutation> writes = new TreeMap<>(entry.writes().mutations());
+    writes.put(EngineTables.APPLIED_MARK.keyOf(EngineTables.APPLIED_KEY).toBytes(),
+        new Mutation.Put(EngineTables.APPLIED.encode(next)));
+    WriteSet all = WriteSet.adopt(writes);
+    state.beforeApply(all, entry.batchNumber());
+    objects.store().write(all, applyDurability);
+    state.committed(entry.batchNumber());
+    applied = next;
+    lastHead = entry.head();
+  }
+
+  /** Records an applied index that carried no batch (a Raft configuration or no-op entry). */
+  public synchronized void skip(long logIndex, long logTerm) {
+    if (logIndex <= applied.logIndex()) {
+      return;
+    }
+    EngineTables.Applied next = new EngineTables.Applied(logIndex, logTerm, applied.batchNumber(), applied.stateDigest());
+    objects.store().write(WriteSet.builder().put(EngineTables.APPLIED_MARK.keyOf(EngineTables.APPLIED_KEY).toBytes(),
+        EngineTables.APPLIED.encode(next)).build(), applyDurability);
+    applied = next;
+  }
+
+  @Override
+  public void close() {
+    objects.close();
+  }
+}

@@ -1,0 +1,510 @@
+package dev.bulwark.server.engine;
+
+import dev.bulwark.core.Bytes;
+import dev.bulwark.core.Digest;
+import dev.bulwark.core.app.ApplyContext;
+import dev.bulwark.core.app.Application;
+import dev.bulwark.core.app.Check;
+import dev.bulwark.core.app.Rejection;
+import dev.bulwark.core.app.StateMirror;
+import dev.bulwark.core.app.StateReader;
+import dev.bulwark.core.codec.DecodeException;
+import dev.bulwark.core.crypto.SigningKey;
+import dev.bulwark.core.kv.ReadView;
+import dev.bulwark.core.kv.Transaction;
+import dev.bulwark.core.kv.WriteSet;
+import dev.bulwark.core.merkle.MerkleLog;
+import dev.bulwark.core.merkle.MerkleLogState;
+import dev.bulwark.core.receipt.BatchHead;
+import dev.bulwark.core.receipt.Confirmation;
+import dev.bulwark.core.receipt.Receipt;
+import dev.bulwark.core.receipt.SignedBatchHead;
+import dev.bulwark.core.state.AuthenticatedMap;
+import dev.bulwark.core.state.NodeLoader;
+import dev.bulwark.core.state.StateEntryProof;
+import dev.bulwark.core.state.StateTrie;
+import dev.bulwark.core.state.StateUpdate;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+
+/**
+ * The leader's request pipeline, the seed's steps 2 to 7.
+ *
+ * <ol>
+ *   <li>{@link #submit}: decode, pure validation and optimistic validation against the
+ *       committed store, on a bounded pool of validation threads;
+ *   <li>one sequencer thread applies requests in order, each in its own savepoint of the batch
+ *       transaction, and answers retries of a (client, sequence) with the original outcome;
+ *   <li>a batch closes by count, by bytes, or by time; by default as soon as the pipeline has
+ *       room (adaptive), so an idle system answers in about one commit;
+ *   <li>closing computes the new state root, appends the confirmations to the log, signs the
+ *       head, makes the receipts and records them per client, all in the same write set;
+ *   <li>the write set and head become one replicated entry; up to {@code pipelineDepth} batches
+ *       are in flight, each processed on top of the uncommitted layers before it;
+ *   <li>receipts are released when their batch commits; if it does not, every request of it and
+ *       of the batches after it is answered "not committed" and the sequencer restarts from the
+ *       committed state.
+ * </ol>
+ */
+public final class Sequencer<Q, R> implements AutoCloseable {
+  private final Application<Q, R> app;
+  private final EngineConfig config;
+  private final Replica replica;
+  private final Replicator replicator;
+  private final SigningKey operatorKey;
+  private final InstantSource clock;
+  private final ThreadPoolExecutor validation;
+  private final BlockingQueue<Pending<Q>> queue;
+  private final Semaphore slots;
+  private final Thread thread;
+  private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
+  private final AtomicReference<String> resetReason = new AtomicReference<>();
+  private volatile boolean stopping;
+  private volatile String lastResetReason;
+
+  // Sequencer-thread state: where the next batch starts.
+  private long nextBatch;
+  private MerkleLogState logState;
+  private Digest stateRoot;
+  private Digest previousHeadHash;
+
+  private record Pending<Q>(ClientRequest request, Digest digest, Q payload, CompletableFuture<Outcome> future) {}
+
+  private record InFlight(long batchNumber, WriteSet writes) {}
+
+  public Sequencer(Application<Q, R> app, EngineConfig config, Replica replica, Replicator replicator,
+      SigningKey operatorKey, InstantSource clock) {
+    this.app = app;
+    this.config = config;
+    this.replica = replica;
+    this.replicator = replicator;
+    this.operatorKey = operatorKey;
+    this.clock = clock;
+    this.queue = new ArrayBlockingQueue<>(config.queueRequestsMax());
+    this.slots = new Semaphore(config.pipelineDepth());
+    this.validation = new ThreadPoolExecutor(config.validationThreads(), config.validationThreads(), 30, TimeUnit.SECONDS,
+        new ArrayBlockingQueue<>(config.queueRequestsMax()),
+        Thread.ofPlatform().name("bulwark-validate-", 0).daemon().factory(), new ThreadPoolExecutor.AbortPolicy());
+    loadCommitted();
+    this.thread = Thread.ofPlatform().name("bulwark-sequencer").daemon().unstarted(this::run);
+    thread.start();
+  }
+
+  private void loadCommitted() {
+    nextBatch = replica.applied().batchNumber() + 1;
+    logState = EngineTables.CONFIRMATIONS.load(replica.objects().store());
+    stateRoot = replica.state().latestRoot();
+    previousHeadHash = replica.lastHead().map(h -> h.head().hash()).orElse(BatchHead.ZERO);
+  }
+
+  /** Reads of the committed state, for the optimistic stage. */
+  private final StateReader committed = new StateReader() {
+    @Override public <K, V> Optional<V> get(AuthenticatedMap<K, V> map, K key) {
+      return StateMirror.get(replica.objects().store(), map, key);
+    }
+
+    @Override public ReadView view() {
+      return PipelineView.readOnly(replica.objects().store());
+    }
+  };
+
+  /** Runs stages 2 and 3 on the validation pool, then queues the request for the sequencer. */
+  public CompletableFuture<Outcome> submit(ClientRequest request) {
+    CompletableFuture<Outcome> future = new CompletableFuture<>();
+    if (stopping) {
+      future.complete(new Outcome.NotCommitted("this replica is shutting down"));
+      return future;
+    }
+    try {
+      validation.execute(() -> validateAndQueue(request, future));
+    } catch (RejectedExecutionException e) {
+      future.complete(new Outcome.Busy("too many requests waiting for validation"));
+    }
+    return future;
+  }
+
+  private void validateAndQueue(ClientRequest request, CompletableFuture<Outcome> future) {
+    Q payload;
+    try {
+      payload = app.requestCodec().decode(request.payload());
+    } catch (DecodeException | IllegalArgumentException e) {
+      future.complete(new Outcome.Rejected("MALFORMED", "the request does not decode: " + e.getMessage()));
+      return;
+    }
+    Check check = app.validate(payload);
+    if (check instanceof Check.Ok && !isRetryOfCommitted(request)) {
+      // A retry of a committed request would fail against the state it changed; the sequencer
+      // answers it with the original outcome instead.
+      check = app.validate(payload, committed);
+    }
+    if (check instanceof Check.Rejected rejected) {
+      future.complete(new Outcome.Rejected(rejected.code(), rejected.message()));
+      return;
+    }
+    if (!queue.offer(new Pending<>(request, request.digest(), payload, future))) {
+      future.complete(new Outcome.Busy("the sequencer queue is full (" + config.queueRequestsMax() + ")"));
+    }
+  }
+
+  private boolean isRetryOfCommitted(ClientRequest request) {
+    return EngineTables.SESSIONS.get(replica.objects().store(), request.clientId())
+        .map(session -> request.sequence() <= session.sequence())
+        .orElse(false);
+  }
+
+  // ---------------------------------------------------------------- the sequencer thread
+
+  private void run() {
+    while (!stopping) {
+      try {
+        String reason = resetReason.getAndSet(null);
+        if (reason != null) {
+          reset(reason);
+        }
+        Pending<Q> first = queue.poll(20, TimeUnit.MILLISECONDS);
+        if (first == null) {
+          continue;
+        }
+        while (!slots.tryAcquire(20, TimeUnit.MILLISECONDS)) {
+          if (stopping || resetReason.get() != null) {
+            first.future().complete(new Outcome.NotCommitted("the pipeline restarted; retry"));
+            first = null;
+            break;
+          }
+        }
+        if (first != null) {
+          runBatch(first);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  private void runBatch(Pending<Q> first) throws InterruptedException {
+    Batch batch = new Batch(nextBatch, clock.millis());
+    batch.add(first);
+    long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.batchDelayMs());
+    while (batch.entries.size() + batch.answeredLater.size() < config.batchRequestsMax()
+        && batch.payloadBytes < config.batchBytesMax()) {
+      Pending<Q> next = queue.poll();
+      if (next == null) {
+        long waitNs = deadlineNs - System.nanoTime();
+        if (config.batchDelayMs() == 0 || waitNs <= 0) {
+          break; // adaptive: the pipeline has room, so close now
+        }
+        next = queue.poll(waitNs, TimeUnit.NANOSECONDS);
+        if (next == null) {
+          break;
+        }
+      }
+      batch.add(next);
+    }
+    close(batch);
+  }
+
+  /** One batch being built on the sequencer thread. */
+  private final class Batch {
+    final long number;
+    final long timeMs;
+    final Transaction tx;
+    final List<Applied> entries = new ArrayList<>();
+    final List<Runnable> answeredNow = new ArrayList<>();
+    final List<Consumer<Boolean>> answeredLater = new ArrayList<>();
+    final Map<Bytes, Applied> latestByClient = new HashMap<>();
+    final Set<Bytes> touchedTrieKeys = new LinkedHashSet<>();
+    long payloadBytes;
+
+    Batch(long number, long timeMs) {
+      this.number = number;
+      this.timeMs = timeMs;
+      List<WriteSet> layers = new ArrayList<>();
+      synchronized (inFlight) {
+        for (InFlight f : inFlight) {
+          layers.add(f.writes());
+        }
+      }
+      this.tx = new Transaction(PipelineView.over(replica.objects().store(), layers));
+    }
+
+    void add(Pending<Q> p) {
+      payloadBytes += p.request().payload().length();
+      ClientRequest r = p.request();
+      Applied sameBatch = latestByClient.get(r.clientId());
+      if (sameBatch != null) {
+        answerRetry(p, sameBatch.request().sequence(), sameBatch.pending().digest(), sameBatch::outcome);
+        return;
+      }
+      Optional<EngineTables.Session> session = EngineTables.SESSIONS.get(tx, r.clientId());
+      if (session.isPresent()) {
+        EngineTables.Session s = session.get();
+        if (answerRetry(p, s.sequence(), s.requestDigest(), () -> new Outcome.Confirmed(s.result(), s.receipt()))) {
+          return;
+        }
+      }
+      apply(p);
+    }
+
+    /** Handles a request at or below the client's latest sequence; false if it is a new one. */
+    private boolean answerRetry(Pending<Q> p, long latestSequence, Digest latestDigest,
+        java.util.function.Supplier<Outcome> original) {
+      long seq = p.request().sequence();
+      if (seq > latestSequence) {
+        if (latestByClient.containsKey(p.request().clientId())) {
+          apply(p);
+          return true;
+        }
+        return false;
+      }
+      if (seq < latestSequence) {
+        answeredNow.add(() -> p.future().complete(new Outcome.Rejected("STALE_SEQUENCE",
+            "sequence " + seq + " is below this client's latest, " + latestSequence)));
+      } else if (!p.digest().equals(latestDigest)) {
+        answeredNow.add(() -> p.future().complete(new Outcome.Rejected("SEQUENCE_REUSED",
+            "sequence " + seq + " was already used for a different request")));
+      } else {
+        // A retry: the original's outcome, released when this batch commits (after the original's).
+        answeredLater.add(committedOk -> p.future().complete(committedOk ? original.get()
+            : new Outcome.NotCommitted("the batch answering this retry did not commit; retry")));
+      }
+      return true;
+    }
+
+    private void apply(Pending<Q> p) {
+      int index = entries.size();
+      Context ctx = new Context(this, index);
+      Transaction.Savepoint savepoint = tx.savepoint();
+      ResultEnvelope result;
+      try {
+        R value = app.apply(p.payload(), ctx);
+        tx.release(savepoint);
+        touchedTrieKeys.addAll(ctx.touched);
+        result = new ResultEnvelope.Applied(app.resultCodec().encode(value));
+      } catch (Rejection e) {
+        tx.rollbackTo(savepoint);
+        ctx.touched.clear();
+        result = new ResultEnvelope.Refused(e.code(), e.getMessage());
+      }
+      Confirmation c = new Confirmation(config.operatorId(), p.digest(), number, index, result.digest());
+      Applied applied = new Applied(p, c, result, List.copyOf(ctx.touched));
+      entries.add(applied);
+      latestByClient.put(p.request().clientId(), applied);
+    }
+  }
+
+  /** A request the batch applied (or refused against the state): it gets a confirmation. */
+  private static final class Applied {
+    private final Pending<?> pending;
+    final Confirmation confirmation;
+    final ResultEnvelope result;
+    final List<Bytes> touched;
+    Receipt receipt;
+
+    Applied(Pending<?> pending, Confirmation confirmation, ResultEnvelope result, List<Bytes> touched) {
+      this.pending = pending;
+      this.confirmation = confirmation;
+      this.result = result;
+      this.touched = touched;
+    }
+
+    Pending<?> pending() {
+      return pending;
+    }
+
+    ClientRequest request() {
+      return pending.request();
+    }
+
+    Outcome outcome() {
+      return new Outcome.Confirmed(result, receipt);
+    }
+  }
+
+  /** What apply sees: state through the batch transaction, writes recorded for the trie. */
+  private final class Context implements ApplyContext {
+    private final Batch batch;
+    private final int index;
+    final Set<Bytes> touched = new LinkedHashSet<>();
+
+    Context(Batch batch, int index) {
+      this.batch = batch;
+      this.index = index;
+    }
+
+    @Override public <K, V> Optional<V> get(AuthenticatedMap<K, V> map, K key) {
+      return StateMirror.get(batch.tx, map, key);
+    }
+
+    @Override public ReadView view() {
+      return batch.tx;
+    }
+
+    @Override public <K, V> void put(AuthenticatedMap<K, V> map, K key, V value) {
+      StateMirror.put(batch.tx, map, key, value);
+      touched.add(map.keyBytes(key));
+    }
+
+    @Override public <K, V> void delete(AuthenticatedMap<K, V> map, K key) {
+      StateMirror.delete(batch.tx, map, key);
+      touched.add(map.keyBytes(key));
+    }
+
+    @Override public Transaction transaction() {
+      return batch.tx;
+    }
+
+    @Override public long batchNumber() {
+      return batch.number;
+    }
+
+    @Override public int indexInBatch() {
+      return index;
+    }
+
+    @Override public long batchTimeMs() {
+      return batch.timeMs;
+    }
+  }
+
+  /** Seals a batch: state root, log, head, receipts, sessions; then replicates it. */
+  private void close(Batch batch) {
+    batch.answeredNow.forEach(Runnable::run);
+    Transaction tx = batch.tx;
+    List<StateUpdate> updates = new ArrayList<>(batch.touchedTrieKeys.size());
+    for (Bytes key : batch.touchedTrieKeys) {
+      updates.add(new StateUpdate(key, StateMirror.get(tx, key)));
+    }
+    StateTrie.Result state = replica.state().stage(tx, batch.number, stateRoot, updates);
+    List<Digest> leaves = new ArrayList<>(batch.entries.size());
+    for (Applied a : batch.entries) {
+      leaves.add(a.confirmation.leafHash());
+    }
+    MerkleLog.Appended log = EngineTables.CONFIRMATIONS.appendAndProve(tx, logState, leaves);
+    BatchHead head = new BatchHead(config.operatorId(), batch.number, log.state().size(), log.state().root(),
+        state.root(), previousHeadHash, batch.timeMs);
+    SignedBatchHead signed = SignedBatchHead.sign(head, operatorKey);
+    NodeLoader loader = replica.state().loader(tx);
+    for (int i = 0; i < batch.entries.size(); i++) {
+      Applied a = batch.entries.get(i);
+      a.receipt = switch (config.receiptMode()) {
+        case PER_REQUEST -> Receipt.PerRequest.sign(a.confirmation, operatorKey);
+        case PER_BATCH -> {
+          List<StateEntryProof> proofs = new ArrayList<>();
+          if (config.stateProofsInReceipts()) {
+            for (Bytes key : a.touched) {
+              if (proofs.size() < Receipt.PerBatch.STATE_PROOFS_MAX) {
+                proofs.add(StateEntryProof.of(loader, state.root(), key));
+              }
+            }
+          }
+          yield new Receipt.PerBatch(a.confirmation, signed, log.proofs().get(i), proofs);
+        }
+      };
+      EngineTables.SESSIONS.put(tx, a.request().clientId(), new EngineTables.Session(a.request().sequence(),
+          a.pending().digest(), a.result, a.receipt));
+    }
+    EngineTables.HEADS.put(tx, batch.number, signed);
+    WriteSet writes = tx.commit();
+    BatchEntry entry = new BatchEntry(batch.number, writes, signed);
+
+    synchronized (inFlight) {
+      inFlight.addLast(new InFlight(batch.number, writes));
+    }
+    nextBatch = batch.number + 1;
+    logState = log.state();
+    stateRoot = state.root();
+    previousHeadHash = head.hash();
+
+    CompletableFuture<Void> replicated;
+    try {
+      replicated = replicator.replicate(entry);
+    } catch (RuntimeException e) {
+      replicated = CompletableFuture.failedFuture(e);
+    }
+    replicated.whenComplete((ok, failure) -> {
+      synchronized (inFlight) {
+        inFlight.removeIf(f -> f.batchNumber() == batch.number);
+      }
+      slots.release();
+      boolean committedOk = failure == null;
+      if (!committedOk) {
+        resetReason.compareAndSet(null, "batch " + batch.number + " was not committed: " + rootMessage(failure));
+      }
+      for (Applied a : batch.entries) {
+        a.pending().future().complete(committedOk ? a.outcome()
+            : new Outcome.NotCommitted("batch " + batch.number + " was not committed; retry"));
+      }
+      for (Consumer<Boolean> later : batch.answeredLater) {
+        later.accept(committedOk);
+      }
+    });
+  }
+
+  private static String rootMessage(Throwable t) {
+    Throwable cause = t;
+    while (cause.getCause() != null && cause.getCause() != cause) {
+      cause = cause.getCause();
+    }
+    return cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+  }
+
+  /**
+   * After a batch failed to commit: wait until nothing is in flight (later batches fail too,
+   * built on the lost one), then start again from what is committed.
+   */
+  private void reset(String reason) throws InterruptedException {
+    lastResetReason = reason;
+    slots.acquire(config.pipelineDepth());
+    slots.release(config.pipelineDepth());
+    loadCommitted();
+  }
+
+  /** Stops taking requests; answers every queued one "not committed". */
+  @Override
+  public void close() {
+    stopping = true;
+    try {
+      thread.join(30_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    validation.shutdown();
+    Pending<Q> p;
+    while ((p = queue.poll()) != null) {
+      p.future().complete(new Outcome.NotCommitted("this replica stopped sequencing; retry"));
+    }
+    try {
+      // Batches already handed to the replicator finish (or fail) on their own.
+      slots.tryAcquire(config.pipelineDepth(), 30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Why the pipeline last restarted from the committed state, if it ever did. */
+  public Optional<String> lastResetReason() {
+    return Optional.ofNullable(lastResetReason);
+  }
+
+  /** Requests waiting for the sequencer. */
+  public int queued() {
+    return queue.size();
+  }
+}

@@ -1,0 +1,258 @@
+package dev.bulwark.server.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bulwark.core.Bytes;
+import dev.bulwark.core.app.StateMirror;
+import dev.bulwark.core.crypto.SigningKey;
+import dev.bulwark.core.receipt.AuditResult;
+import dev.bulwark.core.receipt.Auditor;
+import dev.bulwark.core.receipt.Receipt;
+import dev.bulwark.core.receipt.SignedBatchHead;
+import dev.bulwark.ledger.Account;
+import dev.bulwark.ledger.Ledger;
+import dev.bulwark.ledger.LedgerOp;
+import dev.bulwark.ledger.LedgerRequest;
+import dev.bulwark.ledger.LedgerResult;
+import dev.bulwark.store.Durability;
+import dev.bulwark.store.StoreConfig;
+import java.nio.file.Path;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The pipeline on one replica (no Raft), driven by the ledger. */
+class LedgerPipelineTest {
+  @TempDir
+  Path dir;
+
+  static final SigningKey ADMIN = SigningKey.generate(new SplittableRandom(1));
+  static final SigningKey OPERATOR = SigningKey.generate(new SplittableRandom(2));
+  final Ledger ledger = new Ledger(ADMIN.publicKey());
+
+  Replica replica;
+  LocalReplicator replicator;
+  Sequencer<LedgerRequest, LedgerResult> sequencer;
+
+  void start(EngineConfig config) {
+    replica = new Replica(StoreConfig.defaults(dir), ledger, config, Durability.SYNC);
+    replicator = new LocalReplicator(replica);
+    sequencer = new Sequencer<>(ledger, config, replica, replicator, OPERATOR, InstantSource.system());
+  }
+
+  @AfterEach
+  void stop() {
+    if (sequencer != null) {
+      sequencer.close();
+      replicator.close();
+      replica.close();
+      sequencer = null;
+    }
+  }
+
+  /** A client: its id, its own sequence numbers. */
+  static final class Client {
+    final Bytes id;
+    long sequence;
+
+    Client(String name) {
+      this.id = Bytes.utf8(name);
+    }
+
+    ClientRequest next(LedgerRequest request) {
+      return new ClientRequest(id, ++sequence, LedgerRequest.CODEC.encode(request));
+    }
+  }
+
+  static Outcome await(CompletableFuture<Outcome> f) throws Exception {
+    return f.get(30, TimeUnit.SECONDS);
+  }
+
+  static Outcome.Confirmed confirmed(Outcome o) {
+    assertThat(o).isInstanceOf(Outcome.Confirmed.class);
+    return (Outcome.Confirmed) o;
+  }
+
+  static LedgerResult applied(Outcome o) {
+    Outcome.Confirmed c = confirmed(o);
+    assertThat(c.result()).as("result %s", c.result()).isInstanceOf(ResultEnvelope.Applied.class);
+    return LedgerResult.CODEC.decode(((ResultEnvelope.Applied) c.result()).result());
+  }
+
+  private Outcome run(Client client, LedgerRequest request) throws Exception {
+    return await(sequencer.submit(client.next(request)));
+  }
+
+  private List<SigningKey> openFunded(Client admin, int accounts, long each) throws Exception {
+    List<SigningKey> owners = new ArrayList<>();
+    for (int i = 0; i < accounts; i++) {
+      SigningKey owner = SigningKey.generate(new SplittableRandom(100 + i));
+      owners.add(owner);
+      Client c = new Client("owner-" + i);
+      applied(run(c, LedgerRequest.sign(new LedgerOp.OpenAccount("acct-" + i, owner.publicKey()), owner)));
+      if (each > 0) {
+        applied(run(admin, LedgerRequest.sign(new LedgerOp.Deposit("acct-" + i, each, Bytes.utf8("dep-" + i)), ADMIN)));
+      }
+    }
+    return owners;
+  }
+
+  @Test
+  void concurrentTransfersAreAppliedOnceConservedAndProvable() throws Exception {
+    start(EngineConfig.defaults("test-operator"));
+    Client admin = new Client("admin");
+    int accounts = 8;
+    List<SigningKey> owners = openFunded(admin, accounts, 1_000);
+
+    // One thread per source account, each with its own nonces; targets at random.
+    ExecutorService pool = Executors.newFixedThreadPool(accounts);
+    List<Future<List<Outcome>>> results = new ArrayList<>();
+    for (int i = 0; i < accounts; i++) {
+      int from = i;
+      results.add(pool.submit(() -> {
+        Client c = new Client("payer-" + from);
+        SplittableRandom random = new SplittableRandom(from);
+        List<Outcome> outcomes = new ArrayList<>();
+        for (int n = 1; n <= 25; n++) {
+          int to = (from + 1 + random.nextInt(accounts - 1)) % accounts;
+          LedgerRequest t = LedgerRequest.sign(new LedgerOp.Transfer("acct-" + from, "acct-" + to, 7, n), owners.get(from));
+          outcomes.add(await(sequencer.submit(c.next(t))));
+        }
+        return outcomes;
+      }));
+    }
+    List<Receipt> receipts = new ArrayList<>();
+    for (Future<List<Outcome>> f : results) {
+      for (Outcome o : f.get(60, TimeUnit.SECONDS)) {
+        applied(o);
+        receipts.add(confirmed(o).receipt());
+      }
+    }
+    pool.shutdown();
+    for (Receipt r : receipts) {
+      assertThat(r.verify(OPERATOR.publicKey()).isValid()).as("receipt %s", r.confirmation()).isTrue();
+      assertThat(((Receipt.PerBatch) r).state()).hasSize(2); // both accounts of the transfer
+    }
+    long total = 0;
+    for (int i = 0; i < accounts; i++) {
+      Account a = StateMirror.get(replica.objects().store(), Ledger.ACCOUNTS, "acct-" + i).orElseThrow();
+      assertThat(a.balance()).isNotNegative();
+      assertThat(a.nonce()).isEqualTo(25);
+      total += a.balance();
+    }
+    assertThat(total).isEqualTo(accounts * 1_000L);
+    assertThat(StateMirror.get(replica.objects().store(), Ledger.SUPPLY, Ledger.SUPPLY_KEY)).contains(accounts * 1_000L);
+    // The committed state root proves a balance.
+    long latest = replica.applied().batchNumber();
+    var proof = replica.state().prove(latest, Ledger.ACCOUNTS.keyBytes("acct-3"));
+    assertThat(Ledger.ACCOUNTS.check(replica.lastHead().orElseThrow().head().stateRoot(), "acct-3", proof))
+        .isInstanceOf(dev.bulwark.core.state.AuthenticatedMap.Checked.Present.class);
+  }
+
+  @Test
+  void aRetryGetsTheOriginalReceiptAndIsNeverAppliedTwice() throws Exception {
+    start(EngineConfig.defaults("test-operator"));
+    Client admin = new Client("admin");
+    openFunded(admin, 1, 0);
+    LedgerRequest deposit = LedgerRequest.sign(new LedgerOp.Deposit("acct-0", 50, Bytes.utf8("once")), ADMIN);
+    ClientRequest request = admin.next(deposit);
+    Outcome first = await(sequencer.submit(request));
+    Outcome again = await(sequencer.submit(request));
+    assertThat(again).isEqualTo(first);
+    assertThat(applied(first).balance()).isEqualTo(50);
+    // Retries racing each other in one batch, too.
+    ClientRequest next = admin.next(LedgerRequest.sign(new LedgerOp.Deposit("acct-0", 5, Bytes.utf8("twice")), ADMIN));
+    List<CompletableFuture<Outcome>> racing = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      racing.add(sequencer.submit(next));
+    }
+    Outcome reference = await(racing.getFirst());
+    for (CompletableFuture<Outcome> f : racing) {
+      assertThat(await(f)).isEqualTo(reference);
+    }
+    assertThat(StateMirror.get(replica.objects().store(), Ledger.ACCOUNTS, "acct-0").orElseThrow().balance()).isEqualTo(55);
+    // An old sequence number is refused; a reused one with other content too.
+    assertThat(await(sequencer.submit(new ClientRequest(admin.id, 1, request.payload()))))
+        .isInstanceOf(Outcome.Rejected.class);
+    ClientRequest reused = new ClientRequest(admin.id, next.sequence(), request.payload());
+    assertThat(await(sequencer.submit(reused))).isEqualTo(new Outcome.Rejected("SEQUENCE_REUSED",
+        "sequence " + next.sequence() + " was already used for a different request"));
+  }
+
+  @Test
+  void invalidRequestsAreRejectedBeforeOrRefusedInTheirOwnSavepoint() throws Exception {
+    start(EngineConfig.defaults("test-operator"));
+    Client admin = new Client("admin");
+    List<SigningKey> owners = openFunded(admin, 2, 10);
+    Client c = new Client("someone");
+    // Stage 2: a deposit signed by a user, not the admin.
+    assertThat(run(c, LedgerRequest.sign(new LedgerOp.Deposit("acct-0", 5, Bytes.utf8("x")), owners.get(0))))
+        .isEqualTo(new Outcome.Rejected("NOT_AUTHORIZED", "deposits and withdrawals are signed by the operator's admin key"));
+    // Stage 2: garbage payload.
+    assertThat(await(sequencer.submit(new ClientRequest(c.id, ++c.sequence, Bytes.fromHex("ff00")))))
+        .isInstanceOf(Outcome.Rejected.class);
+    // Stage 3: too much money (the committed snapshot already says so).
+    Outcome tooMuch = run(c, LedgerRequest.sign(new LedgerOp.Transfer("acct-0", "acct-1", 11, 1), owners.get(0)));
+    assertThat(tooMuch).isInstanceOf(Outcome.Rejected.class);
+    assertThat(((Outcome.Rejected) tooMuch).code()).isEqualTo("INSUFFICIENT_FUNDS");
+    // Stage 4: two transfers that each pass the snapshot, but not both: the second is refused alone.
+    CompletableFuture<Outcome> a = sequencer.submit(c.next(LedgerRequest.sign(new LedgerOp.Transfer("acct-0", "acct-1", 8, 1), owners.get(0))));
+    Client c2 = new Client("someone-else");
+    CompletableFuture<Outcome> b = sequencer.submit(c2.next(LedgerRequest.sign(new LedgerOp.Transfer("acct-0", "acct-1", 8, 1), owners.get(0))));
+    List<Outcome> both = List.of(await(a), await(b));
+    long appliedCount = both.stream().filter(o -> o instanceof Outcome.Confirmed conf
+        && conf.result() instanceof ResultEnvelope.Applied).count();
+    assertThat(appliedCount).isEqualTo(1);
+    assertThat(StateMirror.get(replica.objects().store(), Ledger.ACCOUNTS, "acct-0").orElseThrow().balance()).isEqualTo(2);
+    assertThat(StateMirror.get(replica.objects().store(), Ledger.ACCOUNTS, "acct-1").orElseThrow().balance()).isEqualTo(18);
+  }
+
+  @Test
+  void aRestartedReplicaContinuesTheChainOfHeads() throws Exception {
+    EngineConfig config = EngineConfig.defaults("test-operator").withReceiptMode(ReceiptMode.PER_REQUEST);
+    start(config);
+    Client admin = new Client("admin");
+    openFunded(admin, 3, 100);
+    SignedBatchHead before = replica.lastHead().orElseThrow();
+    long logSize = before.head().logSize();
+    stop();
+    start(config);
+    assertThat(replica.lastHead()).contains(before);
+    Outcome o = run(admin, LedgerRequest.sign(new LedgerOp.Deposit("acct-2", 1, Bytes.utf8("after restart")), ADMIN));
+    assertThat(confirmed(o).receipt()).isInstanceOf(Receipt.PerRequest.class);
+    assertThat(confirmed(o).receipt().verify(OPERATOR.publicKey()).isValid()).isTrue();
+    SignedBatchHead after = replica.lastHead().orElseThrow();
+    assertThat(after.head().batchNumber()).isEqualTo(before.head().batchNumber() + 1);
+    assertThat(after.head().previousHeadHash()).isEqualTo(before.head().hash());
+    assertThat(after.head().logSize()).isEqualTo(logSize + 1);
+    var proof = EngineTables.CONFIRMATIONS.consistencyProof(replica.objects().store(), logSize, logSize + 1);
+    assertThat(Auditor.audit(before, after, proof, OPERATOR.publicKey())).isInstanceOf(AuditResult.Consistent.class);
+  }
+
+  @Test
+  void aFixedTimeSliceMakesFewerLargerBatches() throws Exception {
+    start(EngineConfig.defaults("test-operator").withBatching(4096, 100));
+    Client admin = new Client("admin");
+    openFunded(admin, 1, 0);
+    long batchesBefore = replica.applied().batchNumber();
+    List<CompletableFuture<Outcome>> futures = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      futures.add(sequencer.submit(new Client("c" + i).next(
+          LedgerRequest.sign(new LedgerOp.Deposit("acct-0", 1, Bytes.utf8("r" + i)), ADMIN))));
+    }
+    for (CompletableFuture<Outcome> f : futures) {
+      applied(await(f));
+    }
+    long batches = replica.applied().batchNumber() - batchesBefore;
+    assertThat(batches).isBetween(1L, 5L);
+  }
+}
