@@ -43,14 +43,32 @@ public final class PublicKey implements Comparable<PublicKey> {
     if (bytes.length() != LENGTH) {
       throw new KeyFormatException("an Ed25519 public key has 32 bytes, not " + bytes.length());
     }
+    PublicKey known = VALIDATED.get(bytes);
+    if (known != null) {
+      return known;
+    }
     byte[] copy = bytes.toByteArray();
     Ed25519.PublicPoint point = Ed25519.validatePublicKeyFullExport(copy, 0);
     if (point == null) {
       throw new KeyFormatException("not a valid Ed25519 public key: " + bytes.hex()
           + " does not encode a point of the curve's prime-order subgroup");
     }
-    return new PublicKey(copy, point);
+    PublicKey key = new PublicKey(copy, point);
+    if (VALIDATED.size() >= VALIDATED_MAX) {
+      VALIDATED.clear(); // crude, but bounded: hot keys come back at once
+    }
+    VALIDATED.put(Bytes.adopt(copy), key);
+    return key;
   }
+
+  /**
+   * Keys validated recently. A ledger decodes the same few owner keys with every account read,
+   * and the full point check costs about half a verification; keys are immutable, so a key
+   * validated once is valid forever.
+   */
+  private static final java.util.concurrent.ConcurrentHashMap<Bytes, PublicKey> VALIDATED =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private static final int VALIDATED_MAX = 1 << 16;
 
   /** Parses exactly 64 hex digits (either case), then validates as {@link #of(Bytes)} does. */
   public static PublicKey fromHex(String hex) {
