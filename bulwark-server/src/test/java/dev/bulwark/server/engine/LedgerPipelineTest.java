@@ -43,10 +43,16 @@ class LedgerPipelineTest {
   LocalReplicator replicator;
   Sequencer<LedgerRequest, LedgerResult> sequencer;
 
+  /** Set to make the next batches fail to commit, as when leadership moves. */
+  volatile boolean losing;
+
   void start(EngineConfig config) {
     replica = new Replica(StoreConfig.defaults(dir), ledger, config, Durability.SYNC);
     replicator = new LocalReplicator(replica);
-    sequencer = new Sequencer<>(ledger, config, replica, replicator, OPERATOR, InstantSource.system());
+    Replicator flaky = entry -> losing
+        ? CompletableFuture.failedFuture(new NotCommittedException("leadership lost (test)"))
+        : replicator.replicate(entry);
+    sequencer = new Sequencer<>(ledger, config, replica, flaky, OPERATOR, InstantSource.system());
   }
 
   @AfterEach
@@ -214,6 +220,45 @@ class LedgerPipelineTest {
     assertThat(appliedCount).isEqualTo(1);
     assertThat(StateMirror.get(replica.objects().store(), Ledger.ACCOUNTS, "acct-0").orElseThrow().balance()).isEqualTo(2);
     assertThat(StateMirror.get(replica.objects().store(), Ledger.ACCOUNTS, "acct-1").orElseThrow().balance()).isEqualTo(18);
+  }
+
+  @Test
+  void batchesThatDoNotCommitAreAnsweredNotCommittedAndTheirRetriesApplyOnce() throws Exception {
+    start(EngineConfig.defaults("test-operator"));
+    Client admin = new Client("admin");
+    openFunded(admin, 2, 100);
+    long batchesBefore = replica.applied().batchNumber();
+    losing = true;
+    List<ClientRequest> sent = new ArrayList<>();
+    List<CompletableFuture<Outcome>> lost = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      ClientRequest r = new Client("c" + i).next(
+          LedgerRequest.sign(new LedgerOp.Deposit("acct-" + (i % 2), 1, Bytes.utf8("lost-" + i)), ADMIN));
+      sent.add(r);
+      lost.add(sequencer.submit(r));
+    }
+    for (CompletableFuture<Outcome> f : lost) {
+      assertThat(await(f)).isInstanceOf(Outcome.NotCommitted.class);
+    }
+    assertThat(replica.applied().batchNumber()).isEqualTo(batchesBefore);
+    losing = false;
+    // The pipeline restarted from the committed state: retries apply, once.
+    for (int attempt = 0; attempt < 2; attempt++) {
+      for (ClientRequest r : sent) {
+        Outcome o = await(sequencer.submit(r));
+        assertThat(o).as("attempt %d", attempt).isInstanceOf(Outcome.Confirmed.class);
+      }
+    }
+    assertThat(sequencer.lastResetReason()).hasValueSatisfying(reason -> assertThat(reason).contains("not committed"));
+    long total = 0;
+    for (int i = 0; i < 2; i++) {
+      total += StateMirror.get(replica.objects().store(), Ledger.ACCOUNTS, "acct-" + i).orElseThrow().balance();
+    }
+    assertThat(total).isEqualTo(210);
+    // The chain of heads has no gap where the lost batches were.
+    SignedBatchHead last = replica.lastHead().orElseThrow();
+    SignedBatchHead previous = EngineTables.HEADS.get(replica.objects().store(), last.head().batchNumber() - 1).orElseThrow();
+    assertThat(last.head().previousHeadHash()).isEqualTo(previous.head().hash());
   }
 
   @Test
