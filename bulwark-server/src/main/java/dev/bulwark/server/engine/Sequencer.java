@@ -444,17 +444,31 @@ public final class Sequencer<Q, R> implements AutoCloseable {
       }
       slots.release();
       boolean committedOk = failure == null;
+      Outcome lost = null;
       if (!committedOk) {
-        resetReason.compareAndSet(null, "batch " + batch.number + " was not committed: " + rootMessage(failure));
+        boolean unknown = cause(failure) instanceof OutcomeUnknownException;
+        resetReason.compareAndSet(null, "batch " + batch.number + (unknown ? " has an unknown outcome: " : " was not committed: ")
+            + rootMessage(failure));
+        lost = unknown ? new Outcome.Unknown("batch " + batch.number + ": " + rootMessage(failure)
+                + "; retry with the same sequence number")
+            : new Outcome.NotCommitted("batch " + batch.number + " was not committed; retry");
       }
       for (Applied a : batch.entries) {
-        a.pending().future().complete(committedOk ? a.outcome()
-            : new Outcome.NotCommitted("batch " + batch.number + " was not committed; retry"));
+        a.pending().future().complete(committedOk ? a.outcome() : lost);
       }
       for (Consumer<Boolean> later : batch.answeredLater) {
         later.accept(committedOk);
       }
     });
+  }
+
+  private static Throwable cause(Throwable t) {
+    Throwable c = t;
+    while ((c instanceof java.util.concurrent.CompletionException || c instanceof java.util.concurrent.ExecutionException)
+        && c.getCause() != null) {
+      c = c.getCause();
+    }
+    return c;
   }
 
   private static String rootMessage(Throwable t) {

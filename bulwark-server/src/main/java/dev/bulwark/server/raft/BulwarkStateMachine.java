@@ -1,0 +1,92 @@
+package dev.bulwark.server.raft;
+
+import dev.bulwark.core.Bytes;
+import dev.bulwark.server.engine.BatchEntry;
+import dev.bulwark.server.engine.Replica;
+import java.io.IOException;
+import java.util.Collection;
+import java.util.concurrent.CompletableFuture;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftGroupMemberId;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.StateMachineException;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+
+/**
+ * Bulwark's Raft state machine: the leader's sequencer has already executed each batch, so an
+ * entry's data is the batch's result and every replica, the leader included, applies it with
+ * {@link Replica#apply} without re-executing anything. The applied index is persisted with the
+ * batch, so after a restart Ratis only replays what the store has not seen.
+ */
+final class BulwarkStateMachine extends BaseStateMachine {
+  /** What the replica server does when leadership changes. */
+  interface Leadership {
+    void leaderReady();
+
+    void notLeader();
+
+    void leaderChanged(RaftPeerId newLeader);
+  }
+
+  private final Replica replica;
+  private final Leadership leadership;
+  private final int entryBytesMax;
+
+  BulwarkStateMachine(Replica replica, Leadership leadership, int entryBytesMax) {
+    this.replica = replica;
+    this.leadership = leadership;
+    this.entryBytesMax = entryBytesMax;
+  }
+
+  /**
+   * Ratis replays its log from the latest snapshot, not from what the store has applied, and
+   * insists that the applied index only grows; so the applied index starts where Ratis starts
+   * and climbs through the replay, while {@link Replica#apply} skips what the store already has.
+   */
+  @Override
+  public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage storage) throws IOException {
+    getLifeCycle().startAndTransition(() -> super.initialize(server, groupId, storage));
+  }
+
+  @Override
+  public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
+    ByteString data = request.getMessage().getContent();
+    if (data.size() > entryBytesMax) {
+      // Refused here: an oversized entry further down would make the leader step down.
+      return TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request).build()
+          .setException(new StateMachineException("batch entry of " + data.size() + " bytes exceeds " + entryBytesMax));
+    }
+    return TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request).setLogData(data).build();
+  }
+
+  @Override
+  public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+    LogEntryProto entry = trx.getLogEntry();
+    BatchEntry batch = BatchEntry.CODEC.decode(Bytes.adopt(entry.getStateMachineLogEntry().getLogData().toByteArray()));
+    replica.apply(batch, entry.getIndex(), entry.getTerm());
+    updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
+    return CompletableFuture.completedFuture(Message.EMPTY);
+  }
+
+  @Override
+  public void notifyLeaderReady() {
+    leadership.leaderReady();
+  }
+
+  @Override
+  public void notifyNotLeader(Collection<TransactionContext> pendingEntries) {
+    leadership.notLeader();
+  }
+
+  @Override
+  public void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
+    leadership.leaderChanged(newLeaderId);
+  }
+}

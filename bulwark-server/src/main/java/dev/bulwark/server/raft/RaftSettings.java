@@ -1,0 +1,32 @@
+package dev.bulwark.server.raft;
+
+import java.time.Duration;
+
+/**
+ * The Raft (Ratis) limits of a replica, validated in one place.
+ *
+ * @param electionTimeoutMin a follower that hears no leader for a random time in [min, max] starts an election
+ * @param electionTimeoutMax ... and a leader that hears no majority for max steps down
+ * @param peerRequestTimeout one replica-to-replica call (append entries, snapshot chunk)
+ * @param entryBytesMax the largest batch entry; larger batches are refused before they reach
+ *     Raft (an oversized entry would make the leader step down)
+ */
+public record RaftSettings(Duration electionTimeoutMin, Duration electionTimeoutMax, Duration peerRequestTimeout,
+    int entryBytesMax) {
+  /** Elections in 0.3 to 0.6 s (failover in about a second on loopback), entries up to 32 MiB. */
+  public static final RaftSettings DEFAULT =
+      new RaftSettings(Duration.ofMillis(300), Duration.ofMillis(600), Duration.ofSeconds(2), 32 << 20);
+
+  public RaftSettings {
+    if (electionTimeoutMin.toMillis() < 50 || electionTimeoutMax.compareTo(electionTimeoutMin) <= 0) {
+      throw new IllegalArgumentException("raft.electionTimeoutMin must be at least 50 ms and below raft.electionTimeoutMax: "
+          + electionTimeoutMin + ", " + electionTimeoutMax);
+    }
+    if (peerRequestTimeout.toMillis() < 100) {
+      throw new IllegalArgumentException("raft.peerRequestTimeout must be at least 100 ms, got " + peerRequestTimeout);
+    }
+    if (entryBytesMax < (1 << 20) || entryBytesMax > (512 << 20)) {
+      throw new IllegalArgumentException("raft.entryBytesMax must be between 1 MiB and 512 MiB, got " + entryBytesMax);
+    }
+  }
+}

@@ -1,0 +1,255 @@
+package dev.bulwark.server.raft;
+
+import dev.bulwark.core.app.Application;
+import dev.bulwark.core.crypto.SigningKey;
+import dev.bulwark.server.engine.ClientRequest;
+import dev.bulwark.server.engine.EngineConfig;
+import dev.bulwark.server.engine.Outcome;
+import dev.bulwark.server.engine.Replica;
+import dev.bulwark.server.engine.Sequencer;
+import dev.bulwark.store.Durability;
+import dev.bulwark.store.StoreConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One replica of a Bulwark cluster: its store, its Raft server, and, while it leads, its
+ * sequencer. Ratis elects the leader; when this replica becomes leader and has applied every
+ * earlier entry ({@code notifyLeaderReady}) it starts a sequencer on its committed state, and
+ * when it stops leading it stops the sequencer: queued requests are answered "not committed",
+ * batches already in Raft "outcome unknown". A replica that does not lead answers
+ * {@link Outcome.NotLeader} with the leader's id.
+ */
+public final class ReplicaServer<Q, R> implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ReplicaServer.class);
+
+  /** Where a cluster's replicas are: id -> host:port, in a fixed order. */
+  public record Members(String cluster, Map<String, String> addresses) {
+    public Members {
+      Objects.requireNonNull(cluster);
+      addresses = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(addresses));
+      if (addresses.isEmpty()) {
+        throw new IllegalArgumentException("a cluster has at least one replica");
+      }
+    }
+
+    RaftGroupId groupId() {
+      return RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("bulwark/" + cluster).getBytes(StandardCharsets.UTF_8)));
+    }
+
+    RaftGroup group() {
+      List<RaftPeer> peers = new ArrayList<>();
+      addresses.forEach((id, address) -> peers.add(RaftPeer.newBuilder().setId(id).setAddress(address).build()));
+      return RaftGroup.valueOf(groupId(), peers);
+    }
+  }
+
+  private final String id;
+  private final Members members;
+  private final Application<Q, R> app;
+  private final EngineConfig config;
+  private final RaftSettings raft;
+  private final SigningKey operatorKey;
+  private final InstantSource clock;
+  private final Replica replica;
+  private final RaftServer server;
+  private final Object leadershipLock = new Object();
+  private volatile Sequencer<Q, R> sequencer;
+  private volatile String leaderId;
+  private final List<Thread> stoppers = new ArrayList<>();
+
+  private ReplicaServer(String id, Members members, Path directory, Application<Q, R> app, EngineConfig config,
+      RaftSettings raft, SigningKey operatorKey, InstantSource clock) throws IOException {
+    this.id = id;
+    this.members = members;
+    this.app = app;
+    this.config = config;
+    this.raft = raft;
+    this.operatorKey = operatorKey;
+    this.clock = clock;
+    // Raft's log is durable on a majority and replayed past the persisted applied mark.
+    this.replica = new Replica(StoreConfig.defaults(directory.resolve("store")).withDurability(Durability.NO_SYNC), app,
+        config, Durability.NO_SYNC);
+    try {
+      String address = members.addresses().get(id);
+      if (address == null) {
+        throw new IllegalArgumentException("replica " + id + " is not a member of " + members.addresses().keySet());
+      }
+      int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
+      BulwarkStateMachine stateMachine = new BulwarkStateMachine(replica, new Leadership(), raft.entryBytesMax());
+      this.server = RaftServer.newBuilder()
+          .setServerId(RaftPeerId.valueOf(id))
+          .setGroup(members.group())
+          .setStateMachine(stateMachine)
+          .setProperties(properties(directory.resolve("raft"), port, raft))
+          .setOption(RaftStorage.StartupOption.RECOVER)
+          .build();
+      server.start();
+    } catch (IOException | RuntimeException e) {
+      replica.close();
+      throw e;
+    }
+  }
+
+  /** Starts (or restarts, from its directory) replica {@code id} of {@code members}. */
+  public static <Q, R> ReplicaServer<Q, R> start(String id, Members members, Path directory, Application<Q, R> app,
+      EngineConfig config, RaftSettings raft, SigningKey operatorKey, InstantSource clock) {
+    try {
+      return new ReplicaServer<>(id, members, directory, app, config, raft, operatorKey, clock);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start replica " + id, e);
+    }
+  }
+
+  private static RaftProperties properties(Path raftDir, int port, RaftSettings raft) {
+    RaftProperties p = new RaftProperties();
+    RaftServerConfigKeys.setStorageDir(p, List.of(raftDir.toFile()));
+    GrpcConfigKeys.Server.setPort(p, port);
+    RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(raft.electionTimeoutMin().toMillis(), TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(raft.electionTimeoutMax().toMillis(), TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(raft.peerRequestTimeout().toMillis(), TimeUnit.MILLISECONDS));
+    // One entry is one batch: the appender, its write buffer and gRPC messages must all fit it.
+    SizeInBytes entry = SizeInBytes.valueOf(raft.entryBytesMax() + (1L << 20));
+    RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, entry);
+    RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(entry.getSize() + (1L << 20)));
+    GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(entry.getSize() + (1L << 20)));
+    return p;
+  }
+
+  /** Reacts to Ratis' leadership notifications without blocking its threads. */
+  private final class Leadership implements BulwarkStateMachine.Leadership {
+    @Override public void leaderReady() {
+      CompletableFuture.runAsync(ReplicaServer.this::startSequencing);
+    }
+
+    @Override public void notLeader() {
+      stopSequencing("replica " + id + " stopped leading");
+    }
+
+    @Override public void leaderChanged(RaftPeerId newLeader) {
+      leaderId = newLeader == null ? null : newLeader.toString();
+      if (newLeader != null && !newLeader.toString().equals(id)) {
+        stopSequencing("leadership moved to " + newLeader);
+      }
+      log.info("replica {}: leader is now {}", id, leaderId);
+    }
+  }
+
+  private void startSequencing() {
+    synchronized (leadershipLock) {
+      if (sequencer != null || !isLeader()) {
+        return;
+      }
+      sequencer = new Sequencer<>(app, config, replica,
+          new RatisReplicator(server, members.groupId(), raft.entryBytesMax()), operatorKey, clock);
+      leaderId = id;
+      log.info("replica {} leads from batch {}", id, replica.applied().batchNumber() + 1);
+    }
+  }
+
+  private void stopSequencing(String reason) {
+    Sequencer<Q, R> stopping;
+    synchronized (leadershipLock) {
+      stopping = sequencer;
+      sequencer = null;
+    }
+    if (stopping != null) {
+      log.info("{}: sequencer stops", reason);
+      // Off the Ratis thread: closing waits for in-flight batches, which Ratis completes.
+      Thread stopper = Thread.ofPlatform().name("bulwark-sequencer-stop").daemon().start(stopping::close);
+      synchronized (stoppers) {
+        stoppers.add(stopper);
+      }
+    }
+  }
+
+  /** Runs a request through this replica's pipeline if it leads. */
+  public CompletableFuture<Outcome> submit(ClientRequest request) {
+    Sequencer<Q, R> s = sequencer;
+    if (s == null) {
+      return CompletableFuture.completedFuture(new Outcome.NotLeader(Optional.ofNullable(leaderId).filter(l -> !l.equals(id))));
+    }
+    return s.submit(request);
+  }
+
+  public String id() {
+    return id;
+  }
+
+  public Replica replica() {
+    return replica;
+  }
+
+  public boolean isLeader() {
+    try {
+      return server.getDivision(members.groupId()).getInfo().isLeader();
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** Whether this replica leads and its sequencer takes requests. */
+  public boolean isSequencing() {
+    return sequencer != null;
+  }
+
+  public Optional<String> leaderId() {
+    return Optional.ofNullable(leaderId);
+  }
+
+  /** Asks Ratis to hand leadership to {@code target} (the seed's "operators select the master"). */
+  public void transferLeadership(String target, long timeoutMs) throws IOException {
+    try (var client = org.apache.ratis.client.RaftClient.newBuilder().setRaftGroup(members.group())
+        .setProperties(new RaftProperties()).build()) {
+      var reply = client.admin().transferLeadership(RaftPeerId.valueOf(target), timeoutMs);
+      if (!reply.isSuccess()) {
+        throw new IOException("leadership transfer to " + target + " failed: " + reply.getException());
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    stopSequencing("replica " + id + " is closing");
+    try {
+      server.close();
+    } catch (IOException e) {
+      log.warn("replica {}: closing its Raft server failed: {}", id, e.toString());
+    }
+    synchronized (stoppers) {
+      for (Thread t : stoppers) {
+        try {
+          t.join(30_000);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+    replica.close();
+  }
+}
