@@ -19,6 +19,13 @@ public interface KeyValueStore extends ReadView, AutoCloseable {
   /** Applies every mutation of {@code writes} atomically: after a crash, all or none are there. */
   void write(WriteSet writes, Durability durability);
 
+  /**
+   * Writes a consistent copy of the whole store into {@code target} (which must not exist), a
+   * directory that {@link Backend#open} opens as a store. Concurrent writes go on; the copy is
+   * as of one moment. RocksDB hard-links its immutable files, so this is cheap.
+   */
+  void checkpoint(Path target);
+
   Backend backend();
 
   Path directory();

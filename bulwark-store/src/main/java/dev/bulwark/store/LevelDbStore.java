@@ -53,6 +53,28 @@ final class LevelDbStore implements KeyValueStore {
     }
   }
 
+  /** LevelDB has no checkpoints: copy every entry of a snapshot into a new database. */
+  @Override
+  public void checkpoint(Path target) {
+    if (Files.exists(target)) {
+      throw new StoreException("checkpoint target " + target + " already exists");
+    }
+    try (StoreSnapshot snapshot = snapshot(); LevelDbStore copy = open(target);
+        dev.bulwark.core.kv.Cursor cursor = snapshot.scan(KeyRange.ALL)) {
+      WriteSet.Builder batch = WriteSet.builder();
+      int pending = 0;
+      while (cursor.hasNext()) {
+        dev.bulwark.core.kv.Entry e = cursor.next();
+        batch.put(e.key(), e.value());
+        if (++pending == 10_000) {
+          copy.write(batch.build(), Durability.NO_SYNC);
+          pending = 0;
+        }
+      }
+      copy.write(batch.build(), Durability.SYNC);
+    }
+  }
+
   @Override
   public Backend backend() {
     return Backend.LEVELDB;

@@ -66,6 +66,17 @@ final class RocksDbStore implements KeyValueStore {
   }
 
   @Override
+  public void checkpoint(Path target) {
+    guard.run(() -> {
+      try (org.rocksdb.Checkpoint checkpoint = org.rocksdb.Checkpoint.create(db)) {
+        checkpoint.createCheckpoint(target.toString());
+      } catch (RocksDBException e) {
+        throw new StoreException("RocksDB checkpoint of " + directory + " into " + target + " failed", e);
+      }
+    });
+  }
+
+  @Override
   public Backend backend() {
     return Backend.ROCKSDB;
   }

@@ -22,8 +22,11 @@ import java.util.TreeMap;
  * the same log index can be compared by one hash.
  */
 public final class Replica implements AutoCloseable {
-  private final ObjectStore objects;
-  private final StateStore state;
+  private final StoreConfig storeConfig;
+  private final Application<?, ?> application;
+  private final EngineConfig config;
+  private volatile ObjectStore objects;
+  private volatile StateStore state;
   private final Durability applyDurability;
   private volatile EngineTables.Applied applied;
   private volatile SignedBatchHead lastHead;
@@ -33,9 +36,16 @@ public final class Replica implements AutoCloseable {
    *     Raft, whose log is durable on a majority and is replayed past the persisted applied mark
    */
   public Replica(StoreConfig storeConfig, Application<?, ?> application, EngineConfig config, Durability applyDurability) {
+    this.storeConfig = storeConfig;
+    this.application = application;
+    this.config = config;
+    this.applyDurability = applyDurability;
+    open();
+  }
+
+  private void open() {
     this.objects = ObjectStore.open(storeConfig, EngineTables.all(application.tables()));
     this.state = new StateStore(objects, config.state());
-    this.applyDurability = applyDurability;
     this.applied = EngineTables.APPLIED_MARK.get(objects.store(), EngineTables.APPLIED_KEY).orElse(EngineTables.Applied.NONE);
     this.lastHead = applied.batchNumber() < 0 ? null
         : EngineTables.HEADS.get(objects.store(), applied.batchNumber()).orElseThrow(() -> new IllegalStateException(
@@ -100,6 +110,47 @@ public final class Replica implements AutoCloseable {
     objects.store().write(WriteSet.builder().put(EngineTables.APPLIED_MARK.keyOf(EngineTables.APPLIED_KEY).toBytes(),
         EngineTables.APPLIED.encode(next)).build(), applyDurability);
     applied = next;
+  }
+
+  /**
+   * Writes a consistent copy of the store into {@code target} and returns the applied mark it
+   * holds. Runs between applies, so the copy is exactly the state after that mark.
+   */
+  public synchronized EngineTables.Applied checkpoint(java.nio.file.Path target) {
+    objects.store().checkpoint(target);
+    return applied;
+  }
+
+  /**
+   * Replaces the whole store with a copy of {@code checkpoint} (a snapshot installed from the
+   * leader, or this replica's own after its store was lost) and reopens it.
+   */
+  public synchronized void restoreFrom(java.nio.file.Path checkpoint) {
+    objects.close();
+    java.nio.file.Path directory = storeConfig.directory();
+    try {
+      deleteTree(directory);
+      java.nio.file.Files.createDirectories(directory);
+      try (var files = java.nio.file.Files.list(checkpoint)) {
+        for (java.nio.file.Path f : files.toList()) {
+          java.nio.file.Files.copy(f, directory.resolve(f.getFileName()));
+        }
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("cannot restore " + directory + " from " + checkpoint, e);
+    }
+    open();
+  }
+
+  static void deleteTree(java.nio.file.Path dir) throws java.io.IOException {
+    if (!java.nio.file.Files.exists(dir)) {
+      return;
+    }
+    try (var paths = java.nio.file.Files.walk(dir)) {
+      for (java.nio.file.Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        java.nio.file.Files.delete(p);
+      }
+    }
   }
 
   @Override

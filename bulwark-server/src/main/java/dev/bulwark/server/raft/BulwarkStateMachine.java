@@ -4,6 +4,12 @@ import dev.bulwark.core.Bytes;
 import dev.bulwark.server.engine.BatchEntry;
 import dev.bulwark.server.engine.Replica;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.raftlog.RaftLog;
+import org.apache.ratis.statemachine.StateMachineStorage;
+import org.apache.ratis.util.LifeCycle;
 import java.util.Collection;
 import java.util.concurrent.CompletableFuture;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
@@ -35,8 +41,11 @@ final class BulwarkStateMachine extends BaseStateMachine {
     void leaderChanged(RaftPeerId newLeader);
   }
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(BulwarkStateMachine.class);
+
   private final Replica replica;
   private final Leadership leadership;
+  private final CheckpointSnapshots snapshots = new CheckpointSnapshots();
   private final int entryBytesMax;
 
   BulwarkStateMachine(Replica replica, Leadership leadership, int entryBytesMax) {
@@ -52,7 +61,70 @@ final class BulwarkStateMachine extends BaseStateMachine {
    */
   @Override
   public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage storage) throws IOException {
-    getLifeCycle().startAndTransition(() -> super.initialize(server, groupId, storage));
+    getLifeCycle().startAndTransition(() -> {
+      super.initialize(server, groupId, storage);
+      snapshots.init(storage);
+      loadLatestSnapshot();
+    });
+  }
+
+  /**
+   * Ratis replays the log after the latest snapshot; if the store is behind that snapshot (it
+   * was lost, or the snapshot was just installed from the leader) it is restored from it.
+   */
+  private void loadLatestSnapshot() throws IOException {
+    var latest = snapshots.getLatestSnapshot();
+    if (latest == null) {
+      return;
+    }
+    Path dir = snapshots.latestDirectory().orElseThrow();
+    if (replica.applied().logIndex() < CheckpointSnapshots.batchLogIndex(dir)) {
+      replica.restoreFrom(dir.resolve(CheckpointSnapshots.STORE));
+      log.info("restored the store from snapshot {} (batch {})", latest.getTermIndex(), replica.applied().batchNumber());
+    }
+    setLastAppliedTermIndex(latest.getTermIndex());
+  }
+
+  @Override
+  public StateMachineStorage getStateMachineStorage() {
+    return snapshots;
+  }
+
+  @Override
+  public long takeSnapshot() throws IOException {
+    TermIndex last = getLastAppliedTermIndex();
+    if (last == null || last.getIndex() < 0) {
+      return RaftLog.INVALID_LOG_INDEX;
+    }
+    if (Files.exists(snapshots.directoryFor(last))) {
+      return last.getIndex();
+    }
+    Path scratch = snapshots.scratch();
+    var mark = replica.checkpoint(scratch.resolve(CheckpointSnapshots.STORE));
+    snapshots.publish(scratch, last, mark.logIndex());
+    snapshots.retain(2);
+    log.info("snapshot {} taken: batch {}", last, mark.batchNumber());
+    return last.getIndex();
+  }
+
+  /** Ratis asserts PAUSED before it reloads an installed snapshot; the base class does nothing here. */
+  @Override
+  public void pause() {
+    if (getLifeCycleState() == LifeCycle.State.PAUSED) {
+      return; // Ratis may pause again when it retries an installation
+    }
+    getLifeCycle().transition(LifeCycle.State.PAUSING);
+    getLifeCycle().transition(LifeCycle.State.PAUSED);
+  }
+
+  @Override
+  public void reinitialize() throws IOException {
+    snapshots.rescan();
+    loadLatestSnapshot();
+    if (getLifeCycleState() == LifeCycle.State.PAUSED) {
+      getLifeCycle().transition(LifeCycle.State.STARTING);
+      getLifeCycle().transition(LifeCycle.State.RUNNING);
+    }
   }
 
   @Override

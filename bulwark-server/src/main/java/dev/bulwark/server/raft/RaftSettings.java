@@ -10,12 +10,20 @@ import java.time.Duration;
  * @param peerRequestTimeout one replica-to-replica call (append entries, snapshot chunk)
  * @param entryBytesMax the largest batch entry; larger batches are refused before they reach
  *     Raft (an oversized entry would make the leader step down)
+ * @param snapshotEveryEntries a snapshot (a store checkpoint) is taken every this many log
+ *     entries, and the log is purged behind it, so disk stays bounded
+ * @param logSegmentBytes the size at which a log segment closes; only closed segments are purged
  */
 public record RaftSettings(Duration electionTimeoutMin, Duration electionTimeoutMax, Duration peerRequestTimeout,
-    int entryBytesMax) {
+    int entryBytesMax, long snapshotEveryEntries, long logSegmentBytes) {
   /** Elections in 0.3 to 0.6 s (failover in about a second on loopback), entries up to 32 MiB. */
-  public static final RaftSettings DEFAULT =
-      new RaftSettings(Duration.ofMillis(300), Duration.ofMillis(600), Duration.ofSeconds(2), 32 << 20);
+  public static final RaftSettings DEFAULT = new RaftSettings(Duration.ofMillis(300), Duration.ofMillis(600),
+      Duration.ofSeconds(2), 32 << 20, 1024, 8L << 20);
+
+  public RaftSettings withSnapshots(long everyEntries, long segmentBytes) {
+    return new RaftSettings(electionTimeoutMin, electionTimeoutMax, peerRequestTimeout, entryBytesMax, everyEntries,
+        segmentBytes);
+  }
 
   public RaftSettings {
     if (electionTimeoutMin.toMillis() < 50 || electionTimeoutMax.compareTo(electionTimeoutMin) <= 0) {
@@ -27,6 +35,12 @@ public record RaftSettings(Duration electionTimeoutMin, Duration electionTimeout
     }
     if (entryBytesMax < (1 << 20) || entryBytesMax > (512 << 20)) {
       throw new IllegalArgumentException("raft.entryBytesMax must be between 1 MiB and 512 MiB, got " + entryBytesMax);
+    }
+    if (snapshotEveryEntries < 2) {
+      throw new IllegalArgumentException("raft.snapshotEveryEntries must be at least 2, got " + snapshotEveryEntries);
+    }
+    if (logSegmentBytes < (16 << 10) || logSegmentBytes > (1L << 30)) {
+      throw new IllegalArgumentException("raft.logSegmentBytes must be between 16 KiB and 1 GiB, got " + logSegmentBytes);
     }
   }
 }

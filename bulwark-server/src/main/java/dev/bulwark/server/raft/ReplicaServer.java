@@ -138,6 +138,16 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, entry);
     RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(entry.getSize() + (1L << 20)));
     GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(entry.getSize() + (1L << 20)));
+    // Snapshots are store checkpoints; the log is purged behind them, and a follower that missed
+    // purged entries is sent the latest snapshot. Only closed segments can be purged.
+    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, raft.snapshotEveryEntries());
+    RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
+    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+    RaftServerConfigKeys.Log.setPurgeGap(p, (int) Math.min(Integer.MAX_VALUE, Math.max(1, raft.snapshotEveryEntries() / 2)));
+    RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(raft.logSegmentBytes()));
+    RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(Math.min(raft.logSegmentBytes(), 4L << 20)));
+    RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, true);
     return p;
   }
 
@@ -210,6 +220,15 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
       return server.getDivision(members.groupId()).getInfo().isLeader();
     } catch (IOException e) {
       return false;
+    }
+  }
+
+  /** The first index still in this replica's Raft log: above 0 once the log was purged behind a snapshot. */
+  public long raftLogStartIndex() {
+    try {
+      return server.getDivision(members.groupId()).getRaftLog().getStartIndex();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 

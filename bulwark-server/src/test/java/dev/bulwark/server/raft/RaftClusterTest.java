@@ -53,6 +53,7 @@ class RaftClusterTest {
   static final SigningKey OPERATOR = SigningKey.generate(new SplittableRandom(12));
   final Ledger ledger = new Ledger(ADMIN.publicKey());
   final EngineConfig config = EngineConfig.defaults("raft-test");
+  RaftSettings raftSettings = RaftSettings.DEFAULT;
   final Map<String, ReplicaServer<LedgerRequest, LedgerResult>> replicas = new ConcurrentHashMap<>();
   ReplicaServer.Members members;
 
@@ -74,7 +75,7 @@ class RaftClusterTest {
   }
 
   void start(String id) {
-    replicas.put(id, ReplicaServer.start(id, members, dir.resolve(id), ledger, config, RaftSettings.DEFAULT, OPERATOR,
+    replicas.put(id, ReplicaServer.start(id, members, dir.resolve(id), ledger, config, raftSettings, OPERATOR,
         InstantSource.system()));
   }
 
@@ -228,6 +229,45 @@ class RaftClusterTest {
       }
       previous = head;
     }
+  }
+
+  @Test
+  void aReplicaThatMissedPurgedEntriesCatchesUpByInstallingASnapshot() throws Exception {
+    raftSettings = RaftSettings.DEFAULT.withSnapshots(8, 16 << 10);
+    startCluster(3);
+    var leader = awaitLeader();
+    String follower = next(leader.id());
+    replicas.remove(follower).close();
+    SigningKey owner = SigningKey.generate(new SplittableRandom(9));
+    applied(send(new ClientRequest(Bytes.utf8("c"), 1, LedgerRequest.CODEC.encode(
+        LedgerRequest.sign(new LedgerOp.OpenAccount("acct", owner.publicKey()), owner)))));
+    for (int i = 0; i < 60; i++) {
+      applied(send(new ClientRequest(Bytes.utf8("c"), 2 + i, LedgerRequest.CODEC.encode(
+          LedgerRequest.sign(new LedgerOp.Deposit("acct", 1, Bytes.utf8("d" + i)), ADMIN)))));
+    }
+    var now = awaitLeader();
+    for (int i = 0; i < 500 && now.raftLogStartIndex() == 0; i++) {
+      Thread.sleep(20);
+    }
+    assertThat(now.raftLogStartIndex()).as("the leader purged its log behind a snapshot").isPositive();
+    start(follower);
+    var reference = now.replica().applied();
+    var restarted = replicas.get(follower);
+    for (int i = 0; i < 1500 && restarted.replica().applied().batchNumber() < reference.batchNumber(); i++) {
+      Thread.sleep(20);
+    }
+    assertThat(restarted.replica().applied().batchNumber()).isEqualTo(reference.batchNumber());
+    assertThat(restarted.replica().applied().stateDigest()).isEqualTo(reference.stateDigest());
+    assertThat(StateMirror.get(restarted.replica().objects().store(), Ledger.ACCOUNTS, "acct").orElseThrow().balance())
+        .isEqualTo(60);
+    assertThat(restarted.replica().state().latestRoot()).isEqualTo(now.replica().state().latestRoot());
+    // And it goes on applying new batches after the snapshot.
+    applied(send(new ClientRequest(Bytes.utf8("c"), 100, LedgerRequest.CODEC.encode(
+        LedgerRequest.sign(new LedgerOp.Deposit("acct", 1, Bytes.utf8("after")), ADMIN)))));
+    for (int i = 0; i < 500 && restarted.replica().applied().batchNumber() <= reference.batchNumber(); i++) {
+      Thread.sleep(20);
+    }
+    assertThat(restarted.replica().applied().batchNumber()).isEqualTo(reference.batchNumber() + 1);
   }
 
   @Test

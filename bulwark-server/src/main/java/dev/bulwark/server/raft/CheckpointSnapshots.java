@@ -1,0 +1,160 @@
+package dev.bulwark.server.raft;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.storage.FileInfo;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.SnapshotInfo;
+import org.apache.ratis.statemachine.SnapshotRetentionPolicy;
+import org.apache.ratis.statemachine.StateMachineStorage;
+import org.apache.ratis.statemachine.impl.FileListSnapshotInfo;
+
+/**
+ * Raft snapshots as store checkpoints: {@code sm/snapshot.<term>_<index>/} holds a checkpoint of
+ * the replica's store ({@code store/}) and the log index of the last batch it holds
+ * ({@code batch-log-index}). Ratis ships these files to a follower that fell behind its purged
+ * log, replacing the follower's {@code sm/} directory, and the follower restores its store from
+ * them. A snapshot directory appears by an atomic rename, so a crash never leaves half of one.
+ */
+final class CheckpointSnapshots implements StateMachineStorage {
+  private static final Pattern NAME = Pattern.compile("snapshot\\.(\\d+)_(\\d+)");
+  static final String STORE = "store";
+  static final String BATCH_LOG_INDEX = "batch-log-index";
+
+  private volatile Path directory;
+  private volatile FileListSnapshotInfo latest;
+
+  @Override
+  public void init(RaftStorage storage) throws IOException {
+    directory = storage.getStorageDir().getStateMachineDir().toPath();
+    Files.createDirectories(directory);
+    rescan();
+  }
+
+  /** Finds the newest complete snapshot again (after a restart, or after one was installed). */
+  FileListSnapshotInfo rescan() throws IOException {
+    latest = null;
+    Optional<Path> newest = snapshotDirs().stream().max(Comparator.comparing(CheckpointSnapshots::termIndex));
+    if (newest.isPresent()) {
+      TermIndex ti = termIndex(newest.get());
+      latest = new FileListSnapshotInfo(files(newest.get()), ti.getTerm(), ti.getIndex());
+    }
+    return latest;
+  }
+
+  private List<Path> snapshotDirs() throws IOException {
+    List<Path> out = new ArrayList<>();
+    try (Stream<Path> entries = Files.list(directory)) {
+      for (Path p : entries.toList()) {
+        if (Files.isDirectory(p) && NAME.matcher(p.getFileName().toString()).matches()) {
+          out.add(p);
+        }
+      }
+    }
+    return out;
+  }
+
+  private static TermIndex termIndex(Path snapshotDir) {
+    Matcher m = NAME.matcher(snapshotDir.getFileName().toString());
+    if (!m.matches()) {
+      throw new IllegalArgumentException("not a snapshot directory: " + snapshotDir);
+    }
+    return TermIndex.valueOf(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)));
+  }
+
+  private static List<FileInfo> files(Path snapshotDir) throws IOException {
+    List<FileInfo> out = new ArrayList<>();
+    try (Stream<Path> paths = Files.walk(snapshotDir)) {
+      for (Path p : paths.filter(Files::isRegularFile).sorted().toList()) {
+        out.add(new FileInfo(p, null));
+      }
+    }
+    return out;
+  }
+
+  /** The directory a new snapshot at {@code ti} gets, once complete. */
+  Path directoryFor(TermIndex ti) {
+    return directory.resolve("snapshot." + ti.getTerm() + "_" + ti.getIndex());
+  }
+
+  /** A fresh scratch directory inside {@code sm/}, renamed into place when the snapshot is whole. */
+  Path scratch() throws IOException {
+    return Files.createTempDirectory(directory, "incomplete-");
+  }
+
+  /** Publishes a complete snapshot written into {@code scratch}. */
+  FileListSnapshotInfo publish(Path scratch, TermIndex ti, long batchLogIndex) throws IOException {
+    Files.writeString(scratch.resolve(BATCH_LOG_INDEX), Long.toString(batchLogIndex), StandardCharsets.US_ASCII);
+    Files.move(scratch, directoryFor(ti), StandardCopyOption.ATOMIC_MOVE);
+    return rescan();
+  }
+
+  static long batchLogIndex(Path snapshotDir) throws IOException {
+    return Long.parseLong(Files.readString(snapshotDir.resolve(BATCH_LOG_INDEX), StandardCharsets.US_ASCII).strip());
+  }
+
+  /** The directory of the latest snapshot, if there is one. */
+  Optional<Path> latestDirectory() {
+    FileListSnapshotInfo l = latest;
+    return l == null ? Optional.empty() : Optional.of(directoryFor(l.getTermIndex()));
+  }
+
+  @Override
+  public SnapshotInfo getLatestSnapshot() {
+    return latest;
+  }
+
+  @Override
+  public void format() throws IOException {
+    // A new replica starts empty; nothing to format.
+  }
+
+  /** Keeps the newest {@code keep} snapshots and removes older ones and abandoned scratch directories. */
+  void retain(int keep) throws IOException {
+    List<Path> dirs = snapshotDirs();
+    dirs.sort(Comparator.comparing(CheckpointSnapshots::termIndex).reversed());
+    for (int i = keep; i < dirs.size(); i++) {
+      deleteTree(dirs.get(i));
+    }
+    try (Stream<Path> entries = Files.list(directory)) {
+      for (Path p : entries.toList()) {
+        if (p.getFileName().toString().startsWith("incomplete-")) {
+          deleteTree(p);
+        }
+      }
+    }
+  }
+
+  @Override
+  public void cleanupOldSnapshots(SnapshotRetentionPolicy policy) throws IOException {
+    retain(Math.max(1, policy.getNumSnapshotsRetained()));
+  }
+
+  @Override
+  public File getSnapshotDir() {
+    return directory.toFile();
+  }
+
+  static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+}
