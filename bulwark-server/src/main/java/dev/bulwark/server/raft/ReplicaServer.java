@@ -84,7 +84,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   private final List<Thread> stoppers = new ArrayList<>();
 
   private ReplicaServer(String id, Members members, Path directory, Application<Q, R> app, EngineConfig config,
-      RaftSettings raft, SigningKey operatorKey, InstantSource clock) throws IOException {
+      RaftSettings raft, SigningKey operatorKey, InstantSource clock, boolean joining) throws IOException {
     this.id = id;
     this.members = members;
     this.app = app;
@@ -104,7 +104,8 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
       BulwarkStateMachine stateMachine = new BulwarkStateMachine(replica, new Leadership(), raft.entryBytesMax());
       this.server = RaftServer.newBuilder()
           .setServerId(RaftPeerId.valueOf(id))
-          .setGroup(members.group())
+          // A joining replica starts in an empty group; the configuration change brings it in.
+          .setGroup(joining ? RaftGroup.valueOf(members.groupId()) : members.group())
           .setStateMachine(stateMachine)
           .setProperties(properties(directory.resolve("raft"), port, raft))
           .setOption(RaftStorage.StartupOption.RECOVER)
@@ -120,10 +121,41 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   public static <Q, R> ReplicaServer<Q, R> start(String id, Members members, Path directory, Application<Q, R> app,
       EngineConfig config, RaftSettings raft, SigningKey operatorKey, InstantSource clock) {
     try {
-      return new ReplicaServer<>(id, members, directory, app, config, raft, operatorKey, clock);
+      return new ReplicaServer<>(id, members, directory, app, config, raft, operatorKey, clock, false);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start replica " + id, e);
     }
+  }
+
+  /**
+   * Starts a new, empty replica {@code id} that will join a running cluster: it waits until
+   * {@link #changeMembers} (on any member) adds it, then catches up from the leader, by snapshot
+   * if the log was purged. {@code members} must include it.
+   */
+  public static <Q, R> ReplicaServer<Q, R> join(String id, Members members, Path directory, Application<Q, R> app,
+      EngineConfig config, RaftSettings raft, SigningKey operatorKey, InstantSource clock) {
+    try {
+      return new ReplicaServer<>(id, members, directory, app, config, raft, operatorKey, clock, true);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start replica " + id, e);
+    }
+  }
+
+  /**
+   * Changes the cluster's membership to {@code next} (a Raft configuration change, through the
+   * leader): new replicas are caught up first, removed ones stop receiving entries.
+   */
+  public void changeMembers(Members next) throws IOException {
+    List<RaftPeer> peers = new ArrayList<>(next.group().getPeers());
+    try (var client = org.apache.ratis.client.RaftClient.newBuilder().setRaftGroup(members.group())
+        .setProperties(new RaftProperties()).build()) {
+      // The List overload: the array one drops the servers in Ratis 3.2.0.
+      var reply = client.admin().setConfiguration(peers);
+      if (!reply.isSuccess()) {
+        throw new IOException("membership change to " + next.addresses().keySet() + " failed: " + reply.getException());
+      }
+    }
+    log.info("replica {}: cluster members are now {}", id, next.addresses().keySet());
   }
 
   private static RaftProperties properties(Path raftDir, int port, RaftSettings raft) {

@@ -271,6 +271,51 @@ class RaftClusterTest {
   }
 
   @Test
+  void replicasCanJoinAndLeaveARunningCluster() throws Exception {
+    startCluster(3);
+    awaitLeader();
+    SigningKey owner = SigningKey.generate(new SplittableRandom(3));
+    applied(send(new ClientRequest(Bytes.utf8("c"), 1, LedgerRequest.CODEC.encode(
+        LedgerRequest.sign(new LedgerOp.OpenAccount("acct", owner.publicKey()), owner)))));
+    for (int i = 0; i < 10; i++) {
+      applied(send(new ClientRequest(Bytes.utf8("c"), 2 + i, LedgerRequest.CODEC.encode(
+          LedgerRequest.sign(new LedgerOp.Deposit("acct", 1, Bytes.utf8("d" + i)), ADMIN)))));
+    }
+    // A fourth replica joins.
+    Map<String, String> four = new LinkedHashMap<>(members.addresses());
+    four.put("r3", "127.0.0.1:" + freePort());
+    ReplicaServer.Members withNew = new ReplicaServer.Members("test", four);
+    replicas.put("r3", ReplicaServer.join("r3", withNew, dir.resolve("r3"), ledger, config, raftSettings, OPERATOR,
+        InstantSource.system()));
+    awaitLeader().changeMembers(withNew);
+    members = withNew;
+    var leader = awaitLeader();
+    for (int i = 0; i < 1000 && replicas.get("r3").replica().applied().batchNumber() < leader.replica().applied().batchNumber(); i++) {
+      Thread.sleep(20);
+    }
+    assertThat(replicas.get("r3").replica().applied().stateDigest()).isEqualTo(leader.replica().applied().stateDigest());
+
+    // One of the first three leaves; the cluster goes on with the others.
+    String leaving = leader.id().equals("r0") ? "r1" : "r0";
+    Map<String, String> three = new LinkedHashMap<>(four);
+    three.remove(leaving);
+    ReplicaServer.Members without = new ReplicaServer.Members("test", three);
+    leader.changeMembers(without);
+    members = without;
+    replicas.remove(leaving).close();
+    applied(send(new ClientRequest(Bytes.utf8("c"), 50, LedgerRequest.CODEC.encode(
+        LedgerRequest.sign(new LedgerOp.Deposit("acct", 1, Bytes.utf8("after")), ADMIN)))));
+    leader = awaitLeader();
+    for (var r : replicas.values()) {
+      for (int i = 0; i < 1000 && r.replica().applied().batchNumber() < leader.replica().applied().batchNumber(); i++) {
+        Thread.sleep(20);
+      }
+      assertThat(r.replica().applied().stateDigest()).as("replica %s", r.id()).isEqualTo(leader.replica().applied().stateDigest());
+      assertThat(StateMirror.get(r.replica().objects().store(), Ledger.ACCOUNTS, "acct").orElseThrow().balance()).isEqualTo(11);
+    }
+  }
+
+  @Test
   void leadershipCanBeHandedOverByHand() throws Exception {
     startCluster(3);
     var leader = awaitLeader();
