@@ -1,114 +1,82 @@
 package dev.bulwark.cli;
 
 import dev.bulwark.core.Bytes;
-import dev.bulwark.core.CorruptionException;
-import dev.bulwark.core.Digest;
-import dev.bulwark.core.codec.Codec;
-import dev.bulwark.core.codec.Codecs;
-import dev.bulwark.core.codec.KeyCodec;
+import dev.bulwark.core.app.StateMirror;
 import dev.bulwark.core.crypto.SigningKey;
-import dev.bulwark.core.kv.Transaction;
-import dev.bulwark.core.merkle.MerkleLog;
-import dev.bulwark.core.merkle.MerkleLogState;
-import dev.bulwark.core.receipt.BatchHead;
-import dev.bulwark.core.receipt.Confirmation;
+import dev.bulwark.core.receipt.AuditResult;
+import dev.bulwark.core.receipt.Auditor;
 import dev.bulwark.core.receipt.Receipt;
 import dev.bulwark.core.receipt.ReceiptJson;
 import dev.bulwark.core.receipt.SignedBatchHead;
-import dev.bulwark.core.receipt.Verification;
-import dev.bulwark.core.kv.WriteSet;
-import dev.bulwark.core.table.ContentKey;
-import dev.bulwark.core.table.ContentTable;
-import dev.bulwark.core.table.IntentTable;
-import dev.bulwark.core.table.KeyPrefix;
-import dev.bulwark.core.table.Ref;
-import dev.bulwark.core.table.Table;
-import dev.bulwark.store.Backend;
-import dev.bulwark.store.CacheStats;
-import dev.bulwark.store.KeyValueStore;
-import dev.bulwark.store.ObjectStore;
-import dev.bulwark.store.StoreConfig;
+import dev.bulwark.core.state.AuthenticatedMap;
+import dev.bulwark.ledger.Account;
+import dev.bulwark.ledger.Ledger;
+import dev.bulwark.ledger.LedgerOp;
+import dev.bulwark.ledger.LedgerRequest;
+import dev.bulwark.ledger.LedgerResult;
+import dev.bulwark.server.engine.ClientRequest;
+import dev.bulwark.server.engine.EngineConfig;
+import dev.bulwark.server.engine.EngineTables;
+import dev.bulwark.server.engine.Outcome;
+import dev.bulwark.server.engine.ResultEnvelope;
+import dev.bulwark.server.raft.InProcessCluster;
+import dev.bulwark.server.raft.RaftSettings;
+import dev.bulwark.server.raft.ReplicaServer;
 import dev.bulwark.store.keys.KeyFiles;
-import java.security.SecureRandom;
-import java.util.ArrayList;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * A guided tour of the foundation on a tiny ledger: typed tables, content and intent keys,
- * a batch in one transaction where a failing request rolls back alone, lazy references
- * through the cache, reopening, and corruption detection. Later issues replace this with the
- * replicated demo.
+ * The demo: a three-replica ledger on this machine. Accounts, deposits and a concurrent stream
+ * of signed transfers; the leader is stopped in the middle and another takes over; the old one
+ * comes back and catches up; then every receipt, a balance proof and the log of batch heads are
+ * checked offline, as a user or an auditor would.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = "Walk through Bulwark's storage foundation on a tiny ledger.")
+    description = "Run a three-replica ledger on 127.0.0.1, stop its leader mid-load, and check every receipt.")
 final class DemoCommand implements Runnable {
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--dir", description = "Database directory to use and keep (default: a temporary one, deleted at the end).")
+  @Option(names = "--dir", description = "Directory for the replicas' data and the receipts (default: a temporary one, deleted at the end).")
   Path directory;
 
-  @Option(names = "--backend", defaultValue = "rocksdb", description = "Storage engine: rocksdb or leveldb (default: ${DEFAULT-VALUE}).",
-      converter = BackendConverter.class)
-  Backend backend;
-
-  /** One account's state at one revision: content-addressed, so equal states share a key. */
-  record AccountState(String owner, long balance, long revision) {}
-
-  /** Intent key: all revisions of one owner are one contiguous, ordered range. */
-  record RevisionKey(String owner, long revision) {}
-
-  static final Codec<AccountState> STATE = Codecs.record("demo.AccountState",
-      Codecs.field("owner", Codecs.utf8(), AccountState::owner),
-      Codecs.field("balance", Codecs.i64(), AccountState::balance),
-      Codecs.field("revision", Codecs.varU64(), AccountState::revision),
-      AccountState::new);
-
-  static final KeyCodec<RevisionKey> REVISION_KEY = Codecs.keyRecord("demo.RevisionKey",
-      Codecs.field("owner", Codecs.keyUtf8(), RevisionKey::owner),
-      Codecs.field("revision", Codecs.i64(), RevisionKey::revision),
-      RevisionKey::new);
-
-  /** A transfer request, the thing a confirmation's request digest commits to. */
-  record Transfer(String from, String to, long amount) {}
-
-  static final Codec<Transfer> TRANSFER = Codecs.record("demo.Transfer",
-      Codecs.field("from", Codecs.utf8(), Transfer::from),
-      Codecs.field("to", Codecs.utf8(), Transfer::to),
-      Codecs.field("amount", Codecs.i64(), Transfer::amount),
-      Transfer::new);
-
-  static final String OPERATOR_ID = "bulwark-demo";
-  static final MerkleLog CONFIRMATION_LOG = new MerkleLog("confirmations");
-
-  static final ContentTable<AccountState> STATES = ContentTable.of("demo.account-state", 1, STATE);
-  static final IntentTable<RevisionKey, Digest> REVISIONS =
-      IntentTable.of("demo.account-revision", 1, REVISION_KEY, Codecs.digest());
-  static final List<Table<?>> TABLES = List.of(STATES, REVISIONS, MerkleLog.NODES, MerkleLog.SIZES);
+  @Option(names = "--transfers", defaultValue = "240", description = "Transfers to send, spread over 6 accounts (default: ${DEFAULT-VALUE}).")
+  int transfers;
 
   private PrintWriter out;
+  private static final int ACCOUNTS = 6;
 
   @Override
   public void run() {
+    if (transfers < ACCOUNTS || transfers > 100_000) {
+      throw new UserError("--transfers must be between " + ACCOUNTS + " and 100000");
+    }
     out = spec.commandLine().getOut();
     boolean temporary = directory == null;
-    if (!temporary && Files.exists(directory) && !isEmptyDirectory(directory)) {
-      throw new UserError(directory + " is not empty; the demo starts from a fresh database (give a new --dir)");
+    if (!temporary && Files.exists(directory) && !isEmpty(directory)) {
+      throw new UserError(directory + " is not empty; the demo starts a fresh cluster (give a new --dir)");
     }
-    Path dir = temporary ? createTempDir() : directory;
+    Path dir = temporary ? tempDir() : directory;
     try {
-      tour(dir);
+      demo(dir);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new UserError("interrupted");
     } finally {
       if (temporary) {
         deleteTree(dir);
@@ -117,180 +85,169 @@ final class DemoCommand implements Runnable {
     }
   }
 
-  private void tour(Path dir) {
-    StoreConfig config = StoreConfig.defaults(dir).withBackend(backend);
-    step("1. Open a " + backend.name().toLowerCase() + " database in " + dir);
-    ContentKey aliceKey;
-    try (ObjectStore store = ObjectStore.open(config, TABLES)) {
-      for (Table<?> t : TABLES) {
-        out.printf("   table %-24s id %s  %s%n", t.name(), t.id(), t.description());
-      }
-
-      step("2. Open accounts in one transaction: alice 100, bob 50");
-      store.write(tx -> {
-        openAccount(tx, "alice", 100);
-        openAccount(tx, "bob", 50);
-        return null;
-      });
-
-      step("3. One batch, three transfers, each in its own savepoint; one signed head confirms them all");
-      SigningKey operatorKey = SigningKey.generate(new SecureRandom());
-      WriteSet batch;
-      List<Receipt.PerBatch> receipts = new ArrayList<>();
-      try (var snapshot = store.snapshot()) {
-        Transaction tx = new Transaction(snapshot);
-        List<Confirmation> confirmations = new ArrayList<>();
-        confirmations.add(transferInSavepoint(tx, new Transfer("alice", "bob", 30), confirmations.size()));
-        confirmations.add(transferInSavepoint(tx, new Transfer("bob", "alice", 500), confirmations.size()));
-        confirmations.add(transferInSavepoint(tx, new Transfer("bob", "alice", 5), confirmations.size()));
-        // The confirmation log is appended in the same transaction: batch and log commit together.
-        MerkleLogState logState = CONFIRMATION_LOG.load(snapshot);
-        MerkleLog.Appended appended = CONFIRMATION_LOG.appendAndProve(tx, logState,
-            confirmations.stream().map(Confirmation::leafHash).toList());
-        BatchHead head = new BatchHead(OPERATOR_ID, 0, appended.state().size(), appended.state().root(),
-            BatchHead.ZERO, BatchHead.ZERO, System.currentTimeMillis());
-        SignedBatchHead signed = SignedBatchHead.sign(head, operatorKey);
-        for (int i = 0; i < confirmations.size(); i++) {
-          receipts.add(new Receipt.PerBatch(confirmations.get(i), signed, appended.proofs().get(i)));
-        }
-        batch = tx.commit();
-      }
-      store.commit(batch);
-      out.printf("   batch committed atomically: %d keys, %d bytes; head signed by operator key %s%n", batch.size(),
-          batch.byteSize(), operatorKey.publicKey().fingerprint());
-      writeReceipts(dir, operatorKey, receipts);
-
-      step("4. Scan alice's revisions in order (an intent-key prefix scan), values through lazy refs");
-      List<IntentTable.Row<RevisionKey, Digest>> rows =
-          store.scan(REVISIONS, KeyPrefix.of(Codecs.keyUtf8(), "alice"), 100);
-      store.cache().invalidateAll();
-      for (IntentTable.Row<RevisionKey, Digest> row : rows) {
-        Ref<AccountState> ref = store.ref(STATES, new ContentKey(STATES.id(), row.value()));
-        out.printf("   alice rev %d -> %s -> balance %d%n", row.key().revision(), row.value().shortHex(),
-            ref.get().balance());
-      }
-      latest(store, "alice").get(); // a second read of the latest state: a cache hit
-      CacheStats stats = store.cache().stats();
-      out.printf("   cache: %d hits, %d misses, %d bytes held%n", stats.hits(), stats.misses(), stats.weightBytes());
-
-      step("5. Content addressing: storing an equal value yields the same key");
-      AccountState alice = latest(store, "alice").get();
-      aliceKey = STATES.keyOf(alice);
-      ContentKey again = store.put(STATES, new AccountState(alice.owner(), alice.balance(), alice.revision()));
-      out.printf("   %s%n   %s  same: %b%n", aliceKey, again, aliceKey.equals(again));
-    }
-
-    step("6. Reopen: everything committed is there");
-    try (ObjectStore store = ObjectStore.open(config, TABLES)) {
-      long alice = latest(store, "alice").get().balance();
-      long bob = latest(store, "bob").get().balance();
-      out.printf("   alice %d + bob %d = %d (opened with 150)%n", alice, bob, alice + bob);
-      if (alice + bob != 150) {
-        throw new IllegalStateException("the demo ledger lost money: " + (alice + bob));
-      }
-    }
-
-    step("7. Flip one stored byte and read it back: corruption is detected, never returned");
-    try (KeyValueStore raw = backend.open(dir)) {
-      Bytes stored = raw.get(aliceKey.toBytes()).orElseThrow();
-      byte[] tampered = stored.toByteArray();
-      tampered[tampered.length - 1] ^= 1;
-      raw.write(WriteSet.builder().put(aliceKey.toBytes(), Bytes.adopt(tampered)).build(), config.durability());
-    }
-    try (ObjectStore store = ObjectStore.open(config, TABLES)) {
-      store.get(STATES, aliceKey);
-      throw new IllegalStateException("tampered bytes were returned as data");
-    } catch (CorruptionException e) {
-      out.println("   " + e.getMessage());
-    }
-    step("Done.");
-  }
-
-  private static void openAccount(Transaction tx, String owner, long balance) {
-    AccountState state = new AccountState(owner, balance, 0);
-    ContentKey key = STATES.put(tx, state);
-    REVISIONS.put(tx, new RevisionKey(owner, 0), key.digest());
-  }
-
-  /** Applies one transfer in its own savepoint and returns its confirmation (applied or rejected). */
-  private Confirmation transferInSavepoint(Transaction tx, Transfer t, int index) {
-    String result;
-    try {
-      tx.inSavepoint(() -> {
-        debit(tx, t.from(), t.amount());
-        credit(tx, t.to(), t.amount());
-        return null;
-      });
-      result = "applied";
-      out.printf("   %s -> %s %d: applied%n", t.from(), t.to(), t.amount());
-    } catch (IllegalStateException e) {
-      result = "rejected: " + e.getMessage();
-      out.printf("   %s -> %s %d: rolled back alone (%s)%n", t.from(), t.to(), t.amount(), e.getMessage());
-    }
-    return new Confirmation(OPERATOR_ID, Digest.sha256(TRANSFER.encode(t)), 0, index, Digest.sha256(Bytes.utf8(result)));
-  }
-
-  /** Writes the operator's public key and each receipt as JSON, then checks them as a user would. */
-  private void writeReceipts(Path dir, SigningKey operatorKey, List<Receipt.PerBatch> receipts) {
-    Path receiptDir = dir.resolve("receipts");
-    try {
-      Files.createDirectories(receiptDir);
-      KeyFiles.writePublicKey(receiptDir.resolve("operator.pub"), operatorKey.publicKey(), true);
-      for (int i = 0; i < receipts.size(); i++) {
-        Receipt.PerBatch r = receipts.get(i);
-        Path file = receiptDir.resolve("receipt-" + i + ".json");
-        Files.writeString(file, ReceiptJson.write(r));
-        Verification v = r.verify(operatorKey.publicKey());
-        out.printf("   %s: leaf %d of %d, %d proof hashes, %s%n", file.getFileName(), r.inclusion().leafIndex(),
-            r.inclusion().treeSize(), r.inclusion().path().size(), v.isValid() ? "verifies" : v);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write receipts to " + receiptDir, e);
-    }
-    out.println("   check one yourself: bin/bulwark verify receipt " + receiptDir.resolve("receipt-0.json")
-        + " --operator-key " + receiptDir.resolve("operator.pub") + (directory == null ? "   (keep them with --dir)" : ""));
-  }
-
-  private static void debit(Transaction tx, String owner, long amount) {
-    AccountState state = latestIn(tx, owner);
-    if (state.balance() < amount) {
-      throw new IllegalStateException(owner + " has only " + state.balance());
-    }
-    writeRevision(tx, new AccountState(owner, state.balance() - amount, state.revision() + 1));
-  }
-
-  private static void credit(Transaction tx, String owner, long amount) {
-    AccountState state = latestIn(tx, owner);
-    writeRevision(tx, new AccountState(owner, Math.addExact(state.balance(), amount), state.revision() + 1));
-  }
-
-  private static void writeRevision(Transaction tx, AccountState state) {
-    ContentKey key = STATES.put(tx, state);
-    REVISIONS.put(tx, new RevisionKey(state.owner(), state.revision()), key.digest());
-  }
-
-  private static AccountState latestIn(Transaction tx, String owner) {
-    // The latest revision is the last key of the owner's range; the scan is bounded.
-    List<IntentTable.Row<RevisionKey, Digest>> rows = REVISIONS.scan(tx, KeyPrefix.of(Codecs.keyUtf8(), owner), 10_000);
-    if (rows.isEmpty()) {
-      throw new IllegalStateException("no account " + owner);
-    }
-    Digest digest = rows.getLast().value();
-    return STATES.get(tx, new ContentKey(STATES.id(), digest)).orElseThrow();
-  }
-
-  private static Optional<AccountState> latest(ObjectStore store, String owner) {
-    List<IntentTable.Row<RevisionKey, Digest>> rows = store.scan(REVISIONS, KeyPrefix.of(Codecs.keyUtf8(), owner), 10_000);
-    return rows.isEmpty() ? Optional.empty()
-        : store.get(STATES, new ContentKey(STATES.id(), rows.getLast().value()));
-  }
-
   private void step(String text) {
     out.println(text);
     out.flush();
   }
 
-  private static boolean isEmptyDirectory(Path dir) {
+  private void demo(Path dir) throws InterruptedException {
+    SecureRandom random = new SecureRandom();
+    SigningKey operator = SigningKey.generate(random);
+    SigningKey admin = SigningKey.generate(random);
+    Ledger ledger = new Ledger(admin.publicKey());
+    step("1. Start three replicas on 127.0.0.1 (Raft by Apache Ratis, a RocksDB store each) in " + dir);
+    long t0 = System.nanoTime();
+    try (InProcessCluster<LedgerRequest, LedgerResult> cluster = new InProcessCluster<>(3, dir, ledger,
+        EngineConfig.defaults("bulwark-demo"), RaftSettings.DEFAULT, operator)) {
+      var leader = cluster.awaitLeader(30_000);
+      out.printf("   %s leads, elected %d ms after start; operator key %s%n", leader.id(),
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0), operator.publicKey().fingerprint());
+
+      step("2. Open " + ACCOUNTS + " accounts, each signed by its owner, and deposit 1,000 into each (signed by the admin key)");
+      List<SigningKey> owners = new ArrayList<>();
+      for (int i = 0; i < ACCOUNTS; i++) {
+        SigningKey owner = SigningKey.generate(random);
+        owners.add(owner);
+        confirm(cluster, request("owner-" + i, 1, LedgerRequest.sign(new LedgerOp.OpenAccount(name(i), owner.publicKey()), owner)));
+        confirm(cluster, request("admin", i + 1, LedgerRequest.sign(new LedgerOp.Deposit(name(i), 1_000,
+            Bytes.utf8("deposit-" + i)), admin)));
+      }
+      SignedBatchHead firstHead = leader.replica().lastHead().orElseThrow();
+
+      int each = transfers / ACCOUNTS;
+      step("3. Send " + each * ACCOUNTS + " transfers from " + ACCOUNTS + " owners at once; stop the leader a third of the way in");
+      AtomicInteger confirmed = new AtomicInteger();
+      List<Receipt> receipts = java.util.Collections.synchronizedList(new ArrayList<>());
+      List<CompletableFuture<Void>> payers = new ArrayList<>();
+      long start = System.nanoTime();
+      var payerThreads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+      for (int i = 0; i < ACCOUNTS; i++) {
+        int from = i;
+        payers.add(CompletableFuture.runAsync(() -> {
+          for (int n = 1; n <= each; n++) {
+            int to = (from + 1 + (n % (ACCOUNTS - 1))) % ACCOUNTS;
+            Outcome o = send(cluster, request("payer-" + from, n,
+                LedgerRequest.sign(new LedgerOp.Transfer(name(from), name(to), 1 + n % 5, n), owners.get(from))));
+            receipts.add(applied(o).receipt());
+            confirmed.incrementAndGet();
+          }
+        }, payerThreads));
+      }
+      for (int i = 0; i < 3000 && confirmed.get() < each * ACCOUNTS / 3; i++) {
+        Thread.sleep(5);
+      }
+      String stopped = cluster.awaitLeader(30_000).id();
+      long stopAt = System.nanoTime();
+      int before = confirmed.get();
+      cluster.stop(stopped);
+      out.printf("   stopped leader %s after %d confirmed transfers%n", stopped, before);
+      for (int i = 0; i < 60_000 && confirmed.get() == before && !allDone(payers); i++) {
+        Thread.sleep(1);
+      }
+      var next = cluster.awaitLeader(30_000);
+      out.printf("   %s took over; the next confirmation came %d ms after the stop%n", next.id(),
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - stopAt));
+      CompletableFuture.allOf(payers.toArray(CompletableFuture[]::new)).join();
+      payerThreads.shutdown();
+      double seconds = (System.nanoTime() - start) / 1e9;
+      out.printf("   all %d transfers confirmed, each exactly once, in %.1f s (%.0f/s, with the failover)%n",
+          confirmed.get(), seconds, confirmed.get() / seconds);
+
+      step("4. Restart " + stopped + " from its directory; it catches up from the new leader");
+      cluster.start(stopped);
+      var reference = next.replica().applied();
+      ReplicaServer<LedgerRequest, LedgerResult> back = cluster.replica(stopped).orElseThrow();
+      for (int i = 0; i < 3000 && back.replica().applied().batchNumber() < reference.batchNumber(); i++) {
+        Thread.sleep(10);
+      }
+      for (var r : cluster.running()) {
+        var a = r.replica().applied();
+        out.printf("   %s: batch %d, log index %d, state digest %s%n", r.id(), a.batchNumber(), a.logIndex(),
+            a.stateDigest().shortHex());
+      }
+
+      step("5. Check everything offline, with nothing but the operator's public key");
+      int valid = 0;
+      for (Receipt r : receipts) {
+        if (r.verify(operator.publicKey()).isValid()) {
+          valid++;
+        }
+      }
+      out.printf("   %d of %d receipts verify (signed batch head + inclusion proof + state proofs)%n", valid, receipts.size());
+      var store = next.replica().objects().store();
+      long total = 0;
+      for (int i = 0; i < ACCOUNTS; i++) {
+        total += StateMirror.get(store, Ledger.ACCOUNTS, name(i)).map(Account::balance).orElseThrow();
+      }
+      out.printf("   balances add up to %,d: deposits minus withdrawals, nothing created or lost%n", total);
+      SignedBatchHead lastHead = next.replica().lastHead().orElseThrow();
+      var proof = next.replica().state().prove(lastHead.head().batchNumber(), Ledger.ACCOUNTS.keyBytes(name(0)));
+      var checked = Ledger.ACCOUNTS.check(lastHead.head().stateRoot(), name(0), proof);
+      if (checked instanceof AuthenticatedMap.Checked.Present<Account> present && lastHead.verify(operator.publicKey())) {
+        out.printf("   %s's balance %,d is proven by %d trie nodes (%d bytes) under the signed head of batch %d%n", name(0),
+            present.value().balance(), proof.nodes().size(), proof.byteSize(), lastHead.head().batchNumber());
+      }
+      var consistency = EngineTables.CONFIRMATIONS.consistencyProof(store, firstHead.head().logSize(),
+          lastHead.head().logSize());
+      AuditResult audit = Auditor.audit(firstHead, lastHead, consistency, operator.publicKey());
+      out.printf("   auditor, batch %d vs batch %d across the failover: %s%n", firstHead.head().batchNumber(),
+          lastHead.head().batchNumber(), audit.summary());
+
+      Path receiptDir = dir.resolve("receipts");
+      writeReceipt(receiptDir, operator, receipts.getLast());
+      out.println("   a receipt to check yourself: bin/bulwark verify receipt " + receiptDir.resolve("receipt.json")
+          + " --operator-key " + receiptDir.resolve("operator.pub") + (directory == null ? "   (keep it with --dir)" : ""));
+      if (valid != receipts.size() || total != ACCOUNTS * 1_000L || !(audit instanceof AuditResult.Consistent)) {
+        throw new IllegalStateException("the demo found an inconsistency; see above");
+      }
+      step("6. Stop the cluster.");
+    }
+    step("Done.");
+  }
+
+  private static String name(int i) {
+    return List.of("alice", "bob", "carol", "dave", "erin", "frank").get(i);
+  }
+
+  private static ClientRequest request(String client, long sequence, LedgerRequest r) {
+    return new ClientRequest(Bytes.utf8(client), sequence, LedgerRequest.CODEC.encode(r));
+  }
+
+  private static Outcome send(InProcessCluster<LedgerRequest, LedgerResult> cluster, ClientRequest r) {
+    try {
+      return cluster.send(r, 2_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted");
+    }
+  }
+
+  private static void confirm(InProcessCluster<LedgerRequest, LedgerResult> cluster, ClientRequest r) {
+    applied(send(cluster, r));
+  }
+
+  private static Outcome.Confirmed applied(Outcome o) {
+    if (o instanceof Outcome.Confirmed c && c.result() instanceof ResultEnvelope.Applied) {
+      return c;
+    }
+    throw new IllegalStateException("not applied: " + o);
+  }
+
+  private static boolean allDone(List<CompletableFuture<Void>> futures) {
+    return futures.stream().allMatch(CompletableFuture::isDone);
+  }
+
+  private void writeReceipt(Path receiptDir, SigningKey operator, Receipt receipt) {
+    try {
+      Files.createDirectories(receiptDir);
+      KeyFiles.writePublicKey(receiptDir.resolve("operator.pub"), operator.publicKey(), true);
+      Files.writeString(receiptDir.resolve("receipt.json"), ReceiptJson.write(receipt));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write the receipt to " + receiptDir, e);
+    }
+  }
+
+  private static boolean isEmpty(Path dir) {
     try (Stream<Path> entries = Files.list(dir)) {
       return entries.findAny().isEmpty();
     } catch (IOException e) {
@@ -298,7 +255,7 @@ final class DemoCommand implements Runnable {
     }
   }
 
-  private static Path createTempDir() {
+  private static Path tempDir() {
     try {
       return Files.createTempDirectory("bulwark-demo-");
     } catch (IOException e) {

@@ -51,15 +51,28 @@ class CommandLineTest {
     return new Run(exit, out.toString(), err.toString());
   }
 
+  @Test
+  void theDemoRunsAClusterThroughAFailoverAndChecksEveryReceipt() {
+    Path demo = dir.resolve("cluster");
+    Run r = run("demo", "--dir", demo.toString(), "--transfers", "60");
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(r.out()).contains("took over", "all 60 transfers confirmed, each exactly once", "60 of 60 receipts verify",
+        "balances add up to 6,000", "extends the log", "Done.");
+    Run receipt = run("verify", "receipt", demo.resolve("receipts/receipt.json").toString(), "--operator-key",
+        demo.resolve("receipts/operator.pub").toString());
+    assertThat(receipt.exit()).as(receipt.err()).isZero();
+    assertThat(run("demo", "--dir", demo.toString()).err()).contains("is not empty");
+  }
+
   @ParameterizedTest
   @EnumSource(Backend.class)
-  void theDemoRunsOnEveryBackend(Backend backend) {
+  void theTourRunsOnEveryBackend(Backend backend) {
     Path demo = dir.resolve("demo-" + backend);
-    Run r = run("demo", "--backend", backend.name().toLowerCase(), "--dir", demo.toString());
+    Run r = run("tour", "--backend", backend.name().toLowerCase(), "--dir", demo.toString());
     assertThat(r.exit()).as(r.err()).isZero();
     assertThat(r.out()).contains("rolled back alone", "alice 75 + bob 75 = 150", "corruption", "Done.");
     assertThat(r.out().lines().filter(l -> l.contains("verifies")).count()).isEqualTo(3);
-    Run again = run("demo", "--dir", demo.toString());
+    Run again = run("tour", "--dir", demo.toString());
     assertThat(again.exit()).isEqualTo(2);
     assertThat(again.err()).contains("is not empty");
     Run receipt = run("verify", "receipt", demo.resolve("receipts/receipt-0.json").toString(), "--operator-key",
@@ -178,7 +191,7 @@ class CommandLineTest {
 
   @Test
   void everySubcommandHasHelp() {
-    for (String[] args : new String[][] {{"--help"}, {"demo", "--help"}, {"keys", "generate", "--help"},
+    for (String[] args : new String[][] {{"--help"}, {"demo", "--help"}, {"tour", "--help"}, {"keys", "generate", "--help"},
         {"verify", "receipt", "--help"}, {"verify", "consistency", "--help"}, {"tables", "--help"}}) {
       Run r = run(args);
       assertThat(r.exit()).isZero();

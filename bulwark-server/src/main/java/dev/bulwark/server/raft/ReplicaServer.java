@@ -186,7 +186,8 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   /** Reacts to Ratis' leadership notifications without blocking its threads. */
   private final class Leadership implements BulwarkStateMachine.Leadership {
     @Override public void leaderReady() {
-      CompletableFuture.runAsync(ReplicaServer.this::startSequencing);
+      // Off the Ratis thread, and never on the common pool, which callers may have filled.
+      Thread.ofPlatform().name("bulwark-sequencer-start").daemon().start(ReplicaServer.this::startSequencing);
     }
 
     @Override public void notLeader() {
