@@ -1,0 +1,170 @@
+package dev.bulwark.bench;
+
+import dev.bulwark.store.CacheStats;
+import dev.bulwark.store.ObjectStore;
+import dev.bulwark.store.state.StateConfig;
+import dev.bulwark.store.state.StateStore;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryUsage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Memory and speed of a large authenticated state under a bounded object cache: not a JMH
+ * benchmark, because what it measures is the process (resident memory, heap after a full
+ * collection, disk), not one operation.
+ *
+ * <p>It makes sure a state of {@code --keys} accounts exists (built in versions of
+ * {@value StateFixture#BUILD_BATCH}, with progress, or reused from
+ * {@code /tmp/bulwark-bench-state-<keys>}; see {@link StateFixture}), opens it with an object
+ * cache of {@code --cache-mb} MiB, and commits {@code --batches} versions of
+ * {@value StateFixture#BATCH} random account overwrites (NO_SYNC, the garbage collector inline
+ * every {@value StateFixture#COLLECT_EVERY} versions, {@link StateConfig#DEFAULT} retention),
+ * timing windows of {@code --window} versions. Then it prints updates per second (median,
+ * minimum and maximum over the windows after the first, which warms the cache), the cache's
+ * weight, entries and hit ratio over the run, heap used after {@code System.gc()}, resident
+ * memory ({@code VmRSS}, and the peak {@code VmHWM}, from {@code /proc/self/status}) and the
+ * database's size on disk.
+ *
+ * <p>Resident memory depends on {@code -Xmx} as much as on the cache (a JVM keeps heap it once
+ * grew into), so compare cache sizes at one {@code -Xmx}. A build in the same process grows
+ * the heap too: build first with {@code --build-only}, then measure in a fresh process.
+ *
+ * <p>Run: {@code java -Xmx2g --enable-native-access=ALL-UNNAMED
+ * --sun-misc-unsafe-memory-access=allow -cp bulwark-bench/target/benchmarks.jar
+ * dev.bulwark.bench.StateMemoryMain --keys 10000000 --cache-mb 256}; options:
+ * {@code --keys N} (default 1000000), {@code --cache-mb M} (256), {@code --batches B} (2000),
+ * {@code --window W} (100), {@code --build-cache-mb M} (256, the cache while building),
+ * {@code --build-only}, {@code --warm} (load the whole tree into the cache first, as
+ * {@code StateUpdateBenchmark}'s {@code cache=warm} does).
+ */
+public final class StateMemoryMain {
+  private StateMemoryMain() {}
+
+  public static void main(String[] args) {
+    long keys = 1_000_000;
+    long cacheMb = 256;
+    long buildCacheMb = 256;
+    int batches = 2_000;
+    int window = 100;
+    boolean buildOnly = false;
+    boolean warm = false;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--keys" -> keys = Long.parseLong(args[++i]);
+        case "--cache-mb" -> cacheMb = Long.parseLong(args[++i]);
+        case "--build-cache-mb" -> buildCacheMb = Long.parseLong(args[++i]);
+        case "--batches" -> batches = Integer.parseInt(args[++i]);
+        case "--window" -> window = Integer.parseInt(args[++i]);
+        case "--build-only" -> buildOnly = true;
+        case "--warm" -> warm = true;
+        default -> throw new IllegalArgumentException("unknown option " + args[i]
+            + "; use --keys N --cache-mb M --batches B --window W --build-cache-mb M --build-only --warm");
+      }
+    }
+    if (keys < 1 || cacheMb < 0 || batches < 1 || window < 1) {
+      throw new IllegalArgumentException("--keys, --batches and --window must be positive, --cache-mb not negative");
+    }
+
+    System.out.printf("state memory: %,d keys, cache %d MiB, %d batches of %d, -Xmx %d MiB%n", keys, cacheMb, batches,
+        StateFixture.BATCH, Runtime.getRuntime().maxMemory() >> 20);
+    Path directory = StateFixture.prepare(keys, buildCacheMb << 20, System.out);
+    if (buildOnly) {
+      report("after build", null, null);
+      return;
+    }
+
+    try (ObjectStore objects = StateFixture.open(directory, cacheMb << 20)) {
+      long opened = System.nanoTime();
+      StateStore state = new StateStore(objects, StateConfig.DEFAULT);
+      state.collectGarbage();
+      System.out.printf("opened at version %d in %.1f s (creation index %,d entries)%n", state.latestVersion(),
+          (System.nanoTime() - opened) / 1e9, state.creationIndexSize());
+      if (warm) {
+        long walked = System.nanoTime();
+        StateFixture.TreeStats tree = StateFixture.walk(objects, state);
+        System.out.printf("warmed the cache in %.1f s: %s%n", (System.nanoTime() - walked) / 1e9, tree);
+      }
+      StateFixture.Workload workload = new StateFixture.Workload(objects, state, keys, System.nanoTime());
+      CacheStats before = objects.cache().stats();
+      List<Double> rates = new ArrayList<>();
+      long windowStart = System.nanoTime();
+      long started = windowStart;
+      for (int b = 1; b <= batches; b++) {
+        workload.commit(workload.randomBatch());
+        if (b % window == 0 || b == batches) {
+          long now = System.nanoTime();
+          int n = b % window == 0 ? window : b % window;
+          double rate = n * (double) StateFixture.BATCH / ((now - windowStart) / 1e9);
+          rates.add(rate);
+          CacheStats s = objects.cache().stats();
+          System.out.printf("  %,d batches, %.0f s: %,.0f updates/s, cache %d MiB %,d entries, heap %d MiB%n", b,
+              (now - started) / 1e9, rate, s.weightBytes() >> 20, s.entries(), StateFixture.usedHeapBytes() >> 20);
+          windowStart = now;
+        }
+      }
+      double seconds = (System.nanoTime() - started) / 1e9;
+      state.collectGarbage();
+      CacheStats after = objects.cache().stats();
+      long hits = after.hits() - before.hits();
+      long misses = after.misses() - before.misses();
+      List<Double> measured = rates.size() > 1 ? rates.subList(1, rates.size()) : rates;
+      double[] sorted = measured.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+      System.out.println();
+      System.out.printf("keys %,d; cache bound %d MiB; versions %d to %d%n", keys, cacheMb, state.oldestRetainedVersion(),
+          state.latestVersion());
+      System.out.printf("updates/s: median %,.0f, min %,.0f, max %,.0f over %d windows of %d batches (first window left out);"
+          + " overall %,.0f%n", median(sorted), sorted[0], sorted[sorted.length - 1], sorted.length, window,
+          workload.updates / seconds);
+      System.out.printf("write set: %.0f bytes/update; collector: %.2f nodes deleted/update%n",
+          (double) workload.writeBytes / workload.updates, (double) workload.collectedNodes / workload.updates);
+      System.out.printf("cache: weight %d MiB, %,d entries, hit ratio %.2f%% over the run (%,d hits, %,d misses), %,d evictions%n",
+          after.weightBytes() >> 20, after.entries(), 100.0 * hits / Math.max(1, hits + misses), hits, misses,
+          after.evictions() - before.evictions());
+      System.out.printf("creation index: %,d entries%n", state.creationIndexSize());
+      report("after the run", objects, directory);
+    }
+  }
+
+  private static double median(double[] sorted) {
+    int n = sorted.length;
+    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+
+  /** Memory (heap after a full collection, resident) and disk, with the store still open. */
+  private static void report(String when, ObjectStore objects, Path directory) {
+    System.gc();
+    MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+    MemoryUsage nonHeap = ManagementFactory.getMemoryMXBean().getNonHeapMemoryUsage();
+    System.out.printf("memory %s: heap used after GC %d MiB (committed %d MiB, max %d MiB), non-heap %d MiB, %s, %s%n", when,
+        heap.getUsed() >> 20, heap.getCommitted() >> 20, heap.getMax() >> 20, nonHeap.getUsed() >> 20,
+        procStatus("VmRSS"), procStatus("VmHWM"));
+    if (directory != null) {
+      System.out.printf("disk: %d MiB in %s%n", StateFixture.directorySize(directory) >> 20, directory);
+    }
+    if (objects != null) {
+      System.out.println("cache " + objects.cache().stats());
+    }
+  }
+
+  /** A line of {@code /proc/self/status}, such as {@code VmRSS: 123456 kB}, in MiB. */
+  private static String procStatus(String field) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith(field + ":")) {
+          String[] parts = line.substring(field.length() + 1).trim().split("\\s+");
+          return field + " " + (Long.parseLong(parts[0]) >> 10) + " MiB";
+        }
+      }
+      return field + " unknown";
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read /proc/self/status", e);
+    } catch (NumberFormatException e) {
+      return field + " unreadable";
+    }
+  }
+}
