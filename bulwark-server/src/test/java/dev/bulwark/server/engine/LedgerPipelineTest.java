@@ -165,6 +165,38 @@ class LedgerPipelineTest {
   }
 
   @Test
+  void anAccountsHistoryIsAnOrderedPrefixScanOfContentAddressedOperations() throws Exception {
+    start(EngineConfig.defaults("test-operator"));
+    Client admin = new Client("admin");
+    List<SigningKey> owners = openFunded(admin, 3, 100);
+    Client payer = new Client("payer");
+    List<LedgerRequest> sent = new ArrayList<>();
+    for (int n = 1; n <= 5; n++) {
+      LedgerRequest t = LedgerRequest.sign(new LedgerOp.Transfer("acct-0", "acct-" + (1 + n % 2), n, n), owners.get(0));
+      sent.add(t);
+      applied(run(payer, t));
+    }
+    var store = replica.objects().store();
+    var rows = Ledger.HISTORY.scan(store, dev.bulwark.core.table.KeyPrefix.of(dev.bulwark.core.codec.Codecs.keyUtf8(), "acct-0"), 100);
+    // Opened, funded, then the five transfers, in the order they were applied.
+    assertThat(rows).hasSize(7);
+    for (int i = 1; i < rows.size(); i++) {
+      var a = rows.get(i - 1).key();
+      var b = rows.get(i).key();
+      assertThat(a.batchNumber() < b.batchNumber() || (a.batchNumber() == b.batchNumber() && a.indexInBatch() < b.indexInBatch()))
+          .isTrue();
+    }
+    for (int i = 0; i < 5; i++) {
+      var key = new dev.bulwark.core.table.ContentKey(Ledger.OPERATIONS.id(), rows.get(2 + i).value());
+      assertThat(Ledger.OPERATIONS.get(store, key)).contains(sent.get(i));
+    }
+    // The receiving side sees the transfers too, and no other account's history leaks in.
+    var acct1 = Ledger.HISTORY.scan(store, dev.bulwark.core.table.KeyPrefix.of(dev.bulwark.core.codec.Codecs.keyUtf8(), "acct-1"), 100);
+    assertThat(acct1).allSatisfy(row -> assertThat(row.key().account()).isEqualTo("acct-1"));
+    assertThat(acct1).hasSize(2 + 2); // opened, funded, and the transfers of n = 2 and 4
+  }
+
+  @Test
   void aRetryGetsTheOriginalReceiptAndIsNeverAppliedTwice() throws Exception {
     start(EngineConfig.defaults("test-operator"));
     Client admin = new Client("admin");
