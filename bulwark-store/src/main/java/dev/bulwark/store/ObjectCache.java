@@ -77,6 +77,11 @@ public final class ObjectCache implements RefResolver {
         () -> new CorruptionException("content key " + key + " of table " + table.name(), "dangling reference: not stored"));
   }
 
+  /** Drops one entry, for content that was deleted from the store. */
+  public void invalidate(ContentKey key) {
+    cache.invalidate(key);
+  }
+
   /** Drops every entry (for tests and benchmarks of the uncached path). */
   public void invalidateAll() {
     cache.invalidateAll();

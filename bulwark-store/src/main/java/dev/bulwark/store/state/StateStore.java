@@ -22,9 +22,7 @@ import dev.bulwark.core.table.Table;
 import dev.bulwark.store.ObjectStore;
 import dev.bulwark.store.StoreSnapshot;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -83,7 +81,7 @@ public final class StateStore {
   private final StateConfig config;
   private final Object gcLock = new Object();
   /** First 8 bytes of a node hash -> the latest version that created it, for versions not yet collected. */
-  private final Map<Long, Long> createdAt = new HashMap<>();
+  private final LongLongMap createdAt = new LongLongMap(1 << 16);
   private volatile long latest;
   private volatile long oldestRetained;
   private volatile long collectedThrough;
@@ -246,7 +244,7 @@ public final class StateStore {
 
   private void remember(List<Digest> created, long version) {
     for (Digest d : created) {
-      createdAt.merge(prefix(d), version, Math::max);
+      createdAt.mergeMax(prefix(d), version);
     }
   }
 
@@ -295,9 +293,12 @@ public final class StateStore {
         synchronized (gcLock) {
           WriteSet.Builder writes = WriteSet.builder();
           for (Digest d : candidates) {
-            Long created = createdAt.get(prefix(d));
-            if (created == null || created < s) {
-              writes.delete(new ContentKey(NODES.id(), d).toBytes());
+            long created = createdAt.get(prefix(d), Long.MIN_VALUE);
+            if (created < s) {
+              ContentKey key = new ContentKey(NODES.id(), d);
+              writes.delete(key.toBytes());
+              // A dead node must not keep a place in the cache that live nodes need.
+              objects.cache().invalidate(key);
               deleted++;
             }
           }
