@@ -1,12 +1,8 @@
 package dev.bulwark.server.engine;
 
-import dev.bulwark.core.Bytes;
-import dev.bulwark.core.kv.Cursor;
-import dev.bulwark.core.kv.KeyRange;
 import dev.bulwark.core.kv.ReadView;
 import dev.bulwark.core.kv.WriteSet;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * The committed store seen through the write sets of batches still in flight, newest on top:
@@ -23,18 +19,5 @@ final class PipelineView {
       view = layer.over(view);
     }
     return view;
-  }
-
-  /** A view that only reads (for the optimistic stage): the committed store. */
-  static ReadView readOnly(ReadView committed) {
-    return new ReadView() {
-      @Override public Optional<Bytes> get(Bytes key) {
-        return committed.get(key);
-      }
-
-      @Override public Cursor scan(KeyRange range) {
-        return committed.scan(range);
-      }
-    };
   }
 }

@@ -10,6 +10,7 @@ import dev.bulwark.core.app.StateMirror;
 import dev.bulwark.core.app.StateReader;
 import dev.bulwark.core.codec.DecodeException;
 import dev.bulwark.core.crypto.SigningKey;
+import dev.bulwark.store.StoreSnapshot;
 import dev.bulwark.core.kv.ReadView;
 import dev.bulwark.core.kv.Transaction;
 import dev.bulwark.core.kv.WriteSet;
@@ -113,16 +114,18 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     previousHeadHash = replica.lastHead().map(h -> h.head().hash()).orElse(BatchHead.ZERO);
   }
 
-  /** Reads of the committed state, for the optimistic stage. */
-  private final StateReader committed = new StateReader() {
-    @Override public <K, V> Optional<V> get(AuthenticatedMap<K, V> map, K key) {
-      return StateMirror.get(replica.objects().store(), map, key);
-    }
+  /** Reads of one consistent snapshot of the committed state, for the optimistic stage. */
+  private static StateReader reader(ReadView snapshot) {
+    return new StateReader() {
+      @Override public <K, V> Optional<V> get(AuthenticatedMap<K, V> map, K key) {
+        return StateMirror.get(snapshot, map, key);
+      }
 
-    @Override public ReadView view() {
-      return PipelineView.readOnly(replica.objects().store());
-    }
-  };
+      @Override public ReadView view() {
+        return snapshot;
+      }
+    };
+  }
 
   /** Runs stages 2 and 3 on the validation pool, then queues the request for the sequencer. */
   public CompletableFuture<Outcome> submit(ClientRequest request) {
@@ -151,7 +154,9 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     if (check instanceof Check.Ok && !isRetryOfCommitted(request)) {
       // A retry of a committed request would fail against the state it changed; the sequencer
       // answers it with the original outcome instead.
-      check = app.validate(payload, committed);
+      try (StoreSnapshot snapshot = replica.objects().snapshot()) {
+        check = app.validate(payload, reader(snapshot));
+      }
     }
     if (check instanceof Check.Rejected rejected) {
       future.complete(new Outcome.Rejected(rejected.code(), rejected.message()));
