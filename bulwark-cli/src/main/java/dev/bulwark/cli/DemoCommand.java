@@ -30,12 +30,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -68,10 +66,8 @@ final class DemoCommand implements Runnable {
     }
     out = spec.commandLine().getOut();
     boolean temporary = directory == null;
-    if (!temporary && Files.exists(directory) && !isEmpty(directory)) {
-      throw new UserError(directory + " is not empty; the demo starts a fresh cluster (give a new --dir)");
-    }
-    Path dir = temporary ? tempDir() : directory;
+    Directories.requireFreshOrAbsent(directory, "the demo starts a fresh cluster");
+    Path dir = temporary ? Directories.temporary("bulwark-demo-") : directory;
     try {
       demo(dir);
     } catch (InterruptedException e) {
@@ -79,7 +75,7 @@ final class DemoCommand implements Runnable {
       throw new UserError("interrupted");
     } finally {
       if (temporary) {
-        deleteTree(dir);
+        Directories.deleteTree(dir);
       }
       out.flush();
     }
@@ -247,29 +243,6 @@ final class DemoCommand implements Runnable {
     }
   }
 
-  private static boolean isEmpty(Path dir) {
-    try (Stream<Path> entries = Files.list(dir)) {
-      return entries.findAny().isEmpty();
-    } catch (IOException e) {
-      return false;
-    }
-  }
 
-  private static Path tempDir() {
-    try {
-      return Files.createTempDirectory("bulwark-demo-");
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot create a temporary directory", e);
-    }
-  }
 
-  private static void deleteTree(Path dir) {
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    } catch (IOException e) {
-      System.err.println("bulwark: could not delete " + dir + ": " + e.getMessage());
-    }
-  }
 }

@@ -36,10 +36,8 @@ import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -103,15 +101,13 @@ final class TourCommand implements Runnable {
   public void run() {
     out = spec.commandLine().getOut();
     boolean temporary = directory == null;
-    if (!temporary && Files.exists(directory) && !isEmptyDirectory(directory)) {
-      throw new UserError(directory + " is not empty; the demo starts from a fresh database (give a new --dir)");
-    }
-    Path dir = temporary ? createTempDir() : directory;
+    Directories.requireFreshOrAbsent(directory, "the tour starts from a fresh database");
+    Path dir = temporary ? Directories.temporary("bulwark-tour-") : directory;
     try {
       tour(dir);
     } finally {
       if (temporary) {
-        deleteTree(dir);
+        Directories.deleteTree(dir);
       }
       out.flush();
     }
@@ -290,29 +286,6 @@ final class TourCommand implements Runnable {
     out.flush();
   }
 
-  private static boolean isEmptyDirectory(Path dir) {
-    try (Stream<Path> entries = Files.list(dir)) {
-      return entries.findAny().isEmpty();
-    } catch (IOException e) {
-      return false;
-    }
-  }
 
-  private static Path createTempDir() {
-    try {
-      return Files.createTempDirectory("bulwark-demo-");
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot create a temporary directory", e);
-    }
-  }
 
-  private static void deleteTree(Path dir) {
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    } catch (IOException e) {
-      System.err.println("bulwark: could not delete " + dir + ": " + e.getMessage());
-    }
-  }
 }
