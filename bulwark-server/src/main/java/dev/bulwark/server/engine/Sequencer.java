@@ -422,8 +422,12 @@ public final class Sequencer<Q, R> implements AutoCloseable {
           yield new Receipt.PerBatch(a.confirmation, signed, log.proofs().get(i), proofs);
         }
       };
+      // The session keeps the receipt without its state proofs (kilobytes each, every request):
+      // a retry gets a receipt that still proves its confirmation under the signed head.
+      Receipt stored = a.receipt instanceof Receipt.PerBatch pb && !pb.state().isEmpty()
+          ? new Receipt.PerBatch(pb.confirmation(), pb.head(), pb.inclusion()) : a.receipt;
       EngineTables.SESSIONS.put(tx, a.request().clientId(), new EngineTables.Session(a.request().sequence(),
-          a.pending().digest(), a.result, a.receipt));
+          a.pending().digest(), a.result, stored));
     }
     EngineTables.HEADS.put(tx, batch.number, signed);
     WriteSet writes = tx.commit();
