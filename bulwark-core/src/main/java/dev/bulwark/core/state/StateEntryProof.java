@@ -1,5 +1,6 @@
 package dev.bulwark.core.state;
 
+import dev.bulwark.core.protocol.Outcome;
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.Digest;
 import dev.bulwark.core.codec.Codec;

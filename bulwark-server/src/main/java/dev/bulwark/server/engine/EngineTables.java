@@ -1,5 +1,6 @@
 package dev.bulwark.server.engine;
 
+import dev.bulwark.core.protocol.ResultEnvelope;
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.Digest;
 import dev.bulwark.core.codec.Codec;

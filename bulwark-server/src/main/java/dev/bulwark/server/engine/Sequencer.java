@@ -1,5 +1,8 @@
 package dev.bulwark.server.engine;
 
+import dev.bulwark.core.protocol.Outcome;
+import dev.bulwark.core.protocol.ResultEnvelope;
+import dev.bulwark.core.protocol.ClientRequest;
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.Digest;
 import dev.bulwark.core.app.ApplyContext;

@@ -2,9 +2,9 @@ package dev.bulwark.server.raft;
 
 import dev.bulwark.core.app.Application;
 import dev.bulwark.core.crypto.SigningKey;
-import dev.bulwark.server.engine.ClientRequest;
+import dev.bulwark.core.protocol.ClientRequest;
 import dev.bulwark.server.engine.EngineConfig;
-import dev.bulwark.server.engine.Outcome;
+import dev.bulwark.core.protocol.Outcome;
 import dev.bulwark.server.engine.Replica;
 import dev.bulwark.server.engine.Sequencer;
 import dev.bulwark.store.Durability;

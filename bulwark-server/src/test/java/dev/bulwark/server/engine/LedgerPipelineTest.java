@@ -1,5 +1,8 @@
 package dev.bulwark.server.engine;
 
+import dev.bulwark.core.protocol.Outcome;
+import dev.bulwark.core.protocol.ResultEnvelope;
+import dev.bulwark.core.protocol.ClientRequest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bulwark.core.Bytes;

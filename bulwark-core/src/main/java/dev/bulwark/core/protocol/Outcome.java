@@ -1,4 +1,4 @@
-package dev.bulwark.server.engine;
+package dev.bulwark.core.protocol;
 
 import dev.bulwark.core.receipt.Receipt;
 
