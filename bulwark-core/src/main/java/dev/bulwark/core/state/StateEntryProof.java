@@ -1,6 +1,5 @@
 package dev.bulwark.core.state;
 
-import dev.bulwark.core.protocol.Outcome;
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.Digest;
 import dev.bulwark.core.codec.Codec;

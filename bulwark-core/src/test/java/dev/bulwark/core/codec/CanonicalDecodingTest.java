@@ -1,6 +1,5 @@
 package dev.bulwark.core.codec;
 
-import dev.bulwark.core.protocol.Outcome;
 import static dev.bulwark.core.codec.Codecs.bool;
 import static dev.bulwark.core.codec.Codecs.keyBytes;
 import static dev.bulwark.core.codec.Codecs.keyUtf8;

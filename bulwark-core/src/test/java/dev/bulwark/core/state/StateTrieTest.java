@@ -1,6 +1,5 @@
 package dev.bulwark.core.state;
 
-import dev.bulwark.core.protocol.Outcome;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,6 +1,5 @@
 package dev.bulwark.server.engine;
 
-import dev.bulwark.core.protocol.Outcome;
 /**
  * A batch handed to replication whose fate is not known: leadership moved after it was
  * appended, so the next leader may still commit it. Its requests are answered
