@@ -1,0 +1,82 @@
+package dev.bulwark.core.protocol;
+
+import dev.bulwark.core.codec.Codec;
+import dev.bulwark.core.codec.Codecs;
+import dev.bulwark.core.receipt.Receipt;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What travels on a client connection, each frame as a 4-byte big-endian length and then its
+ * canonical encoding. A client sends requests, each with an id of its choosing; the replica
+ * answers each with a response carrying the same id, in any order, so many requests can be in
+ * flight on one connection. A frame the replica cannot read gets an {@link Error} and the
+ * connection is closed.
+ */
+public sealed interface Frame {
+  /** Wire format version, the first field of every frame. */
+  int VERSION = 1;
+
+  record Request(long requestId, ClientRequest request) implements Frame {
+    public Request {
+      Objects.requireNonNull(request);
+    }
+  }
+
+  record Response(long requestId, Outcome outcome) implements Frame {
+    public Response {
+      Objects.requireNonNull(outcome);
+    }
+  }
+
+  /** The frame with {@code requestId} (0 when it could not be read at all) is refused. */
+  record Error(long requestId, String code, String message) implements Frame {}
+
+  Codec<Outcome> OUTCOME = Codecs.union("bulwark.Outcome", Outcome.class,
+      Codecs.variant(0, "Confirmed", Outcome.Confirmed.class, Codecs.record("bulwark.Outcome.Confirmed",
+          Codecs.field("result", ResultEnvelope.CODEC, Outcome.Confirmed::result),
+          Codecs.field("receipt", Receipt.CODEC, Outcome.Confirmed::receipt),
+          Outcome.Confirmed::new)),
+      Codecs.variant(1, "Rejected", Outcome.Rejected.class, Codecs.record("bulwark.Outcome.Rejected",
+          Codecs.field("code", Codecs.utf8(), Outcome.Rejected::code),
+          Codecs.field("message", Codecs.utf8(), Outcome.Rejected::message),
+          Outcome.Rejected::new)),
+      Codecs.variant(2, "NotCommitted", Outcome.NotCommitted.class, Codecs.record("bulwark.Outcome.NotCommitted",
+          Codecs.field("reason", Codecs.utf8(), Outcome.NotCommitted::reason), Outcome.NotCommitted::new)),
+      Codecs.variant(3, "Unknown", Outcome.Unknown.class, Codecs.record("bulwark.Outcome.Unknown",
+          Codecs.field("reason", Codecs.utf8(), Outcome.Unknown::reason), Outcome.Unknown::new)),
+      Codecs.variant(4, "NotLeader", Outcome.NotLeader.class, Codecs.record("bulwark.Outcome.NotLeader",
+          Codecs.field("leader", Codecs.optional(Codecs.utf8()), Outcome.NotLeader::leaderId),
+          (Optional<String> leader) -> new Outcome.NotLeader(leader))),
+      Codecs.variant(5, "Busy", Outcome.Busy.class, Codecs.record("bulwark.Outcome.Busy",
+          Codecs.field("reason", Codecs.utf8(), Outcome.Busy::reason), Outcome.Busy::new)));
+
+  private static Codec<Frame> codec() {
+    return Codecs.union("bulwark.Frame", Frame.class,
+        Codecs.variant(0, "Request", Request.class, Codecs.record("bulwark.Frame.Request",
+            Codecs.field("version", Codecs.varU32(), r -> VERSION),
+            Codecs.field("requestId", Codecs.varU64(), Request::requestId),
+            Codecs.field("request", ClientRequest.CODEC, Request::request),
+            (Integer version, Long id, ClientRequest request) -> new Request(checkVersion(version, id), request))),
+        Codecs.variant(1, "Response", Response.class, Codecs.record("bulwark.Frame.Response",
+            Codecs.field("version", Codecs.varU32(), r -> VERSION),
+            Codecs.field("requestId", Codecs.varU64(), Response::requestId),
+            Codecs.field("outcome", OUTCOME, Response::outcome),
+            (Integer version, Long id, Outcome outcome) -> new Response(checkVersion(version, id), outcome))),
+        Codecs.variant(2, "Error", Error.class, Codecs.record("bulwark.Frame.Error",
+            Codecs.field("version", Codecs.varU32(), r -> VERSION),
+            Codecs.field("requestId", Codecs.varU64(), Error::requestId),
+            Codecs.field("code", Codecs.utf8(), Error::code),
+            Codecs.field("message", Codecs.utf8(), Error::message),
+            (Integer version, Long id, String code, String message) -> new Error(checkVersion(version, id), code, message))));
+  }
+
+  private static long checkVersion(int version, long requestId) {
+    if (version != VERSION) {
+      throw new IllegalArgumentException("wire format version " + version + " is not " + VERSION);
+    }
+    return requestId;
+  }
+
+  Codec<Frame> CODEC = codec();
+}

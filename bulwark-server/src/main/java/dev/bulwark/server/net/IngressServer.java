@@ -1,0 +1,168 @@
+package dev.bulwark.server.net;
+
+import dev.bulwark.core.Bytes;
+import dev.bulwark.core.codec.DecodeException;
+import dev.bulwark.core.protocol.ClientRequest;
+import dev.bulwark.core.protocol.Frame;
+import dev.bulwark.core.protocol.Outcome;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.codec.LengthFieldPrepender;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProtocols;
+import java.net.InetSocketAddress;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+import java.util.function.Function;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A replica's client-facing listener (the seed's step 1): TLS 1.3 connections carrying
+ * length-prefixed {@link Frame}s, many requests in flight per connection, answered by request
+ * id as they complete. Limits hold everywhere: a frame over the size limit or that does not
+ * decode gets an error frame and its connection is closed, without touching any other
+ * connection; past the in-flight limits a request is answered "busy" at once instead of queued.
+ */
+public final class IngressServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(IngressServer.class);
+
+  private final IngressConfig config;
+  private final Function<ClientRequest, CompletableFuture<Outcome>> handler;
+  private final Semaphore inFlightTotal;
+  private final EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+  private final EventLoopGroup workers = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+  private final Channel channel;
+
+  private IngressServer(IngressConfig config, Function<ClientRequest, CompletableFuture<Outcome>> handler)
+      throws SSLException, InterruptedException {
+    this.config = config;
+    this.handler = handler;
+    this.inFlightTotal = new Semaphore(config.inFlightTotalMax());
+    SslContext tls = SslContextBuilder.forServer(config.certificate().toFile(), config.privateKey().toFile())
+        .protocols(SslProtocols.TLS_v1_3)
+        .build();
+    this.channel = new ServerBootstrap()
+        .group(boss, workers)
+        .channel(NioServerSocketChannel.class)
+        .childHandler(new ChannelInitializer<SocketChannel>() {
+          @Override protected void initChannel(SocketChannel ch) {
+            ch.pipeline()
+                .addLast(tls.newHandler(ch.alloc()))
+                .addLast(new LengthFieldBasedFrameDecoder(config.frameBytesMax(), 0, 4, 0, 4))
+                .addLast(new LengthFieldPrepender(4))
+                .addLast(new Connection());
+          }
+        })
+        .bind(config.host(), config.port()).sync().channel();
+  }
+
+  /** Starts listening; {@code handler} runs a request through the pipeline (or answers "not leader"). */
+  public static IngressServer start(IngressConfig config, Function<ClientRequest, CompletableFuture<Outcome>> handler) {
+    try {
+      return new IngressServer(config, handler);
+    } catch (SSLException e) {
+      throw new IllegalArgumentException("ingress TLS material " + config.certificate() + ", " + config.privateKey()
+          + " is unusable: " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while binding " + config.host() + ":" + config.port(), e);
+    }
+  }
+
+  public InetSocketAddress address() {
+    return (InetSocketAddress) channel.localAddress();
+  }
+
+  /** One client connection: its own in-flight bound, frames answered as their futures complete. */
+  private final class Connection extends SimpleChannelInboundHandler<ByteBuf> {
+    private final Semaphore inFlight = new Semaphore(config.inFlightPerConnectionMax());
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, ByteBuf frameBytes) {
+      Frame frame;
+      try {
+        frame = Frame.CODEC.decode(Bytes.adopt(ByteBufUtil.getBytes(frameBytes)));
+      } catch (DecodeException | IllegalArgumentException e) {
+        refuse(ctx, 0, "MALFORMED_FRAME", "the frame does not decode: " + e.getMessage());
+        return;
+      }
+      if (!(frame instanceof Frame.Request request)) {
+        refuse(ctx, 0, "UNEXPECTED_FRAME", "clients send requests only");
+        return;
+      }
+      if (!inFlight.tryAcquire()) {
+        send(ctx, new Frame.Response(request.requestId(), new Outcome.Busy(
+            "this connection has " + config.inFlightPerConnectionMax() + " requests in flight")));
+        return;
+      }
+      if (!inFlightTotal.tryAcquire()) {
+        inFlight.release();
+        send(ctx, new Frame.Response(request.requestId(), new Outcome.Busy(
+            "this replica has " + config.inFlightTotalMax() + " requests in flight")));
+        return;
+      }
+      CompletableFuture<Outcome> answer;
+      try {
+        answer = handler.apply(request.request());
+      } catch (RuntimeException e) {
+        answer = CompletableFuture.failedFuture(e);
+      }
+      answer.whenComplete((outcome, failure) -> {
+        inFlight.release();
+        inFlightTotal.release();
+        Outcome o = failure == null ? outcome : new Outcome.Unknown("the replica failed: " + failure);
+        send(ctx, new Frame.Response(request.requestId(), o));
+      });
+    }
+
+    private void refuse(ChannelHandlerContext ctx, long requestId, String code, String message) {
+      log.debug("closing {}: {}", ctx.channel().remoteAddress(), message);
+      ctx.writeAndFlush(encode(new Frame.Error(requestId, code, message))).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private void send(ChannelHandlerContext ctx, Frame frame) {
+      if (ctx.channel().isActive()) {
+        ctx.writeAndFlush(encode(frame));
+      }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      if (cause instanceof TooLongFrameException) {
+        refuse(ctx, 0, "FRAME_TOO_LARGE", "frames are at most " + config.frameBytesMax() + " bytes");
+      } else {
+        // Garbage instead of TLS, a reset connection: this connection ends, no one else notices.
+        log.debug("connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+        ctx.close();
+      }
+    }
+  }
+
+  private static ByteBuf encode(Frame frame) {
+    return Unpooled.wrappedBuffer(Frame.CODEC.encode(frame).unsafeArray());
+  }
+
+  @Override
+  public void close() {
+    channel.close().awaitUninterruptibly();
+    boss.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).awaitUninterruptibly();
+    workers.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).awaitUninterruptibly();
+  }
+}

@@ -1,0 +1,166 @@
+package dev.bulwark.server.net;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+
+import dev.bulwark.core.Bytes;
+import dev.bulwark.core.protocol.Frame;
+import dev.bulwark.core.protocol.Outcome;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSocket;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The TLS ingress on loopback with a real certificate chain: many requests in flight per
+ * connection answered by id, "busy" past the limits, and bad input (a malformed frame, an
+ * oversized one, bytes that are not TLS) ending only the connection that sent it.
+ */
+class IngressServerTest {
+  @TempDir
+  Path dir;
+
+  Certificates.Issued ca;
+  IngressServer server;
+  /** Requests whose client id is "hold" wait here until the test completes them. */
+  final Map<Long, CompletableFuture<Outcome>> held = new ConcurrentHashMap<>();
+
+  @BeforeEach
+  void start() {
+    SecureRandom random = new SecureRandom();
+    ca = Certificates.authority("test CA", Duration.ofDays(1), random);
+    var replica = Certificates.issue(ca, "r1", List.of("localhost"), List.of("127.0.0.1"), Duration.ofDays(1), random);
+    Certificates.write(replica, dir.resolve("r1.crt"), dir.resolve("r1.key"));
+    server = IngressServer.start(IngressConfig.loopback(dir.resolve("r1.crt"), dir.resolve("r1.key")).withInFlight(4, 6),
+        request -> {
+          if (request.clientId().equals(Bytes.utf8("hold"))) {
+            return held.computeIfAbsent(request.sequence(), s -> new CompletableFuture<>());
+          }
+          if (request.clientId().equals(Bytes.utf8("follower"))) {
+            return CompletableFuture.completedFuture(new Outcome.NotLeader(Optional.of("r2")));
+          }
+          return CompletableFuture.completedFuture(new Outcome.Rejected("ECHO", Long.toString(request.sequence())));
+        });
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+  }
+
+  Client client() throws Exception {
+    return new Client(ca.certificate(), server.address().getPort());
+  }
+
+  @Test
+  void answersEachRequestByItsIdWhileOthersAreStillInFlight() throws Exception {
+    try (Client c = client()) {
+      assertThat(c.socket.getSession().getProtocol()).isEqualTo("TLSv1.3");
+      c.send(1, "hold", 1);
+      c.send(2, "hold", 2);
+      c.send(3, "anyone", 7);
+      assertThat(c.read()).isEqualTo(new Frame.Response(3, new Outcome.Rejected("ECHO", "7")));
+      for (int i = 0; i < 500 && held.size() < 2; i++) {
+        Thread.sleep(5);
+      }
+      held.get(2L).complete(new Outcome.Busy("two"));
+      held.get(1L).complete(new Outcome.Busy("one"));
+      assertThat(c.read()).isEqualTo(new Frame.Response(2, new Outcome.Busy("two")));
+      assertThat(c.read()).isEqualTo(new Frame.Response(1, new Outcome.Busy("one")));
+      c.send(4, "follower", 1);
+      assertThat(c.read()).isEqualTo(new Frame.Response(4, new Outcome.NotLeader(Optional.of("r2"))));
+    }
+  }
+
+  @Test
+  void pastTheInFlightLimitsRequestsAreAnsweredBusyAtOnce() throws Exception {
+    try (Client c = client(); Client d = client()) {
+      for (int i = 1; i <= 5; i++) {
+        c.send(i, "hold", i);
+      }
+      // The fifth exceeds this connection's limit of 4.
+      assertThat(c.read()).isEqualTo(new Frame.Response(5, new Outcome.Busy("this connection has 4 requests in flight")));
+      d.send(1, "hold", 101);
+      d.send(2, "hold", 102);
+      d.send(3, "hold", 103);
+      // 4 + 2 = the replica's limit of 6: the next is busy on any connection.
+      assertThat(d.read()).isEqualTo(new Frame.Response(3, new Outcome.Busy("this replica has 6 requests in flight")));
+      for (int i = 0; i < 500 && held.size() < 6; i++) {
+        Thread.sleep(5);
+      }
+      held.values().forEach(f -> f.complete(new Outcome.Rejected("DONE", "")));
+      List<Long> answered = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        answered.add(((Frame.Response) c.read()).requestId());
+      }
+      assertThat(answered).containsExactlyInAnyOrder(1L, 2L, 3L, 4L);
+      // Capacity came back.
+      c.send(9, "anyone", 9);
+      assertThat(c.read()).isEqualTo(new Frame.Response(9, new Outcome.Rejected("ECHO", "9")));
+    }
+  }
+
+  @Test
+  void badInputEndsOnlyTheConnectionThatSentIt() throws Exception {
+    try (Client good = client()) {
+      try (Client bad = client()) {
+        bad.sendRaw(new byte[] {9, 9, 9});
+        Frame error = bad.read();
+        assertThat(error).isInstanceOf(Frame.Error.class);
+        assertThat(((Frame.Error) error).code()).isEqualTo("MALFORMED_FRAME");
+        assertThatThrownBy(bad::read).isInstanceOfAny(EOFException.class, SSLException.class, IOException.class);
+      }
+      try (Client big = client()) {
+        big.out.writeInt((1 << 20) + 1);
+        big.out.write(new byte[1024]);
+        big.out.flush();
+        Frame error = big.read();
+        assertThat(((Frame.Error) error).code()).isEqualTo("FRAME_TOO_LARGE");
+      }
+      try (Socket plain = new Socket("127.0.0.1", server.address().getPort())) {
+        plain.setSoTimeout(10_000);
+        plain.getOutputStream().write("GET / HTTP/1.1\r\n\r\n garbage that is not TLS".getBytes());
+        plain.getOutputStream().flush();
+        // The server ends this connection (a TLS alert, then EOF, or a reset).
+        boolean ended = false;
+        try {
+          for (int i = 0; i < 100 && !ended; i++) {
+            ended = plain.getInputStream().read(new byte[256]) < 0;
+          }
+        } catch (IOException reset) {
+          ended = true;
+        }
+        assertThat(ended).isTrue();
+      }
+      // The first connection never noticed.
+      good.send(1, "anyone", 1);
+      assertThat(good.read()).isEqualTo(new Frame.Response(1, new Outcome.Rejected("ECHO", "1")));
+    }
+  }
+
+  @Test
+  void aClientThatDoesNotTrustTheClusterCaRefusesTheReplica() throws Exception {
+    SSLContext context = SSLContext.getInstance("TLSv1.3");
+    context.init(null, null, new SecureRandom()); // the JDK's default trust store only
+    try (SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", server.address().getPort())) {
+      socket.setSoTimeout(10_000);
+      assertThatThrownBy(socket::startHandshake).isInstanceOf(SSLException.class);
+    }
+  }
+}
