@@ -1,0 +1,191 @@
+package dev.bulwark.client;
+
+import dev.bulwark.core.Bytes;
+import dev.bulwark.core.protocol.ClientRequest;
+import dev.bulwark.core.protocol.Outcome;
+import dev.bulwark.core.receipt.Verification;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProtocols;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import javax.net.ssl.SSLException;
+
+/**
+ * The Java client of a Bulwark cluster. Give it any replica; it finds the leader by following
+ * "not leader" answers, and after a failover, a timeout or a dropped connection it sends the
+ * same (client, sequence) again, which the replicas answer with the original confirmation if
+ * the first attempt committed: a retry is never applied twice. Every receipt is checked
+ * against the operator's key and against the request and result it claims to confirm.
+ *
+ * <p>Requests go out on lanes: each lane is a client id with its own sequence numbers and at
+ * most one request in flight, since a replica remembers only the latest request per client.
+ * {@link #submitAsync} returns at once; {@link #submit} waits.
+ */
+public final class BulwarkClient implements AutoCloseable {
+  private final ClientConfig config;
+  private final SslContext tls;
+  private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+  private final ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor();
+  private final BlockingQueue<Lane> freeLanes;
+  private final Map<String, CompletableFuture<ReplicaConnection>> connections = new ConcurrentHashMap<>();
+  private final List<String> ids;
+  private volatile String leaderGuess;
+
+  /** A client id with its own sequence; used by one request at a time. */
+  private static final class Lane {
+    final Bytes clientId;
+    long nextSequence;
+
+    Lane(Bytes clientId, long nextSequence) {
+      this.clientId = clientId;
+      this.nextSequence = nextSequence;
+    }
+  }
+
+  public BulwarkClient(ClientConfig config) {
+    this.config = config;
+    try {
+      this.tls = SslContextBuilder.forClient()
+          .trustManager(config.caCertificate().toFile())
+          .protocols(SslProtocols.TLS_v1_3)
+          .build();
+    } catch (SSLException e) {
+      throw new IllegalArgumentException("the CA certificate " + config.caCertificate() + " is unusable: " + e.getMessage(), e);
+    }
+    this.freeLanes = new ArrayBlockingQueue<>(config.lanes());
+    for (int i = 0; i < config.lanes(); i++) {
+      freeLanes.add(new Lane(Bytes.utf8(config.clientName() + "/" + i), config.firstSequence()));
+    }
+    this.ids = new ArrayList<>(config.replicas().keySet());
+    this.leaderGuess = ids.getFirst();
+  }
+
+  /** Sends {@code payload} (an application request's canonical bytes); completes with a verified outcome. */
+  public CompletableFuture<Outcome> submitAsync(Bytes payload) {
+    CompletableFuture<Outcome> result = new CompletableFuture<>();
+    callers.execute(() -> {
+      try {
+        result.complete(submit(payload));
+      } catch (RuntimeException e) {
+        result.completeExceptionally(e);
+      } catch (InterruptedException e) {
+        result.completeExceptionally(e);
+      }
+    });
+    return result;
+  }
+
+  /**
+   * Sends {@code payload} and waits: returns {@link Outcome.Confirmed} (receipt verified) or
+   * {@link Outcome.Rejected}; throws {@link RequestTimeoutException} if no definite answer came
+   * in time, {@link ReceiptRejectedException} if the operator's receipt does not hold.
+   */
+  public Outcome submit(Bytes payload) throws InterruptedException {
+    Lane lane = freeLanes.take();
+    try {
+      ClientRequest request = new ClientRequest(lane.clientId, lane.nextSequence++, payload);
+      return send(request);
+    } finally {
+      freeLanes.add(lane);
+    }
+  }
+
+  private Outcome send(ClientRequest request) throws InterruptedException {
+    long deadline = System.nanoTime() + config.requestTimeout().toNanos();
+    String target = leaderGuess;
+    Outcome last = null;
+    for (int attempt = 0; System.nanoTime() < deadline; attempt++) {
+      Outcome outcome;
+      try {
+        outcome = connection(target).thenCompose(c -> c.send(request))
+            .get(config.attemptTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.ExecutionException | TimeoutException e) {
+        // The replica is down, unreachable or slow: try the next one.
+        forget(target);
+        target = next(target);
+        Thread.sleep(Math.min(200, 10L << Math.min(attempt, 4)));
+        continue;
+      }
+      last = outcome;
+      switch (outcome) {
+        case Outcome.Confirmed confirmed -> {
+          leaderGuess = target;
+          if (config.verifyReceipts()) {
+            check(request, confirmed);
+          }
+          return confirmed;
+        }
+        case Outcome.Rejected rejected -> {
+          return rejected;
+        }
+        case Outcome.NotLeader notLeader -> {
+          Optional<String> hint = notLeader.leaderId().filter(config.replicas()::containsKey);
+          target = hint.orElse(next(target));
+          if (hint.isEmpty()) {
+            Thread.sleep(20); // an election is under way
+          }
+        }
+        default -> Thread.sleep(Math.min(200, 10L << Math.min(attempt, 4))); // busy, unknown, not committed
+      }
+    }
+    throw new RequestTimeoutException("no definite answer for sequence " + request.sequence() + " within "
+        + config.requestTimeout().toMillis() + " ms", last);
+  }
+
+  private void check(ClientRequest request, Outcome.Confirmed confirmed) {
+    Verification v = confirmed.receipt().verify(config.operatorKey());
+    if (v instanceof Verification.Invalid invalid) {
+      throw new ReceiptRejectedException("receipt does not verify: " + invalid.failedCheck());
+    }
+    if (!confirmed.receipt().confirmation().requestDigest().equals(request.digest())) {
+      throw new ReceiptRejectedException("receipt confirms another request");
+    }
+    if (!confirmed.receipt().confirmation().resultDigest().equals(confirmed.result().digest())) {
+      throw new ReceiptRejectedException("receipt confirms another result");
+    }
+  }
+
+  private CompletableFuture<ReplicaConnection> connection(String id) {
+    return connections.compute(id, (key, existing) -> {
+      if (existing != null && !(existing.isDone() && (existing.isCompletedExceptionally() || !existing.join().isOpen()))) {
+        return existing;
+      }
+      String address = config.replicas().get(key);
+      int colon = address.lastIndexOf(':');
+      return ReplicaConnection.open(group, tls, address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)),
+          (int) Math.min(Integer.MAX_VALUE, config.attemptTimeout().toMillis()));
+    });
+  }
+
+  private void forget(String id) {
+    CompletableFuture<ReplicaConnection> c = connections.remove(id);
+    if (c != null) {
+      c.thenAccept(ReplicaConnection::close);
+    }
+  }
+
+  private String next(String id) {
+    return ids.get((ids.indexOf(id) + 1) % ids.size());
+  }
+
+  @Override
+  public void close() {
+    callers.shutdown();
+    connections.values().forEach(c -> c.thenAccept(ReplicaConnection::close));
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+  }
+}

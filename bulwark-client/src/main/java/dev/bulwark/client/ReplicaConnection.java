@@ -1,0 +1,173 @@
+package dev.bulwark.client;
+
+import dev.bulwark.core.Bytes;
+import dev.bulwark.core.protocol.Frame;
+import dev.bulwark.core.protocol.Outcome;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.codec.LengthFieldPrepender;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import java.io.IOException;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
+
+/**
+ * One TLS connection to one replica, carrying many requests at once: each frame gets a fresh
+ * request id, and answers complete the matching future in whatever order they come. When the
+ * connection drops, every unanswered future fails, and the client retries elsewhere.
+ */
+final class ReplicaConnection implements AutoCloseable {
+  private static final int FRAME_BYTES_MAX = 64 << 20;
+
+  private final Channel channel;
+  private final Map<Long, CompletableFuture<Outcome>> pending = new ConcurrentHashMap<>();
+  private final AtomicLong nextId = new AtomicLong(1);
+
+  private ReplicaConnection(Channel channel) {
+    this.channel = channel;
+  }
+
+  static CompletableFuture<ReplicaConnection> open(EventLoopGroup group, SslContext tls, String host, int port,
+      int connectTimeoutMs) {
+    CompletableFuture<ReplicaConnection> result = new CompletableFuture<>();
+    Handler handler = new Handler();
+    new Bootstrap()
+        .group(group)
+        .channel(NioSocketChannel.class)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
+        .handler(new ChannelInitializer<SocketChannel>() {
+          @Override protected void initChannel(SocketChannel ch) {
+            SslHandler ssl = tls.newHandler(ch.alloc(), host, port);
+            SSLEngine engine = ssl.engine();
+            SSLParameters params = engine.getSSLParameters();
+            params.setEndpointIdentificationAlgorithm("HTTPS"); // the certificate must name this host
+            engine.setSSLParameters(params);
+            ch.pipeline()
+                .addLast(ssl)
+                .addLast(new LengthFieldBasedFrameDecoder(FRAME_BYTES_MAX, 0, 4, 0, 4))
+                .addLast(new LengthFieldPrepender(4))
+                .addLast(handler);
+          }
+        })
+        .connect(host, port)
+        .addListener(f -> {
+          if (!f.isSuccess()) {
+            result.completeExceptionally(new IOException("cannot connect to " + host + ":" + port, f.cause()));
+            return;
+          }
+          Channel ch = ((io.netty.channel.ChannelFuture) f).channel();
+          ch.pipeline().get(SslHandler.class).handshakeFuture().addListener(h -> {
+            if (h.isSuccess()) {
+              ReplicaConnection connection = new ReplicaConnection(ch);
+              handler.connection = connection;
+              result.complete(connection);
+            } else {
+              ch.close();
+              result.completeExceptionally(new IOException("TLS handshake with " + host + ":" + port + " failed", h.cause()));
+            }
+          });
+        });
+    return result;
+  }
+
+  boolean isOpen() {
+    return channel.isActive();
+  }
+
+  /** Sends one request; the future completes with the replica's answer or fails if the connection drops. */
+  CompletableFuture<Outcome> send(dev.bulwark.core.protocol.ClientRequest request) {
+    long id = nextId.getAndIncrement();
+    CompletableFuture<Outcome> answer = new CompletableFuture<>();
+    pending.put(id, answer);
+    Bytes frame = Frame.CODEC.encode(new Frame.Request(id, request));
+    channel.writeAndFlush(Unpooled.wrappedBuffer(frame.unsafeArray())).addListener(w -> {
+      if (!w.isSuccess()) {
+        fail(id, new IOException("sending to " + channel.remoteAddress() + " failed", w.cause()));
+      }
+    });
+    return answer.whenComplete((o, e) -> pending.remove(id));
+  }
+
+  private void fail(long id, Throwable cause) {
+    CompletableFuture<Outcome> f = pending.remove(id);
+    if (f != null) {
+      f.completeExceptionally(cause);
+    }
+  }
+
+  private void answered(Frame frame) {
+    switch (frame) {
+      case Frame.Response r -> {
+        CompletableFuture<Outcome> f = pending.remove(r.requestId());
+        if (f != null) {
+          f.complete(r.outcome());
+        }
+      }
+      case Frame.Error e -> {
+        IOException refused = new IOException("the replica refused frame " + e.requestId() + ": " + e.code() + " "
+            + e.message());
+        pending.keySet().forEach(id -> fail(id, refused));
+        channel.close();
+      }
+      case Frame.Request r -> channel.close(); // replicas never send requests
+    }
+  }
+
+  private void dropped() {
+    IOException lost = new IOException("connection to " + channel.remoteAddress() + " closed");
+    pending.keySet().forEach(id -> fail(id, lost));
+  }
+
+  @Override
+  public void close() {
+    channel.close();
+  }
+
+  /** Routes inbound frames to the connection once the handshake made it. */
+  private static final class Handler extends SimpleChannelInboundHandler<ByteBuf> {
+    volatile ReplicaConnection connection;
+
+    @Override protected void channelRead0(ChannelHandlerContext ctx, ByteBuf bytes) {
+      ReplicaConnection c = connection;
+      if (c == null) {
+        ctx.close();
+        return;
+      }
+      Frame frame;
+      try {
+        frame = Frame.CODEC.decode(Bytes.adopt(ByteBufUtil.getBytes(bytes)));
+      } catch (RuntimeException e) {
+        ctx.close(); // a replica that speaks garbage is not one to keep talking to
+        return;
+      }
+      c.answered(frame);
+    }
+
+    @Override public void channelInactive(ChannelHandlerContext ctx) {
+      ReplicaConnection c = connection;
+      if (c != null) {
+        c.dropped();
+      }
+    }
+
+    @Override public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close();
+    }
+  }
+}
