@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = BulwarkCommand.Version.class,
     description = "A replicated, verifiable operator server.",
-    subcommands = {DemoCommand.class, TourCommand.class, KeysCommand.class, VerifyCommand.class, TablesCommand.class,
+    subcommands = {DemoCommand.class, TourCommand.class, ClusterCommand.class, ServeCommand.class, KeysCommand.class, VerifyCommand.class, TablesCommand.class,
         CommandLine.HelpCommand.class})
 public final class BulwarkCommand implements Runnable {
   @CommandLine.Spec

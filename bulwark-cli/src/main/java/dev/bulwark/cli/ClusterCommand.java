@@ -1,0 +1,321 @@
+package dev.bulwark.cli;
+
+import dev.bulwark.core.Bytes;
+import dev.bulwark.core.crypto.SigningKey;
+import dev.bulwark.core.protocol.ClientRequest;
+import dev.bulwark.core.protocol.Frame;
+import dev.bulwark.core.protocol.Outcome;
+import dev.bulwark.server.net.Certificates;
+import dev.bulwark.store.keys.KeyFiles;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.SecureRandom;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** A local cluster in a directory: its keys and certificates, and its replicas as background processes. */
+@Command(name = "cluster", mixinStandardHelpOptions = true, description = "Create, start, inspect and stop a local cluster.",
+    subcommands = {ClusterCommand.Init.class, ClusterCommand.Up.class, ClusterCommand.Status.class, ClusterCommand.Down.class})
+final class ClusterCommand implements Runnable {
+  @Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  static List<Path> replicaDirs(Path cluster) {
+    if (!Files.isDirectory(cluster)) {
+      throw new UserError("no cluster directory at " + cluster + " (create one with 'bulwark cluster init')");
+    }
+    try (Stream<Path> entries = Files.list(cluster)) {
+      List<Path> dirs = entries.filter(d -> Files.isRegularFile(d.resolve("replica.properties"))).sorted().toList();
+      if (dirs.isEmpty()) {
+        throw new UserError(cluster + " holds no replica (no */replica.properties)");
+      }
+      return dirs;
+    } catch (IOException e) {
+      throw new UserError("cannot list " + cluster + ": " + e.getMessage());
+    }
+  }
+
+  static Optional<ProcessHandle> running(Path replicaDir) {
+    Path pidFile = replicaDir.resolve("replica.pid");
+    try {
+      if (!Files.exists(pidFile)) {
+        return Optional.empty();
+      }
+      long pid = Long.parseLong(Files.readString(pidFile).strip());
+      return ProcessHandle.of(pid).filter(ProcessHandle::isAlive);
+    } catch (IOException | NumberFormatException e) {
+      return Optional.empty();
+    }
+  }
+
+  @Command(name = "init", mixinStandardHelpOptions = true,
+      description = {"Create a cluster directory: a private CA, the operator's signing key, the admin key, and for each "
+          + "replica a certificate and a replica.properties, all on 127.0.0.1.",
+          "Private keys are written with mode 0600."})
+  static final class Init implements Runnable {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "DIR", description = "The new cluster's directory (must not exist or be empty).")
+    Path dir;
+
+    @Option(names = "--replicas", defaultValue = "3", description = "How many replicas (1 to 9, default ${DEFAULT-VALUE}).")
+    int replicas;
+
+    @Option(names = "--base-port", defaultValue = "7100",
+        description = "Raft listens on base+1.., clients connect to base+101.. (default ${DEFAULT-VALUE}).")
+    int basePort;
+
+    @Option(names = "--name", defaultValue = "bulwark", description = "The cluster's and operator's name (default ${DEFAULT-VALUE}).")
+    String name;
+
+    @Override
+    public void run() {
+      if (replicas < 1 || replicas > 9) {
+        throw new UserError("--replicas must be between 1 and 9");
+      }
+      if (basePort < 1024 || basePort + 200 > 65535) {
+        throw new UserError("--base-port must be between 1024 and 65335");
+      }
+      if (!name.matches("[A-Za-z0-9._-]{1,32}")) {
+        throw new UserError("--name may use letters, digits, '.', '_' and '-' (1 to 32)");
+      }
+      Directories.requireFreshOrAbsent(dir, "a cluster is created in a fresh directory");
+      SecureRandom random = new SecureRandom();
+      try {
+        Files.createDirectories(dir);
+        Certificates.Issued ca = Certificates.authority(name + " cluster CA", Duration.ofDays(3650), random);
+        Certificates.write(ca, dir.resolve("ca.crt"), dir.resolve("ca.key"));
+        SigningKey operator = SigningKey.generate(random);
+        KeyFiles.writePrivateKey(dir.resolve("operator.key"), operator);
+        KeyFiles.writePublicKey(dir.resolve("operator.pub"), operator.publicKey());
+        SigningKey admin = SigningKey.generate(random);
+        KeyFiles.writePrivateKey(dir.resolve("admin.key"), admin);
+        KeyFiles.writePublicKey(dir.resolve("admin.pub"), admin.publicKey());
+        Map<String, String> raft = new LinkedHashMap<>();
+        Map<String, String> ingress = new LinkedHashMap<>();
+        for (int i = 1; i <= replicas; i++) {
+          raft.put("r" + i, "127.0.0.1:" + (basePort + i));
+          ingress.put("r" + i, "127.0.0.1:" + (basePort + 100 + i));
+        }
+        for (int i = 1; i <= replicas; i++) {
+          String id = "r" + i;
+          Path rdir = Files.createDirectories(dir.resolve(id));
+          Certificates.write(Certificates.issue(ca, id, List.of("localhost"), List.of("127.0.0.1"), Duration.ofDays(3650), random),
+              rdir.resolve("replica.crt"), rdir.resolve("replica.key"));
+          // The replica's copy of the operator key, private to it.
+          Files.copy(dir.resolve("operator.key"), rdir.resolve("operator.key"));
+          Map<String, String> settings = new LinkedHashMap<>();
+          settings.put("cluster.name", name);
+          settings.put("replica.id", id);
+          settings.put("raft.peers", join(raft));
+          settings.put("ingress.host", "127.0.0.1");
+          settings.put("ingress.port", Integer.toString(basePort + 100 + i));
+          settings.put("ingress.peers", join(ingress));
+          settings.put("tls.ca", "../ca.crt");
+          settings.put("tls.certificate", "replica.crt");
+          settings.put("tls.key", "replica.key");
+          settings.put("operator.id", name);
+          settings.put("operator.key", "operator.key");
+          settings.put("admin.publicKey", "../admin.pub");
+          ReplicaSettings.write(rdir.resolve("replica.properties"), settings);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        out.printf("cluster '%s' in %s: %d replicas, clients on %s%n", name, dir, replicas, String.join(", ", ingress.values()));
+        out.printf("operator key %s, admin key %s%n", operator.publicKey().fingerprint(), admin.publicKey().fingerprint());
+        out.println("start it with: bin/bulwark cluster up " + dir);
+      } catch (IOException e) {
+        throw new UserError("cannot create the cluster in " + dir + ": " + e.getMessage());
+      }
+    }
+
+    private static String join(Map<String, String> peers) {
+      List<String> parts = new ArrayList<>();
+      peers.forEach((id, address) -> parts.add(id + "=" + address));
+      return String.join(",", parts);
+    }
+  }
+
+  @Command(name = "up", mixinStandardHelpOptions = true,
+      description = "Start every replica of a cluster directory as a background process (pid file and log in its directory), "
+          + "then wait for a leader.")
+  static final class Up implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "DIR", description = "The cluster directory.")
+    Path dir;
+
+    @Override
+    public Integer call() throws Exception {
+      PrintWriter out = spec.commandLine().getOut();
+      String java = ProcessHandle.current().info().command().orElse("java");
+      for (Path rdir : replicaDirs(dir)) {
+        if (running(rdir).isPresent()) {
+          out.println(rdir.getFileName() + ": already running");
+          continue;
+        }
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+            "-Xmx1g", "-cp", System.getProperty("java.class.path"), BulwarkCommand.class.getName(), "serve",
+            rdir.resolve("replica.properties").toAbsolutePath().toString())
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(rdir.resolve("replica.log").toFile()))
+            .start();
+        Files.writeString(rdir.resolve("replica.pid"), Long.toString(p.pid()));
+        out.println(rdir.getFileName() + ": started, pid " + p.pid() + ", log " + rdir.resolve("replica.log"));
+      }
+      out.flush();
+      for (int i = 0; i < 300; i++) {
+        if (Status.report(dir).stream().anyMatch(s -> s.contains("leads"))) {
+          Status.report(dir).forEach(out::println);
+          return 0;
+        }
+        Thread.sleep(100);
+      }
+      out.println("no leader after 30 s; see the replicas' logs");
+      Status.report(dir).forEach(out::println);
+      return 1;
+    }
+  }
+
+  @Command(name = "status", mixinStandardHelpOptions = true,
+      description = "Show each replica of a cluster directory: running or not, and who leads.")
+  static final class Status implements Runnable {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "DIR", description = "The cluster directory.")
+    Path dir;
+
+    @Override
+    public void run() {
+      report(dir).forEach(spec.commandLine().getOut()::println);
+    }
+
+    static List<String> report(Path dir) {
+      List<String> lines = new ArrayList<>();
+      for (Path rdir : replicaDirs(dir)) {
+        ReplicaSettings s = ReplicaSettings.read(rdir.resolve("replica.properties"));
+        Optional<ProcessHandle> process = running(rdir);
+        String state = process.isEmpty() ? "down" : probe(s);
+        lines.add(String.format("%-4s %-8s %-22s %s", s.id(), process.map(p -> "pid " + p.pid()).orElse("-"),
+            s.ingressHost() + ":" + s.ingressPort(), state));
+      }
+      return lines;
+    }
+
+    /** Asks a replica over TLS with a request it cannot decode: a leader refuses it, a follower names the leader. */
+    static String probe(ReplicaSettings s) {
+      try (SSLSocket socket = connect(s)) {
+        DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+        DataInputStream in = new DataInputStream(socket.getInputStream());
+        byte[] frame = Frame.CODEC.encode(new Frame.Request(1, new ClientRequest(Bytes.utf8("status-probe"), 1,
+            Bytes.fromHex("ff")))).toByteArray();
+        out.writeInt(frame.length);
+        out.write(frame);
+        out.flush();
+        byte[] reply = new byte[in.readInt()];
+        in.readFully(reply);
+        Frame f = Frame.CODEC.decode(Bytes.adopt(reply));
+        if (f instanceof Frame.Response r) {
+          return switch (r.outcome()) {
+            case Outcome.NotLeader n -> "follows " + n.leaderId().orElse("(no leader yet)");
+            default -> "leads";
+          };
+        }
+        return "answers oddly";
+      } catch (Exception e) {
+        return "not answering (" + e.getClass().getSimpleName() + ")";
+      }
+    }
+
+    private static SSLSocket connect(ReplicaSettings s) throws Exception {
+      X509Certificate ca;
+      try (var in = Files.newInputStream(s.ca())) {
+        ca = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+      }
+      KeyStore trust = KeyStore.getInstance("PKCS12");
+      trust.load(null, null);
+      trust.setCertificateEntry("ca", ca);
+      TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(trust);
+      SSLContext context = SSLContext.getInstance("TLSv1.3");
+      context.init(null, tmf.getTrustManagers(), new SecureRandom());
+      SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(s.ingressHost(), s.ingressPort());
+      SSLParameters params = socket.getSSLParameters();
+      params.setEndpointIdentificationAlgorithm("HTTPS");
+      socket.setSSLParameters(params);
+      socket.setSoTimeout(2000);
+      socket.startHandshake();
+      return socket;
+    }
+  }
+
+  @Command(name = "down", mixinStandardHelpOptions = true,
+      description = "Stop every replica of a cluster directory (SIGTERM, then SIGKILL after 20 s).")
+  static final class Down implements Runnable {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "DIR", description = "The cluster directory.")
+    Path dir;
+
+    @Override
+    public void run() {
+      PrintWriter out = spec.commandLine().getOut();
+      List<ProcessHandle> stopping = new ArrayList<>();
+      for (Path rdir : replicaDirs(dir)) {
+        Optional<ProcessHandle> p = running(rdir);
+        if (p.isPresent()) {
+          p.get().destroy();
+          stopping.add(p.get());
+          out.println(rdir.getFileName() + ": stopping pid " + p.get().pid());
+        } else {
+          out.println(rdir.getFileName() + ": not running");
+        }
+      }
+      for (ProcessHandle p : stopping) {
+        try {
+          p.onExit().get(20, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+          p.destroyForcibly();
+          out.println("pid " + p.pid() + " did not stop in 20 s: killed");
+        }
+      }
+      for (Path rdir : replicaDirs(dir)) {
+        try {
+          Files.deleteIfExists(rdir.resolve("replica.pid"));
+        } catch (IOException e) {
+          out.println("cannot remove " + rdir.resolve("replica.pid") + ": " + e.getMessage());
+        }
+      }
+      out.println("stopped");
+    }
+  }
+}

@@ -1,0 +1,64 @@
+package dev.bulwark.cli;
+
+import dev.bulwark.core.crypto.SigningKey;
+import dev.bulwark.ledger.Ledger;
+import dev.bulwark.ledger.LedgerRequest;
+import dev.bulwark.ledger.LedgerResult;
+import dev.bulwark.server.engine.EngineConfig;
+import dev.bulwark.server.net.IngressConfig;
+import dev.bulwark.server.net.IngressServer;
+import dev.bulwark.server.raft.RaftSettings;
+import dev.bulwark.server.raft.ReplicaServer;
+import dev.bulwark.store.keys.KeyFiles;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.InstantSource;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** One ledger replica in the foreground, until it is stopped (SIGTERM or Ctrl-C). */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+    description = "Run one replica in the foreground from its replica.properties (as 'bulwark cluster init' writes it).")
+final class ServeCommand implements Runnable {
+  @Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "CONFIG", description = "The replica's replica.properties.")
+  Path config;
+
+  @Override
+  public void run() {
+    ReplicaSettings s = ReplicaSettings.read(config);
+    SigningKey operatorKey = KeyFiles.readPrivateKey(s.operatorKey());
+    Ledger ledger = new Ledger(KeyFiles.readPublicKey(s.adminPublicKey()));
+    Path dir = config.toAbsolutePath().getParent();
+    var replica = ReplicaServer.<LedgerRequest, LedgerResult>start(s.id(), new ReplicaServer.Members(s.cluster(), s.raftPeers()),
+        dir.resolve("data"), ledger, EngineConfig.defaults(s.operatorId()), RaftSettings.DEFAULT, operatorKey,
+        InstantSource.system());
+    IngressServer ingress;
+    try {
+      ingress = IngressServer.start(new IngressConfig(s.ingressHost(), s.ingressPort(), s.certificate(), s.key(), 1 << 20,
+          1024, 65_536), replica::submit);
+    } catch (RuntimeException e) {
+      replica.close();
+      throw e;
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    out.printf("replica %s of cluster '%s': clients on %s, Raft on %s%n", s.id(), s.cluster(), ingress.address(),
+        s.raftPeers().get(s.id()));
+    out.flush();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      ingress.close();
+      replica.close();
+      stopped.countDown();
+    }, "bulwark-shutdown"));
+    try {
+      stopped.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,110 @@
+package dev.bulwark.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A local cluster as a user drives it: init writes keys, certificates and configuration; up
+ * starts three replica processes and waits for a leader; status names the leader, also after
+ * the leader's process is killed; down stops them all.
+ */
+class ClusterCommandTest {
+  @TempDir
+  Path dir;
+
+  Path cluster;
+
+  record Run(int exit, String out, String err) {}
+
+  static Run run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    var cli = BulwarkCommand.commandLine();
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    return new Run(cli.execute(args), out.toString(), err.toString());
+  }
+
+  /** A base port whose Raft (base+1..3) and client (base+101..103) ports are all free now. */
+  static int freeBasePort() throws IOException {
+    for (int attempt = 0; attempt < 50; attempt++) {
+      int base;
+      try (ServerSocket s = new ServerSocket(0)) {
+        base = s.getLocalPort() - 1;
+      }
+      if (base < 1024 || base + 200 > 65535) {
+        continue;
+      }
+      List<ServerSocket> held = new ArrayList<>();
+      try {
+        for (int offset : new int[] {1, 2, 3, 101, 102, 103}) {
+          held.add(new ServerSocket(base + offset));
+        }
+        return base;
+      } catch (IOException taken) {
+        // try another base
+      } finally {
+        for (ServerSocket s : held) {
+          s.close();
+        }
+      }
+    }
+    throw new IOException("no free port range found");
+  }
+
+  @AfterEach
+  void stopEverything() {
+    if (cluster != null && Files.isDirectory(cluster)) {
+      run("cluster", "down", cluster.toString());
+    }
+  }
+
+  @Test
+  void initUpStatusKillAndDown() throws Exception {
+    cluster = dir.resolve("cluster");
+    Run init = run("cluster", "init", cluster.toString(), "--base-port", Integer.toString(freeBasePort()));
+    assertThat(init.exit()).as(init.err()).isZero();
+    for (String secret : new String[] {"ca.key", "operator.key", "admin.key", "r1/replica.key", "r1/operator.key"}) {
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(cluster.resolve(secret))))
+          .as(secret).isEqualTo("rw-------");
+    }
+    assertThat(run("cluster", "init", cluster.toString()).err()).contains("is not empty");
+
+    Run up = run("cluster", "up", cluster.toString());
+    assertThat(up.exit()).as(up.out() + up.err()).isZero();
+    assertThat(up.out().lines().filter(l -> l.endsWith("leads")).count()).isEqualTo(1);
+
+    Run status = run("cluster", "status", cluster.toString());
+    String leaderLine = status.out().lines().filter(l -> l.endsWith("leads")).findFirst().orElseThrow();
+    String leader = leaderLine.split("\\s+")[0];
+    long pid = Long.parseLong(Files.readString(cluster.resolve(leader).resolve("replica.pid")).strip());
+    ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+    String after = "";
+    for (int i = 0; i < 150; i++) {
+      after = run("cluster", "status", cluster.toString()).out();
+      if (after.lines().anyMatch(l -> l.endsWith("leads"))) {
+        break;
+      }
+      Thread.sleep(100);
+    }
+    assertThat(after).contains(leader + "   -").contains("down");
+    assertThat(after.lines().filter(l -> l.endsWith("leads")).count()).isEqualTo(1);
+    assertThat(after.lines().filter(l -> l.contains("follows")).findFirst().orElseThrow()).doesNotContain("follows " + leader);
+
+    Run down = run("cluster", "down", cluster.toString());
+    assertThat(down.exit()).isZero();
+    assertThat(run("cluster", "status", cluster.toString()).out().lines().allMatch(l -> l.endsWith("down"))).isTrue();
+  }
+}
