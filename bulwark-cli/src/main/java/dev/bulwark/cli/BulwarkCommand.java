@@ -14,7 +14,9 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = BulwarkCommand.Version.class,
     description = "A replicated, verifiable operator server.",
-    subcommands = {DemoCommand.class, TourCommand.class, ClusterCommand.class, ServeCommand.class, KeysCommand.class, VerifyCommand.class, TablesCommand.class,
+    subcommands = {DemoCommand.class, TourCommand.class, ClusterCommand.class, ServeCommand.class,
+        LedgerCommands.AccountCommand.class, LedgerCommands.Deposit.class, LedgerCommands.Withdraw.class,
+        LedgerCommands.Transfer.class, LedgerCommands.Balance.class, KeysCommand.class, VerifyCommand.class, TablesCommand.class,
         CommandLine.HelpCommand.class})
 public final class BulwarkCommand implements Runnable {
   @CommandLine.Spec
@@ -34,6 +36,7 @@ public final class BulwarkCommand implements Runnable {
     cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
       PrintWriter err = commandLine.getErr();
       if (e instanceof UserError || e instanceof dev.bulwark.store.StoreException
+          || e instanceof dev.bulwark.client.RequestTimeoutException || e instanceof dev.bulwark.client.ReceiptRejectedException
           || e instanceof dev.bulwark.core.json.JsonException || e instanceof IllegalArgumentException) {
         err.println("bulwark: " + e.getMessage());
         return 2;

@@ -40,7 +40,7 @@ final class ServeCommand implements Runnable {
     IngressServer ingress;
     try {
       ingress = IngressServer.start(new IngressConfig(s.ingressHost(), s.ingressPort(), s.certificate(), s.key(), 1 << 20,
-          1024, 65_536), replica::submit);
+          1024, 65_536), replica::submit, replica::query);
     } catch (RuntimeException e) {
       replica.close();
       throw e;

@@ -86,6 +86,28 @@ class ClusterCommandTest {
     assertThat(up.exit()).as(up.out() + up.err()).isZero();
     assertThat(up.out().lines().filter(l -> l.endsWith("leads")).count()).isEqualTo(1);
 
+    // The ledger through the client: receipts and proofs are checked before anything prints.
+    String c = cluster.toString();
+    assertThat(run("keys", "generate", "--out", dir.toString(), "--name", "alice").exit()).isZero();
+    assertThat(run("keys", "generate", "--out", dir.toString(), "--name", "bob").exit()).isZero();
+    Run opened = run("account", "create", "alice", "--cluster", c, "--owner-key", dir.resolve("alice.key").toString());
+    assertThat(opened.exit()).as(opened.out() + opened.err()).isZero();
+    assertThat(opened.out()).contains("opened: alice has 0", "receipt verified");
+    assertThat(run("account", "create", "bob", "--cluster", c, "--owner-key", dir.resolve("bob.key").toString()).exit()).isZero();
+    assertThat(run("deposit", "alice", "100", "--cluster", c).out()).contains("deposited 100: alice has 100");
+    assertThat(run("transfer", "alice", "bob", "30", "--cluster", c, "--owner-key", dir.resolve("alice.key").toString()).out())
+        .contains("alice has 70 (nonce 1)");
+    Run tooMuch = run("transfer", "alice", "bob", "300", "--cluster", c, "--owner-key", dir.resolve("alice.key").toString());
+    assertThat(tooMuch.exit()).isEqualTo(1);
+    assertThat(tooMuch.out()).startsWith("refused: INSUFFICIENT_FUNDS");
+    assertThat(run("transfer", "alice", "bob", "1", "--cluster", c, "--owner-key", dir.resolve("bob.key").toString()).out())
+        .startsWith("refused: NOT_AUTHORIZED");
+    assertThat(run("withdraw", "bob", "5", "--cluster", c).out()).contains("bob has 25");
+    assertThat(run("balance", "bob", "--cluster", c).out()).startsWith("bob: balance 25, nonce 0 (proven under the signed head");
+    Run nobody = run("balance", "carol", "--cluster", c);
+    assertThat(nobody.exit()).isEqualTo(1);
+    assertThat(nobody.out()).contains("no such account (absence proven");
+
     Run status = run("cluster", "status", cluster.toString());
     String leaderLine = status.out().lines().filter(l -> l.endsWith("leads")).findFirst().orElseThrow();
     String leader = leaderLine.split("\\s+")[0];

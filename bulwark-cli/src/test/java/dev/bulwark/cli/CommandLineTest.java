@@ -192,7 +192,8 @@ class CommandLineTest {
   @Test
   void everySubcommandHasHelp() {
     for (String[] args : new String[][] {{"--help"}, {"demo", "--help"}, {"tour", "--help"}, {"cluster", "init", "--help"}, {"cluster", "up", "--help"},
-        {"cluster", "status", "--help"}, {"cluster", "down", "--help"}, {"serve", "--help"}, {"keys", "generate", "--help"},
+        {"cluster", "status", "--help"}, {"cluster", "down", "--help"}, {"serve", "--help"},
+        {"account", "create", "--help"}, {"deposit", "--help"}, {"withdraw", "--help"}, {"transfer", "--help"}, {"balance", "--help"}, {"keys", "generate", "--help"},
         {"verify", "receipt", "--help"}, {"verify", "consistency", "--help"}, {"tables", "--help"}}) {
       Run r = run(args);
       assertThat(r.exit()).isZero();

@@ -146,6 +146,42 @@ public final class BulwarkClient implements AutoCloseable {
         + config.requestTimeout().toMillis() + " ms", last);
   }
 
+  /** A state entry proven under a signed batch head: both checked against the operator's key. */
+  public record ProvenEntry(dev.bulwark.core.receipt.SignedBatchHead head, Optional<Bytes> value) {}
+
+  /**
+   * Reads one state entry (by its trie key, see {@code AuthenticatedMap.keyBytes}) from the
+   * replica believed to lead, with a proof under its latest signed head; the head's signature
+   * and the proof are checked before the value is returned.
+   */
+  public ProvenEntry query(Bytes key) throws InterruptedException {
+    long deadline = System.nanoTime() + config.requestTimeout().toNanos();
+    String target = leaderGuess;
+    for (int attempt = 0; System.nanoTime() < deadline; attempt++) {
+      dev.bulwark.core.protocol.Frame.Answer answer;
+      try {
+        answer = connection(target).thenCompose(c -> c.query(key)).get(config.attemptTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.ExecutionException | TimeoutException e) {
+        forget(target);
+        target = next(target);
+        Thread.sleep(Math.min(200, 10L << Math.min(attempt, 4)));
+        continue;
+      }
+      if (answer.head().isEmpty()) {
+        throw new ReceiptRejectedException("the replica has no signed head yet");
+      }
+      var head = answer.head().get();
+      if (!head.verify(config.operatorKey())) {
+        throw new ReceiptRejectedException("the batch head does not verify under the operator key");
+      }
+      if (!answer.entry().key().equals(key) || !answer.entry().verify(head.head().stateRoot())) {
+        throw new ReceiptRejectedException("the state proof does not hold under the signed head's state root");
+      }
+      return new ProvenEntry(head, answer.entry().value());
+    }
+    throw new RequestTimeoutException("no answer to the query within " + config.requestTimeout().toMillis() + " ms", null);
+  }
+
   private void check(ClientRequest request, Outcome.Confirmed confirmed) {
     Verification v = confirmed.receipt().verify(config.operatorKey());
     if (v instanceof Verification.Invalid invalid) {

@@ -36,7 +36,7 @@ final class ReplicaConnection implements AutoCloseable {
   private static final int FRAME_BYTES_MAX = 64 << 20;
 
   private final Channel channel;
-  private final Map<Long, CompletableFuture<Outcome>> pending = new ConcurrentHashMap<>();
+  private final Map<Long, CompletableFuture<Frame>> pending = new ConcurrentHashMap<>();
   private final AtomicLong nextId = new AtomicLong(1);
 
   private ReplicaConnection(Channel channel) {
@@ -93,9 +93,29 @@ final class ReplicaConnection implements AutoCloseable {
   /** Sends one request; the future completes with the replica's answer or fails if the connection drops. */
   CompletableFuture<Outcome> send(dev.bulwark.core.protocol.ClientRequest request) {
     long id = nextId.getAndIncrement();
-    CompletableFuture<Outcome> answer = new CompletableFuture<>();
+    return exchange(id, new Frame.Request(id, request)).thenApply(f -> {
+      if (f instanceof Frame.Response r) {
+        return r.outcome();
+      }
+      throw new java.util.concurrent.CompletionException(new IOException("unexpected answer " + f.getClass().getSimpleName()));
+    });
+  }
+
+  /** Asks for a state entry with its proof; completes with the replica's answer frame. */
+  CompletableFuture<Frame.Answer> query(Bytes key) {
+    long id = nextId.getAndIncrement();
+    return exchange(id, new Frame.Query(id, key)).thenApply(f -> {
+      if (f instanceof Frame.Answer a) {
+        return a;
+      }
+      throw new java.util.concurrent.CompletionException(new IOException("unexpected answer " + f.getClass().getSimpleName()));
+    });
+  }
+
+  private CompletableFuture<Frame> exchange(long id, Frame outgoing) {
+    CompletableFuture<Frame> answer = new CompletableFuture<>();
     pending.put(id, answer);
-    Bytes frame = Frame.CODEC.encode(new Frame.Request(id, request));
+    Bytes frame = Frame.CODEC.encode(outgoing);
     channel.writeAndFlush(Unpooled.wrappedBuffer(frame.unsafeArray())).addListener(w -> {
       if (!w.isSuccess()) {
         fail(id, new IOException("sending to " + channel.remoteAddress() + " failed", w.cause()));
@@ -104,8 +124,15 @@ final class ReplicaConnection implements AutoCloseable {
     return answer.whenComplete((o, e) -> pending.remove(id));
   }
 
+  private void complete(long id, Frame frame) {
+    CompletableFuture<Frame> f = pending.remove(id);
+    if (f != null) {
+      f.complete(frame);
+    }
+  }
+
   private void fail(long id, Throwable cause) {
-    CompletableFuture<Outcome> f = pending.remove(id);
+    CompletableFuture<Frame> f = pending.remove(id);
     if (f != null) {
       f.completeExceptionally(cause);
     }
@@ -113,12 +140,8 @@ final class ReplicaConnection implements AutoCloseable {
 
   private void answered(Frame frame) {
     switch (frame) {
-      case Frame.Response r -> {
-        CompletableFuture<Outcome> f = pending.remove(r.requestId());
-        if (f != null) {
-          f.complete(r.outcome());
-        }
-      }
+      case Frame.Response r -> complete(r.requestId(), r);
+      case Frame.Answer a -> complete(a.requestId(), a);
       case Frame.Error e -> {
         IOException refused = new IOException("the replica refused frame " + e.requestId() + ": " + e.code() + " "
             + e.message());
@@ -126,6 +149,7 @@ final class ReplicaConnection implements AutoCloseable {
         channel.close();
       }
       case Frame.Request r -> channel.close(); // replicas never send requests
+      case Frame.Query q -> channel.close();
     }
   }
 

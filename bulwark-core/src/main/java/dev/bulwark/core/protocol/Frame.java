@@ -2,7 +2,10 @@ package dev.bulwark.core.protocol;
 
 import dev.bulwark.core.codec.Codec;
 import dev.bulwark.core.codec.Codecs;
+import dev.bulwark.core.Bytes;
 import dev.bulwark.core.receipt.Receipt;
+import dev.bulwark.core.receipt.SignedBatchHead;
+import dev.bulwark.core.state.StateEntryProof;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -31,6 +34,24 @@ public sealed interface Frame {
 
   /** The frame with {@code requestId} (0 when it could not be read at all) is refused. */
   record Error(long requestId, String code, String message) implements Frame {}
+
+  /** Asks for one state entry (its trie key) with its proof under the replica's latest signed head. */
+  record Query(long requestId, Bytes key) implements Frame {
+    public Query {
+      Objects.requireNonNull(key);
+    }
+  }
+
+  /**
+   * The answer to a {@link Query}: the latest signed head the replica applied (none before the
+   * first batch) and the entry's proof under its state root. The client checks both.
+   */
+  record Answer(long requestId, Optional<SignedBatchHead> head, StateEntryProof entry) implements Frame {
+    public Answer {
+      Objects.requireNonNull(head);
+      Objects.requireNonNull(entry);
+    }
+  }
 
   Codec<Outcome> OUTCOME = Codecs.union("bulwark.Outcome", Outcome.class,
       Codecs.variant(0, "Confirmed", Outcome.Confirmed.class, Codecs.record("bulwark.Outcome.Confirmed",
@@ -68,7 +89,19 @@ public sealed interface Frame {
             Codecs.field("requestId", Codecs.varU64(), Error::requestId),
             Codecs.field("code", Codecs.utf8(), Error::code),
             Codecs.field("message", Codecs.utf8(), Error::message),
-            (Integer version, Long id, String code, String message) -> new Error(checkVersion(version, id), code, message))));
+            (Integer version, Long id, String code, String message) -> new Error(checkVersion(version, id), code, message))),
+        Codecs.variant(3, "Query", Query.class, Codecs.record("bulwark.Frame.Query",
+            Codecs.field("version", Codecs.varU32(), r -> VERSION),
+            Codecs.field("requestId", Codecs.varU64(), Query::requestId),
+            Codecs.field("key", Codecs.bytes(), Query::key),
+            (Integer version, Long id, Bytes key) -> new Query(checkVersion(version, id), key))),
+        Codecs.variant(4, "Answer", Answer.class, Codecs.record("bulwark.Frame.Answer",
+            Codecs.field("version", Codecs.varU32(), r -> VERSION),
+            Codecs.field("requestId", Codecs.varU64(), Answer::requestId),
+            Codecs.field("head", Codecs.optional(SignedBatchHead.CODEC), Answer::head),
+            Codecs.field("entry", StateEntryProof.CODEC, Answer::entry),
+            (Integer version, Long id, Optional<SignedBatchHead> head, StateEntryProof entry) ->
+                new Answer(checkVersion(version, id), head, entry))));
   }
 
   private static long checkVersion(int version, long requestId) {

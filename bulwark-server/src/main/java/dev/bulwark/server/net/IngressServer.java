@@ -45,15 +45,17 @@ public final class IngressServer implements AutoCloseable {
 
   private final IngressConfig config;
   private final Function<ClientRequest, CompletableFuture<Outcome>> handler;
+  private final Function<Bytes, Frame.Answer> queries;
   private final Semaphore inFlightTotal;
   private final EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   private final EventLoopGroup workers = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
   private final Channel channel;
 
-  private IngressServer(IngressConfig config, Function<ClientRequest, CompletableFuture<Outcome>> handler)
-      throws SSLException, InterruptedException {
+  private IngressServer(IngressConfig config, Function<ClientRequest, CompletableFuture<Outcome>> handler,
+      Function<Bytes, Frame.Answer> queries) throws SSLException, InterruptedException {
     this.config = config;
     this.handler = handler;
+    this.queries = queries;
     this.inFlightTotal = new Semaphore(config.inFlightTotalMax());
     SslContext tls = SslContextBuilder.forServer(config.certificate().toFile(), config.privateKey().toFile())
         .protocols(SslProtocols.TLS_v1_3)
@@ -75,8 +77,19 @@ public final class IngressServer implements AutoCloseable {
 
   /** Starts listening; {@code handler} runs a request through the pipeline (or answers "not leader"). */
   public static IngressServer start(IngressConfig config, Function<ClientRequest, CompletableFuture<Outcome>> handler) {
+    return start(config, handler, key -> {
+      throw new UnsupportedOperationException("this listener answers no queries");
+    });
+  }
+
+  /**
+   * Starts listening; {@code handler} runs requests through the pipeline, {@code queries}
+   * answers state queries with a proof under the latest signed head (the answer's id is set here).
+   */
+  public static IngressServer start(IngressConfig config, Function<ClientRequest, CompletableFuture<Outcome>> handler,
+      Function<Bytes, Frame.Answer> queries) {
     try {
-      return new IngressServer(config, handler);
+      return new IngressServer(config, handler, queries);
     } catch (SSLException e) {
       throw new IllegalArgumentException("ingress TLS material " + config.certificate() + ", " + config.privateKey()
           + " is unusable: " + e.getMessage(), e);
@@ -103,8 +116,12 @@ public final class IngressServer implements AutoCloseable {
         refuse(ctx, 0, "MALFORMED_FRAME", "the frame does not decode: " + e.getMessage());
         return;
       }
+      if (frame instanceof Frame.Query query) {
+        answerQuery(ctx, query);
+        return;
+      }
       if (!(frame instanceof Frame.Request request)) {
-        refuse(ctx, 0, "UNEXPECTED_FRAME", "clients send requests only");
+        refuse(ctx, 0, "UNEXPECTED_FRAME", "clients send requests and queries only");
         return;
       }
       if (!inFlight.tryAcquire()) {
@@ -130,6 +147,15 @@ public final class IngressServer implements AutoCloseable {
         Outcome o = failure == null ? outcome : new Outcome.Unknown("the replica failed: " + failure);
         send(ctx, new Frame.Response(request.requestId(), o));
       });
+    }
+
+    private void answerQuery(ChannelHandlerContext ctx, Frame.Query query) {
+      try {
+        Frame.Answer a = queries.apply(query.key());
+        send(ctx, new Frame.Answer(query.requestId(), a.head(), a.entry()));
+      } catch (RuntimeException e) {
+        send(ctx, new Frame.Error(query.requestId(), "QUERY_FAILED", String.valueOf(e.getMessage())));
+      }
     }
 
     private void refuse(ChannelHandlerContext ctx, long requestId, String code, String message) {

@@ -240,6 +240,20 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     return s.submit(request);
   }
 
+  /**
+   * A state entry with its proof under the latest signed head this replica applied (a stale
+   * read: followers may be a batch or two behind). Before the first batch, an empty-state proof.
+   */
+  public dev.bulwark.core.protocol.Frame.Answer query(dev.bulwark.core.Bytes key) {
+    var head = replica.lastHead();
+    var entry = head.isEmpty()
+        ? new dev.bulwark.core.state.StateEntryProof(key, Optional.empty(),
+            new dev.bulwark.core.state.StateProof(List.of()))
+        : new dev.bulwark.core.state.StateEntryProof(key, replica.state().get(head.get().head().batchNumber(), key),
+            replica.state().prove(head.get().head().batchNumber(), key));
+    return new dev.bulwark.core.protocol.Frame.Answer(0, head, entry);
+  }
+
   public String id() {
     return id;
   }
