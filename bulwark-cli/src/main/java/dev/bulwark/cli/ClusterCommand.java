@@ -36,7 +36,8 @@ import picocli.CommandLine.Spec;
 
 /** A local cluster in a directory: its keys and certificates, and its replicas as background processes. */
 @Command(name = "cluster", mixinStandardHelpOptions = true, description = "Create, start, inspect and stop a local cluster.",
-    subcommands = {ClusterCommand.Init.class, ClusterCommand.Up.class, ClusterCommand.Status.class, ClusterCommand.Down.class})
+    subcommands = {ClusterCommand.Init.class, ClusterCommand.Up.class, ClusterCommand.Status.class, ClusterCommand.Down.class,
+        ClusterCommand.TransferLeader.class})
 final class ClusterCommand implements Runnable {
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;
@@ -274,6 +275,41 @@ final class ClusterCommand implements Runnable {
       socket.setSoTimeout(2000);
       socket.startHandshake();
       return socket;
+    }
+  }
+
+  @Command(name = "transfer-leader", mixinStandardHelpOptions = true,
+      description = "Hand leadership to another replica (the seed's 'operators select the master').")
+  static final class TransferLeader implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "DIR", description = "The cluster directory.")
+    Path dir;
+
+    @Parameters(index = "1", paramLabel = "REPLICA", description = "The replica that should lead, e.g. r2.")
+    String target;
+
+    @Override
+    public Integer call() throws Exception {
+      ReplicaSettings s = ReplicaSettings.read(replicaDirs(dir).getFirst().resolve("replica.properties"));
+      try {
+        dev.bulwark.server.raft.ReplicaServer.transferLeadership(
+            new dev.bulwark.server.raft.ReplicaServer.Members(s.cluster(), s.raftPeers()), target, 10_000);
+      } catch (IOException e) {
+        throw new UserError(e.getMessage());
+      }
+      PrintWriter out = spec.commandLine().getOut();
+      for (int i = 0; i < 100; i++) {
+        List<String> report = Status.report(dir);
+        if (report.stream().anyMatch(l -> l.startsWith(target + " ") && l.endsWith("leads"))) {
+          report.forEach(out::println);
+          return 0;
+        }
+        Thread.sleep(100);
+      }
+      out.println(target + " did not take over within 10 s");
+      return 1;
     }
   }
 

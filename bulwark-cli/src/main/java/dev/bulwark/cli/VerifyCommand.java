@@ -37,10 +37,31 @@ final class VerifyCommand implements Runnable {
     return KeyFiles.readPublicKey(path);
   }
 
+  /** {@code bulwark receipt verify FILE}: the same check as {@code bulwark verify receipt FILE}. */
+  @Command(name = "receipt", mixinStandardHelpOptions = true, description = "Receipts.",
+      subcommands = {ReceiptVerifyAlias.class})
+  static final class ReceiptCommand implements Runnable {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+      spec.commandLine().usage(spec.commandLine().getOut());
+    }
+  }
+
+  @Command(name = "verify", mixinStandardHelpOptions = true,
+      description = {"Verify a receipt (JSON, as docs/receipts.md describes).",
+          "Exit 0 when valid, 1 when a check fails, 2 when a file cannot be read."})
+  static final class ReceiptVerifyAlias extends ReceiptCheckBase {}
+
   @Command(name = "receipt", mixinStandardHelpOptions = true,
       description = {"Verify a receipt (JSON, as docs/receipts.md describes).",
           "Exit 0 when valid, 1 when a check fails, 2 when a file cannot be read."})
-  static final class ReceiptCheck implements Callable<Integer> {
+  static final class ReceiptCheck extends ReceiptCheckBase {}
+
+  /** The receipt check, shared by 'verify receipt' and 'receipt verify'. */
+  abstract static class ReceiptCheckBase implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 

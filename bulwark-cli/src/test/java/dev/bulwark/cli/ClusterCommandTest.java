@@ -108,6 +108,17 @@ class ClusterCommandTest {
     assertThat(nobody.exit()).isEqualTo(1);
     assertThat(nobody.out()).contains("no such account (absence proven");
 
+    Run bench = run("bench", "--cluster", c, "--accounts", "4", "--transfers", "5");
+    assertThat(bench.exit()).as(bench.out() + bench.err()).isZero();
+    assertThat(bench.out()).contains("20 transfers confirmed and their receipts verified");
+
+    // Leadership by hand: to a replica that follows now.
+    String follower = run("cluster", "status", c).out().lines().filter(l -> l.contains("follows")).findFirst()
+        .orElseThrow().split("\\s+")[0];
+    Run moved = run("cluster", "transfer-leader", c, follower);
+    assertThat(moved.exit()).as(moved.out() + moved.err()).isZero();
+    assertThat(moved.out().lines().filter(l -> l.endsWith("leads")).findFirst().orElseThrow()).startsWith(follower + " ");
+
     Run status = run("cluster", "status", cluster.toString());
     String leaderLine = status.out().lines().filter(l -> l.endsWith("leads")).findFirst().orElseThrow();
     String leader = leaderLine.split("\\s+")[0];

@@ -290,6 +290,14 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
 
   /** Asks Ratis to hand leadership to {@code target} (the seed's "operators select the master"). */
   public void transferLeadership(String target, long timeoutMs) throws IOException {
+    transferLeadership(members, target, timeoutMs);
+  }
+
+  /** Hands leadership of the cluster {@code members} describes to {@code target}, from outside it. */
+  public static void transferLeadership(Members members, String target, long timeoutMs) throws IOException {
+    if (!members.addresses().containsKey(target)) {
+      throw new IllegalArgumentException("no replica " + target + " in " + members.addresses().keySet());
+    }
     try (var client = org.apache.ratis.client.RaftClient.newBuilder().setRaftGroup(members.group())
         .setProperties(new RaftProperties()).build()) {
       var reply = client.admin().transferLeadership(RaftPeerId.valueOf(target), timeoutMs);
