@@ -295,7 +295,8 @@ final class ClusterCommand implements Runnable {
       ReplicaSettings s = ReplicaSettings.read(replicaDirs(dir).getFirst().resolve("replica.properties"));
       try {
         dev.bulwark.server.raft.ReplicaServer.transferLeadership(
-            new dev.bulwark.server.raft.ReplicaServer.Members(s.cluster(), s.raftPeers()), target, 10_000);
+            new dev.bulwark.server.raft.ReplicaServer.Members(s.cluster(), s.raftPeers()), ServeCommand.raftSettings(s),
+            target, 10_000);
       } catch (IOException e) {
         throw new UserError(e.getMessage());
       }

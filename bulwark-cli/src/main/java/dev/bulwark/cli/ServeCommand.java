@@ -28,6 +28,11 @@ final class ServeCommand implements Runnable {
   @Parameters(index = "0", paramLabel = "CONFIG", description = "The replica's replica.properties.")
   Path config;
 
+  /** Replica-to-replica traffic: mutual TLS with the replica's certificate from the cluster CA. */
+  static RaftSettings raftSettings(ReplicaSettings s) {
+    return RaftSettings.DEFAULT.withTls(new RaftSettings.Tls(s.certificate(), s.key(), s.ca()));
+  }
+
   @Override
   public void run() {
     ReplicaSettings s = ReplicaSettings.read(config);
@@ -35,7 +40,7 @@ final class ServeCommand implements Runnable {
     Ledger ledger = new Ledger(KeyFiles.readPublicKey(s.adminPublicKey()));
     Path dir = config.toAbsolutePath().getParent();
     var replica = ReplicaServer.<LedgerRequest, LedgerResult>start(s.id(), new ReplicaServer.Members(s.cluster(), s.raftPeers()),
-        dir.resolve("data"), ledger, EngineConfig.defaults(s.operatorId()), RaftSettings.DEFAULT, operatorKey,
+        dir.resolve("data"), ledger, EngineConfig.defaults(s.operatorId()), raftSettings(s), operatorKey,
         InstantSource.system());
     IngressServer ingress;
     try {

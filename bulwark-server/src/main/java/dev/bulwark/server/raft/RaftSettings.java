@@ -13,16 +13,33 @@ import java.time.Duration;
  * @param snapshotEveryEntries a snapshot (a store checkpoint) is taken every this many log
  *     entries, and the log is purged behind it, so disk stays bounded
  * @param logSegmentBytes the size at which a log segment closes; only closed segments are purged
+ * @param tls mutual TLS between replicas (and for admin calls), or empty for plaintext on a trusted network
  */
 public record RaftSettings(Duration electionTimeoutMin, Duration electionTimeoutMax, Duration peerRequestTimeout,
-    int entryBytesMax, long snapshotEveryEntries, long logSegmentBytes) {
-  /** Elections in 0.3 to 0.6 s (failover in about a second on loopback), entries up to 32 MiB. */
+    int entryBytesMax, long snapshotEveryEntries, long logSegmentBytes, java.util.Optional<Tls> tls) {
+  /** Elections in 0.3 to 0.6 s (failover in about a second on loopback), entries up to 32 MiB, no TLS. */
   public static final RaftSettings DEFAULT = new RaftSettings(Duration.ofMillis(300), Duration.ofMillis(600),
-      Duration.ofSeconds(2), 32 << 20, 1024, 8L << 20);
+      Duration.ofSeconds(2), 32 << 20, 1024, 8L << 20, java.util.Optional.empty());
+
+  /** This replica's certificate and key (PKCS#8 PEM) and the cluster CA that every peer must be issued by. */
+  public record Tls(java.nio.file.Path certificate, java.nio.file.Path privateKey, java.nio.file.Path ca) {}
 
   public RaftSettings withSnapshots(long everyEntries, long segmentBytes) {
     return new RaftSettings(electionTimeoutMin, electionTimeoutMax, peerRequestTimeout, entryBytesMax, everyEntries,
-        segmentBytes);
+        segmentBytes, tls);
+  }
+
+  public RaftSettings withTls(Tls material) {
+    return new RaftSettings(electionTimeoutMin, electionTimeoutMax, peerRequestTimeout, entryBytesMax, snapshotEveryEntries,
+        logSegmentBytes, java.util.Optional.of(material));
+  }
+
+  /** Ratis parameters carrying the TLS configuration, for servers and clients alike. */
+  org.apache.ratis.conf.Parameters parameters() {
+    org.apache.ratis.conf.Parameters parameters = new org.apache.ratis.conf.Parameters();
+    tls.ifPresent(t -> org.apache.ratis.grpc.GrpcConfigKeys.TLS.setConf(parameters, new org.apache.ratis.grpc.GrpcTlsConfig(
+        t.privateKey().toFile(), t.certificate().toFile(), t.ca().toFile(), true)));
+    return parameters;
   }
 
   public RaftSettings {
@@ -39,6 +56,7 @@ public record RaftSettings(Duration electionTimeoutMin, Duration electionTimeout
     if (snapshotEveryEntries < 2) {
       throw new IllegalArgumentException("raft.snapshotEveryEntries must be at least 2, got " + snapshotEveryEntries);
     }
+    java.util.Objects.requireNonNull(tls, "raft.tls must be set (possibly empty)");
     if (logSegmentBytes < (16 << 10) || logSegmentBytes > (1L << 30)) {
       throw new IllegalArgumentException("raft.logSegmentBytes must be between 16 KiB and 1 GiB, got " + logSegmentBytes);
     }

@@ -108,6 +108,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
           .setGroup(joining ? RaftGroup.valueOf(members.groupId()) : members.group())
           .setStateMachine(stateMachine)
           .setProperties(properties(directory.resolve("raft"), port, raft))
+          .setParameters(raft.parameters())
           .setOption(RaftStorage.StartupOption.RECOVER)
           .build();
       server.start();
@@ -148,7 +149,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   public void changeMembers(Members next) throws IOException {
     List<RaftPeer> peers = new ArrayList<>(next.group().getPeers());
     try (var client = org.apache.ratis.client.RaftClient.newBuilder().setRaftGroup(members.group())
-        .setProperties(new RaftProperties()).build()) {
+        .setProperties(new RaftProperties()).setParameters(raft.parameters()).build()) {
       // The List overload: the array one drops the servers in Ratis 3.2.0.
       var reply = client.admin().setConfiguration(peers);
       if (!reply.isSuccess()) {
@@ -290,16 +291,17 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
 
   /** Asks Ratis to hand leadership to {@code target} (the seed's "operators select the master"). */
   public void transferLeadership(String target, long timeoutMs) throws IOException {
-    transferLeadership(members, target, timeoutMs);
+    transferLeadership(members, raft, target, timeoutMs);
   }
 
   /** Hands leadership of the cluster {@code members} describes to {@code target}, from outside it. */
-  public static void transferLeadership(Members members, String target, long timeoutMs) throws IOException {
+  public static void transferLeadership(Members members, RaftSettings raft, String target, long timeoutMs)
+      throws IOException {
     if (!members.addresses().containsKey(target)) {
       throw new IllegalArgumentException("no replica " + target + " in " + members.addresses().keySet());
     }
     try (var client = org.apache.ratis.client.RaftClient.newBuilder().setRaftGroup(members.group())
-        .setProperties(new RaftProperties()).build()) {
+        .setProperties(new RaftProperties()).setParameters(raft.parameters()).build()) {
       var reply = client.admin().transferLeadership(RaftPeerId.valueOf(target), timeoutMs);
       if (!reply.isSuccess()) {
         throw new IOException("leadership transfer to " + target + " failed: " + reply.getException());
