@@ -86,6 +86,34 @@ class ClusterCommandTest {
     assertThat(up.exit()).as(up.out() + up.err()).isZero();
     assertThat(up.out().lines().filter(l -> l.endsWith("leads")).count()).isEqualTo(1);
 
+    // Raft traffic needs a certificate from the cluster CA: a TLS client without one is refused.
+    ReplicaSettings r1 = ReplicaSettings.read(cluster.resolve("r1/replica.properties"));
+    String raftAddress = r1.raftPeers().get("r1");
+    int raftPort = Integer.parseInt(raftAddress.substring(raftAddress.lastIndexOf(':') + 1));
+    java.security.cert.X509Certificate caCert;
+    try (var in = Files.newInputStream(cluster.resolve("ca.crt"))) {
+      caCert = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+          .generateCertificate(in);
+    }
+    java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    trust.setCertificateEntry("ca", caCert);
+    var tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    var tls = javax.net.ssl.SSLContext.getInstance("TLSv1.3");
+    tls.init(null, tmf.getTrustManagers(), new java.security.SecureRandom());
+    try (var socket = (javax.net.ssl.SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", raftPort)) {
+      socket.setSoTimeout(5000);
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> {
+        socket.startHandshake();
+        socket.getOutputStream().write(new byte[] {0, 0, 0, 0});
+        socket.getOutputStream().flush();
+        if (socket.getInputStream().read() < 0) {
+          throw new java.io.EOFException("closed");
+        }
+      }).isInstanceOf(javax.net.ssl.SSLException.class).hasMessageContaining("certificate");
+    }
+
     // The ledger through the client: receipts and proofs are checked before anything prints.
     String c = cluster.toString();
     assertThat(run("keys", "generate", "--out", dir.toString(), "--name", "alice").exit()).isZero();
