@@ -35,6 +35,11 @@ final class LedgerCommands {
     @Option(names = "--cluster", required = true, paramLabel = "DIR", description = "The cluster directory.")
     Path cluster;
 
+    /** The admin key given, or the cluster's own admin.key. */
+    SigningKey adminKey(Path given) {
+      return KeyFiles.readPrivateKey(given != null ? given : cluster.resolve("admin.key"));
+    }
+
     BulwarkClient client() {
       var replicas = ClusterCommand.replicaDirs(cluster);
       ReplicaSettings first = ReplicaSettings.read(replicas.getFirst().resolve("replica.properties"));
@@ -120,7 +125,7 @@ final class LedgerCommands {
     String reference;
 
     @Override public Integer call() throws Exception {
-      SigningKey admin = KeyFiles.readPrivateKey(adminKey != null ? adminKey : cluster.cluster.resolve("admin.key"));
+      SigningKey admin = cluster.adminKey(adminKey);
       Bytes ref = reference != null ? Bytes.utf8(reference) : randomReference();
       try (BulwarkClient client = cluster.client()) {
         return report(spec.commandLine().getOut(), "deposited " + amount,
@@ -142,7 +147,7 @@ final class LedgerCommands {
     Path adminKey;
 
     @Override public Integer call() throws Exception {
-      SigningKey admin = KeyFiles.readPrivateKey(adminKey != null ? adminKey : cluster.cluster.resolve("admin.key"));
+      SigningKey admin = cluster.adminKey(adminKey);
       try (BulwarkClient client = cluster.client()) {
         return report(spec.commandLine().getOut(), "withdrew " + amount,
             client.submit(payload(new LedgerOp.Withdraw(name, amount, randomReference()), admin)));

@@ -154,6 +154,45 @@ class IngressServerTest {
     }
   }
 
+  /** Random, truncated and mutated frames on many connections while one correct client keeps working. */
+  @Test
+  void randomAndTruncatedFramesNeverDisturbACorrectClient() throws Exception {
+    java.util.SplittableRandom random = new java.util.SplittableRandom(2026);
+    byte[] valid = Frame.CODEC.encode(new Frame.Request(7, new dev.bulwark.core.protocol.ClientRequest(Bytes.utf8("x"), 1,
+        Bytes.fromHex("0102")))).toByteArray();
+    try (Client good = client()) {
+      for (int round = 0; round < 40; round++) {
+        try (Client bad = client()) {
+          byte[] frame = switch (round % 4) {
+            case 0 -> java.util.Arrays.copyOf(valid, random.nextInt(valid.length)); // truncated
+            case 1 -> {
+              byte[] m = valid.clone();
+              m[random.nextInt(m.length)] ^= (byte) (1 + random.nextInt(255)); // one byte changed
+              yield m;
+            }
+            case 2 -> {
+              byte[] r = new byte[random.nextInt(1, 200)];
+              random.nextBytes(r);
+              yield r; // noise
+            }
+            default -> new byte[0];
+          };
+          bad.sendRaw(frame);
+          try {
+            Frame answer = bad.read();
+            // A mutation can still be a valid request (another id, client or payload): then it is answered.
+            assertThat(answer).isInstanceOfAny(Frame.Error.class, Frame.Response.class);
+          } catch (IOException closed) {
+            // the connection was closed after the error: fine
+          }
+        }
+        good.send(round + 1, "anyone", round + 1);
+        assertThat(good.read()).as("round %d", round)
+            .isEqualTo(new Frame.Response(round + 1, new Outcome.Rejected("ECHO", Long.toString(round + 1))));
+      }
+    }
+  }
+
   @Test
   void aClientThatDoesNotTrustTheClusterCaRefusesTheReplica() throws Exception {
     SSLContext context = SSLContext.getInstance("TLSv1.3");
