@@ -37,7 +37,7 @@ import picocli.CommandLine.Spec;
 /** A local cluster in a directory: its keys and certificates, and its replicas as background processes. */
 @Command(name = "cluster", mixinStandardHelpOptions = true, description = "Create, start, inspect and stop a local cluster.",
     subcommands = {ClusterCommand.Init.class, ClusterCommand.Up.class, ClusterCommand.Status.class, ClusterCommand.Down.class,
-        ClusterCommand.TransferLeader.class})
+        ClusterCommand.TransferLeader.class, ClusterCommand.AddReplica.class, ClusterCommand.RemoveReplica.class})
 final class ClusterCommand implements Runnable {
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;
@@ -126,26 +126,7 @@ final class ClusterCommand implements Runnable {
           ingress.put("r" + i, "127.0.0.1:" + (basePort + 100 + i));
         }
         for (int i = 1; i <= replicas; i++) {
-          String id = "r" + i;
-          Path rdir = Files.createDirectories(dir.resolve(id));
-          Certificates.write(Certificates.issue(ca, id, List.of("localhost"), List.of("127.0.0.1"), Duration.ofDays(3650), random),
-              rdir.resolve("replica.crt"), rdir.resolve("replica.key"));
-          // The replica's copy of the operator key, private to it.
-          Files.copy(dir.resolve("operator.key"), rdir.resolve("operator.key"));
-          Map<String, String> settings = new LinkedHashMap<>();
-          settings.put("cluster.name", name);
-          settings.put("replica.id", id);
-          settings.put("raft.peers", join(raft));
-          settings.put("ingress.host", "127.0.0.1");
-          settings.put("ingress.port", Integer.toString(basePort + 100 + i));
-          settings.put("ingress.peers", join(ingress));
-          settings.put("tls.ca", "../ca.crt");
-          settings.put("tls.certificate", "replica.crt");
-          settings.put("tls.key", "replica.key");
-          settings.put("operator.id", name);
-          settings.put("operator.key", "operator.key");
-          settings.put("admin.publicKey", "../admin.pub");
-          ReplicaSettings.write(rdir.resolve("replica.properties"), settings);
+          writeReplica(dir, ca, name, "r" + i, raft, ingress, random);
         }
         PrintWriter out = spec.commandLine().getOut();
         out.printf("cluster '%s' in %s: %d replicas, clients on %s%n", name, dir, replicas, String.join(", ", ingress.values()));
@@ -156,10 +137,171 @@ final class ClusterCommand implements Runnable {
       }
     }
 
-    private static String join(Map<String, String> peers) {
-      List<String> parts = new ArrayList<>();
-      peers.forEach((id, address) -> parts.add(id + "=" + address));
-      return String.join(",", parts);
+  }
+
+  static String join(Map<String, String> peers) {
+    List<String> parts = new ArrayList<>();
+    peers.forEach((id, address) -> parts.add(id + "=" + address));
+    return String.join(",", parts);
+  }
+
+  /** Writes replica {@code id}'s directory: its certificate and key from the CA, the operator key, its settings. */
+  static void writeReplica(Path dir, Certificates.Issued ca, String name, String id, Map<String, String> raft,
+      Map<String, String> ingress, SecureRandom random) throws IOException {
+    Path rdir = Files.createDirectories(dir.resolve(id));
+    Certificates.write(Certificates.issue(ca, id, List.of("localhost"), List.of("127.0.0.1"), Duration.ofDays(3650), random),
+        rdir.resolve("replica.crt"), rdir.resolve("replica.key"));
+    // The replica's own copy of the operator key, private to it.
+    Files.copy(dir.resolve("operator.key"), rdir.resolve("operator.key"));
+    String ingressAddress = ingress.get(id);
+    Map<String, String> settings = new LinkedHashMap<>();
+    settings.put("cluster.name", name);
+    settings.put("replica.id", id);
+    settings.put("raft.peers", join(raft));
+    settings.put("ingress.host", ingressAddress.substring(0, ingressAddress.lastIndexOf(':')));
+    settings.put("ingress.port", ingressAddress.substring(ingressAddress.lastIndexOf(':') + 1));
+    settings.put("ingress.peers", join(ingress));
+    settings.put("tls.ca", "../ca.crt");
+    settings.put("tls.certificate", "replica.crt");
+    settings.put("tls.key", "replica.key");
+    settings.put("operator.id", name);
+    settings.put("operator.key", "operator.key");
+    settings.put("admin.publicKey", "../admin.pub");
+    ReplicaSettings.write(rdir.resolve("replica.properties"), settings);
+  }
+
+  /** Rewrites every member's peer lists, so that a restarted replica knows the current members. */
+  static void rewritePeers(List<Path> replicaDirs, Map<String, String> raft, Map<String, String> ingress) throws IOException {
+    for (Path rdir : replicaDirs) {
+      Path file = rdir.resolve("replica.properties");
+      List<String> lines = new ArrayList<>();
+      for (String line : Files.readAllLines(file)) {
+        if (line.startsWith("raft.peers=")) {
+          line = "raft.peers=" + join(raft);
+        } else if (line.startsWith("ingress.peers=")) {
+          line = "ingress.peers=" + join(ingress);
+        }
+        lines.add(line);
+      }
+      Files.write(file, lines);
+    }
+  }
+
+  static int portOf(String address) {
+    return Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
+  }
+
+  static Process startReplica(Path rdir, boolean join) throws IOException {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
+        "--sun-misc-unsafe-memory-access=allow", "-Xmx1g", "-cp", System.getProperty("java.class.path"),
+        BulwarkCommand.class.getName(), "serve", rdir.resolve("replica.properties").toAbsolutePath().toString()));
+    if (join) {
+      command.add("--join");
+    }
+    Process p = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(rdir.resolve("replica.log").toFile())).start();
+    Files.writeString(rdir.resolve("replica.pid"), Long.toString(p.pid()));
+    return p;
+  }
+
+  @Command(name = "add-replica", mixinStandardHelpOptions = true,
+      description = "Add a replica to a running local cluster: issue its certificate, start it empty, and change the "
+          + "Raft membership; it catches up from the leader (by snapshot if the log was purged).")
+  static final class AddReplica implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "DIR", description = "The cluster directory.")
+    Path dir;
+
+    @Override
+    public Integer call() throws Exception {
+      List<Path> existing = replicaDirs(dir);
+      ReplicaSettings first = ReplicaSettings.read(existing.getFirst().resolve("replica.properties"));
+      Map<String, String> raft = new LinkedHashMap<>(first.raftPeers());
+      Map<String, String> ingress = new LinkedHashMap<>(first.ingressPeers());
+      int n = raft.size() + 1;
+      while (raft.containsKey("r" + n) || Files.exists(dir.resolve("r" + n))) {
+        n++;
+      }
+      String id = "r" + n;
+      int raftPort = raft.values().stream().mapToInt(ClusterCommand::portOf).max().orElseThrow() + 1;
+      int ingressPort = ingress.values().stream().mapToInt(ClusterCommand::portOf).max().orElseThrow() + 1;
+      Map<String, String> nextRaft = new LinkedHashMap<>(raft);
+      nextRaft.put(id, "127.0.0.1:" + raftPort);
+      Map<String, String> nextIngress = new LinkedHashMap<>(ingress);
+      nextIngress.put(id, "127.0.0.1:" + ingressPort);
+      Certificates.Issued ca = Certificates.read(dir.resolve("ca.crt"), dir.resolve("ca.key"));
+      writeReplica(dir, ca, first.cluster(), id, nextRaft, nextIngress, new SecureRandom());
+      Process p = startReplica(dir.resolve(id), true);
+      PrintWriter out = spec.commandLine().getOut();
+      out.println(id + ": started empty, pid " + p.pid() + "; changing the membership");
+      out.flush();
+      dev.bulwark.server.raft.ReplicaServer.changeMembers(
+          new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), raft), ServeCommand.raftSettings(first),
+          new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), nextRaft));
+      rewritePeers(replicaDirs(dir), nextRaft, nextIngress);
+      for (int i = 0; i < 300; i++) {
+        List<String> report = Status.report(dir);
+        if (report.stream().anyMatch(l -> l.startsWith(id + " ") && (l.contains("follows r") || l.endsWith("leads")))) {
+          report.forEach(out::println);
+          return 0;
+        }
+        Thread.sleep(100);
+      }
+      out.println(id + " did not join within 30 s; see " + dir.resolve(id).resolve("replica.log"));
+      return 1;
+    }
+  }
+
+  @Command(name = "remove-replica", mixinStandardHelpOptions = true,
+      description = "Remove a replica from a running local cluster: change the Raft membership, then stop it. Its "
+          + "directory stays, its replica.properties renamed so that 'cluster up' skips it.")
+  static final class RemoveReplica implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "DIR", description = "The cluster directory.")
+    Path dir;
+
+    @Parameters(index = "1", paramLabel = "REPLICA", description = "The replica to remove, e.g. r2.")
+    String id;
+
+    @Override
+    public Integer call() throws Exception {
+      List<Path> existing = replicaDirs(dir);
+      ReplicaSettings first = ReplicaSettings.read(existing.getFirst().resolve("replica.properties"));
+      if (!first.raftPeers().containsKey(id)) {
+        throw new UserError("no replica " + id + " in " + first.raftPeers().keySet());
+      }
+      if (first.raftPeers().size() < 2) {
+        throw new UserError("a cluster keeps at least one replica");
+      }
+      Map<String, String> nextRaft = new LinkedHashMap<>(first.raftPeers());
+      nextRaft.remove(id);
+      Map<String, String> nextIngress = new LinkedHashMap<>(first.ingressPeers());
+      nextIngress.remove(id);
+      ReplicaSettings any = ReplicaSettings.read(dir.resolve(nextRaft.keySet().iterator().next()).resolve("replica.properties"));
+      dev.bulwark.server.raft.ReplicaServer.changeMembers(
+          new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), first.raftPeers()), ServeCommand.raftSettings(any),
+          new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), nextRaft));
+      Path rdir = dir.resolve(id);
+      running(rdir).ifPresent(p -> {
+        p.destroy();
+        try {
+          p.onExit().get(20, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+          p.destroyForcibly();
+        }
+      });
+      Files.deleteIfExists(rdir.resolve("replica.pid"));
+      Files.move(rdir.resolve("replica.properties"), rdir.resolve("replica.properties.removed"));
+      rewritePeers(replicaDirs(dir), nextRaft, nextIngress);
+      PrintWriter out = spec.commandLine().getOut();
+      out.println(id + ": removed from the cluster and stopped");
+      Status.report(dir).forEach(out::println);
+      return 0;
     }
   }
 
@@ -176,19 +318,12 @@ final class ClusterCommand implements Runnable {
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
-      String java = ProcessHandle.current().info().command().orElse("java");
       for (Path rdir : replicaDirs(dir)) {
         if (running(rdir).isPresent()) {
           out.println(rdir.getFileName() + ": already running");
           continue;
         }
-        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-            "-Xmx1g", "-cp", System.getProperty("java.class.path"), BulwarkCommand.class.getName(), "serve",
-            rdir.resolve("replica.properties").toAbsolutePath().toString())
-            .redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(rdir.resolve("replica.log").toFile()))
-            .start();
-        Files.writeString(rdir.resolve("replica.pid"), Long.toString(p.pid()));
+        Process p = startReplica(rdir, false);
         out.println(rdir.getFileName() + ": started, pid " + p.pid() + ", log " + rdir.resolve("replica.log"));
       }
       out.flush();

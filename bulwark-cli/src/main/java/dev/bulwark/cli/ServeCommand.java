@@ -28,6 +28,10 @@ final class ServeCommand implements Runnable {
   @Parameters(index = "0", paramLabel = "CONFIG", description = "The replica's replica.properties.")
   Path config;
 
+  @picocli.CommandLine.Option(names = "--join",
+      description = "Start empty and wait to be added to a running cluster (see 'bulwark cluster add-replica').")
+  boolean join;
+
   /** Replica-to-replica traffic: mutual TLS with the replica's certificate from the cluster CA. */
   static RaftSettings raftSettings(ReplicaSettings s) {
     return RaftSettings.DEFAULT.withTls(new RaftSettings.Tls(s.certificate(), s.key(), s.ca()));
@@ -39,9 +43,12 @@ final class ServeCommand implements Runnable {
     SigningKey operatorKey = KeyFiles.readPrivateKey(s.operatorKey());
     Ledger ledger = new Ledger(KeyFiles.readPublicKey(s.adminPublicKey()));
     Path dir = config.toAbsolutePath().getParent();
-    var replica = ReplicaServer.<LedgerRequest, LedgerResult>start(s.id(), new ReplicaServer.Members(s.cluster(), s.raftPeers()),
-        dir.resolve("data"), ledger, EngineConfig.defaults(s.operatorId()), raftSettings(s), operatorKey,
-        InstantSource.system());
+    var members = new ReplicaServer.Members(s.cluster(), s.raftPeers());
+    var replica = join && !java.nio.file.Files.exists(dir.resolve("data"))
+        ? ReplicaServer.<LedgerRequest, LedgerResult>join(s.id(), members, dir.resolve("data"), ledger,
+            EngineConfig.defaults(s.operatorId()), raftSettings(s), operatorKey, InstantSource.system())
+        : ReplicaServer.<LedgerRequest, LedgerResult>start(s.id(), members, dir.resolve("data"), ledger,
+            EngineConfig.defaults(s.operatorId()), raftSettings(s), operatorKey, InstantSource.system());
     IngressServer ingress;
     try {
       ingress = IngressServer.start(new IngressConfig(s.ingressHost(), s.ingressPort(), s.certificate(), s.key(), 1 << 20,

@@ -147,6 +147,18 @@ class ClusterCommandTest {
     assertThat(moved.exit()).as(moved.out() + moved.err()).isZero();
     assertThat(moved.out().lines().filter(l -> l.endsWith("leads")).findFirst().orElseThrow()).startsWith(follower + " ");
 
+    // A fourth replica joins, catches up, and can lead; then one of the first three leaves.
+    Run added = run("cluster", "add-replica", c);
+    assertThat(added.exit()).as(added.out() + added.err()).isZero();
+    assertThat(added.out()).contains("r4: started empty");
+    Run toNew = run("cluster", "transfer-leader", c, "r4");
+    assertThat(toNew.exit()).as(toNew.out() + toNew.err()).isZero();
+    assertThat(run("balance", "bob", "--cluster", c).out()).startsWith("bob: balance 25");
+    Run removed = run("cluster", "remove-replica", c, "r1");
+    assertThat(removed.exit()).as(removed.out() + removed.err()).isZero();
+    assertThat(removed.out()).contains("r1: removed").doesNotContain("r1   ");
+    assertThat(run("deposit", "bob", "1", "--cluster", c).out()).contains("bob has 26");
+
     Run status = run("cluster", "status", cluster.toString());
     String leaderLine = status.out().lines().filter(l -> l.endsWith("leads")).findFirst().orElseThrow();
     String leader = leaderLine.split("\\s+")[0];

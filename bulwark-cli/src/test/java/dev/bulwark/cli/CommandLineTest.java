@@ -194,7 +194,7 @@ class CommandLineTest {
     for (String[] args : new String[][] {{"--help"}, {"demo", "--help"}, {"tour", "--help"}, {"cluster", "init", "--help"}, {"cluster", "up", "--help"},
         {"cluster", "status", "--help"}, {"cluster", "down", "--help"}, {"serve", "--help"},
         {"account", "create", "--help"}, {"bench", "--help"}, {"receipt", "verify", "--help"},
-        {"cluster", "transfer-leader", "--help"}, {"deposit", "--help"}, {"withdraw", "--help"}, {"transfer", "--help"}, {"balance", "--help"}, {"keys", "generate", "--help"},
+        {"cluster", "transfer-leader", "--help"}, {"cluster", "add-replica", "--help"}, {"cluster", "remove-replica", "--help"}, {"deposit", "--help"}, {"withdraw", "--help"}, {"transfer", "--help"}, {"balance", "--help"}, {"keys", "generate", "--help"},
         {"verify", "receipt", "--help"}, {"verify", "consistency", "--help"}, {"tables", "--help"}}) {
       Run r = run(args);
       assertThat(r.exit()).isZero();

@@ -107,6 +107,24 @@ public final class Certificates {
     }
   }
 
+  /** Reads a certificate (PEM) and its private key (PKCS#8 PEM), as {@link #write} wrote them. */
+  public static Issued read(Path certificateFile, Path keyFile) {
+    try (var certReader = new org.bouncycastle.openssl.PEMParser(Files.newBufferedReader(certificateFile));
+        var keyReader = new org.bouncycastle.openssl.PEMParser(Files.newBufferedReader(keyFile))) {
+      Object cert = certReader.readObject();
+      Object key = keyReader.readObject();
+      if (!(cert instanceof X509CertificateHolder holder)
+          || !(key instanceof org.bouncycastle.asn1.pkcs.PrivateKeyInfo info)) {
+        throw new IllegalArgumentException(certificateFile + " and " + keyFile + " are not a PEM certificate and PKCS#8 key");
+      }
+      X509Certificate certificate = new JcaX509CertificateConverter().getCertificate(holder);
+      java.security.PrivateKey privateKey = new org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter().getPrivateKey(info);
+      return new Issued(new KeyPair(certificate.getPublicKey(), privateKey), certificate);
+    } catch (IOException | GeneralSecurityException e) {
+      throw new IllegalArgumentException("cannot read " + certificateFile + " and " + keyFile + ": " + e.getMessage(), e);
+    }
+  }
+
   /** Writes the certificate as PEM and its private key as PKCS#8 PEM, the key with mode 0600. */
   public static void write(Issued issued, Path certificateFile, Path keyFile) {
     try {

@@ -147,6 +147,12 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
    * leader): new replicas are caught up first, removed ones stop receiving entries.
    */
   public void changeMembers(Members next) throws IOException {
+    changeMembers(members, raft, next);
+    log.info("replica {}: cluster members are now {}", id, next.addresses().keySet());
+  }
+
+  /** Changes the membership of the cluster {@code members} describes to {@code next}, from outside it. */
+  public static void changeMembers(Members members, RaftSettings raft, Members next) throws IOException {
     List<RaftPeer> peers = new ArrayList<>(next.group().getPeers());
     try (var client = org.apache.ratis.client.RaftClient.newBuilder().setRaftGroup(members.group())
         .setProperties(new RaftProperties()).setParameters(raft.parameters()).build()) {
@@ -156,7 +162,6 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
         throw new IOException("membership change to " + next.addresses().keySet() + " failed: " + reply.getException());
       }
     }
-    log.info("replica {}: cluster members are now {}", id, next.addresses().keySet());
   }
 
   private static RaftProperties properties(Path raftDir, int port, RaftSettings raft) {
