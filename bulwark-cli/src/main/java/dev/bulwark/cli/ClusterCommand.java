@@ -187,6 +187,22 @@ final class ClusterCommand implements Runnable {
     }
   }
 
+  /**
+   * The status report once one of its lines satisfies {@code done}, polled every 100 ms at most
+   * {@code attempts} times; empty if it never did.
+   */
+  static Optional<List<String>> awaitStatus(Path dir, java.util.function.Predicate<String> done, int attempts)
+      throws InterruptedException {
+    for (int i = 0; i < attempts; i++) {
+      List<String> report = Status.report(dir);
+      if (report.stream().anyMatch(done)) {
+        return Optional.of(report);
+      }
+      Thread.sleep(100);
+    }
+    return Optional.empty();
+  }
+
   static int portOf(String address) {
     return Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
   }
@@ -242,13 +258,11 @@ final class ClusterCommand implements Runnable {
           new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), raft), ServeCommand.raftSettings(first),
           new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), nextRaft));
       rewritePeers(replicaDirs(dir), nextRaft, nextIngress);
-      for (int i = 0; i < 300; i++) {
-        List<String> report = Status.report(dir);
-        if (report.stream().anyMatch(l -> l.startsWith(id + " ") && (l.contains("follows r") || l.endsWith("leads")))) {
-          report.forEach(out::println);
-          return 0;
-        }
-        Thread.sleep(100);
+      Optional<List<String>> joined =
+          awaitStatus(dir, l -> l.startsWith(id + " ") && (l.contains("follows r") || l.endsWith("leads")), 300);
+      if (joined.isPresent()) {
+        joined.get().forEach(out::println);
+        return 0;
       }
       out.println(id + " did not join within 30 s; see " + dir.resolve(id).resolve("replica.log"));
       return 1;
@@ -327,12 +341,10 @@ final class ClusterCommand implements Runnable {
         out.println(rdir.getFileName() + ": started, pid " + p.pid() + ", log " + rdir.resolve("replica.log"));
       }
       out.flush();
-      for (int i = 0; i < 300; i++) {
-        if (Status.report(dir).stream().anyMatch(s -> s.contains("leads"))) {
-          Status.report(dir).forEach(out::println);
-          return 0;
-        }
-        Thread.sleep(100);
+      Optional<List<String>> led = awaitStatus(dir, l -> l.endsWith("leads"), 300);
+      if (led.isPresent()) {
+        led.get().forEach(out::println);
+        return 0;
       }
       out.println("no leader after 30 s; see the replicas' logs");
       Status.report(dir).forEach(out::println);
@@ -436,13 +448,10 @@ final class ClusterCommand implements Runnable {
         throw new UserError(e.getMessage());
       }
       PrintWriter out = spec.commandLine().getOut();
-      for (int i = 0; i < 100; i++) {
-        List<String> report = Status.report(dir);
-        if (report.stream().anyMatch(l -> l.startsWith(target + " ") && l.endsWith("leads"))) {
-          report.forEach(out::println);
-          return 0;
-        }
-        Thread.sleep(100);
+      Optional<List<String>> moved = awaitStatus(dir, l -> l.startsWith(target + " ") && l.endsWith("leads"), 100);
+      if (moved.isPresent()) {
+        moved.get().forEach(out::println);
+        return 0;
       }
       out.println(target + " did not take over within 10 s");
       return 1;
