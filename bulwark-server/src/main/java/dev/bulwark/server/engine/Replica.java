@@ -77,7 +77,15 @@ public final class Replica implements AutoCloseable {
    * Applies a committed batch at {@code logIndex}. Entries at or below the applied index are
    * skipped (a replay after a restart); a batch out of order is a broken invariant.
    */
-  public synchronized void apply(BatchEntry entry, long logIndex, long logTerm) {
+  public void apply(BatchEntry entry, long logIndex, long logTerm) {
+    apply(entry, BatchEntry.CODEC.encode(entry), logIndex, logTerm);
+  }
+
+  /**
+   * As {@link #apply(BatchEntry, long, long)}, given also the entry's canonical encoding (as it
+   * came off the Raft log), so that a multi-megabyte batch is not encoded again to be hashed.
+   */
+  public synchronized void apply(BatchEntry entry, Bytes encoded, long logIndex, long logTerm) {
     if (logIndex <= applied.logIndex()) {
       return;
     }
@@ -85,7 +93,7 @@ public final class Replica implements AutoCloseable {
       throw new IllegalStateException("batch " + entry.batchNumber() + " at log index " + logIndex
           + " does not follow applied batch " + applied.batchNumber());
     }
-    Digest entryDigest = Digest.sha256(BatchEntry.CODEC.encode(entry));
+    Digest entryDigest = Digest.sha256(encoded);
     MessageDigest running = Digest.newSha256();
     running.update(applied.stateDigest().unsafeArray());
     running.update(entryDigest.unsafeArray());

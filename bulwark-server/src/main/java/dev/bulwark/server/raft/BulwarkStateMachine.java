@@ -141,8 +141,8 @@ final class BulwarkStateMachine extends BaseStateMachine {
   @Override
   public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
     LogEntryProto entry = trx.getLogEntry();
-    BatchEntry batch = BatchEntry.CODEC.decode(Bytes.adopt(entry.getStateMachineLogEntry().getLogData().toByteArray()));
-    replica.apply(batch, entry.getIndex(), entry.getTerm());
+    Bytes encoded = Bytes.adopt(entry.getStateMachineLogEntry().getLogData().toByteArray());
+    replica.apply(BatchEntry.CODEC.decode(encoded), encoded, entry.getIndex(), entry.getTerm());
     updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
     return CompletableFuture.completedFuture(Message.EMPTY);
   }
