@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.Digest;
 import dev.bulwark.core.kv.Transaction;
+import dev.bulwark.core.testing.MemoryView;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -310,7 +311,7 @@ class MerkleLogTest {
     }
     assertThat(oneBatch.state).isEqualTo(single.state);
     // 1000 leaves have 1000 + 500 + 250 + ... complete subtrees: 1994 nodes, plus the size.
-    assertThat(oneBatch.store.size()).isEqualTo(1994 + 1);
+    assertThat(oneBatch.store.entries().size()).isEqualTo(1994 + 1);
     assertThat(oneBatch.log.load(oneBatch.store)).isEqualTo(oneBatch.state);
   }
 
