@@ -16,7 +16,8 @@ import picocli.CommandLine.Command;
     description = "A replicated, verifiable operator server.",
     subcommands = {DemoCommand.class, TourCommand.class, ClusterCommand.class, ServeCommand.class,
         LedgerCommands.AccountCommand.class, LedgerCommands.Deposit.class, LedgerCommands.Withdraw.class,
-        LedgerCommands.Transfer.class, LedgerCommands.Balance.class, VerifyCommand.ReceiptCommand.class, BenchCommand.class,
+        LedgerCommands.Transfer.class, LedgerCommands.Balance.class,
+        LedgerCommands.History.class, VerifyCommand.ReceiptCommand.class, BenchCommand.class,
         KeysCommand.class, VerifyCommand.class, TablesCommand.class,
         CommandLine.HelpCommand.class})
 public final class BulwarkCommand implements Runnable {

@@ -37,7 +37,8 @@ import picocli.CommandLine.Spec;
 /** A local cluster in a directory: its keys and certificates, and its replicas as background processes. */
 @Command(name = "cluster", mixinStandardHelpOptions = true, description = "Create, start, inspect and stop a local cluster.",
     subcommands = {ClusterCommand.Init.class, ClusterCommand.Up.class, ClusterCommand.Status.class, ClusterCommand.Down.class,
-        ClusterCommand.TransferLeader.class, ClusterCommand.AddReplica.class, ClusterCommand.RemoveReplica.class})
+        ClusterCommand.TransferLeader.class, ClusterCommand.AddReplica.class, ClusterCommand.RemoveReplica.class,
+        IssueClientCommand.class})
 final class ClusterCommand implements Runnable {
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;

@@ -8,6 +8,7 @@ import dev.bulwark.core.protocol.Outcome;
 import dev.bulwark.core.protocol.ResultEnvelope;
 import dev.bulwark.ledger.Account;
 import dev.bulwark.ledger.Ledger;
+import dev.bulwark.ledger.LedgerHistory;
 import dev.bulwark.ledger.LedgerOp;
 import dev.bulwark.ledger.LedgerRequest;
 import dev.bulwark.ledger.LedgerResult;
@@ -41,12 +42,28 @@ final class LedgerCommands {
     }
 
     BulwarkClient client() {
+      return new BulwarkClient(config("cli").withLanes(1));
+    }
+
+    /** A client of this cluster named {@code prefix} and a random suffix, with the defaults otherwise. */
+    ClientConfig config(String prefix) {
       var replicas = ClusterCommand.replicaDirs(cluster);
       ReplicaSettings first = ReplicaSettings.read(replicas.getFirst().resolve("replica.properties"));
       byte[] name = new byte[4];
       new SecureRandom().nextBytes(name);
-      return new BulwarkClient(ClientConfig.defaults(first.ingressPeers(), cluster.resolve("ca.crt"),
-          KeyFiles.readPublicKey(cluster.resolve("operator.pub")), "cli-" + HexFormat.of().formatHex(name)).withLanes(1));
+      return ClientConfig.defaults(first.ingressPeers(), cluster.resolve("ca.crt"),
+          KeyFiles.readPublicKey(cluster.resolve("operator.pub")), prefix + "-" + HexFormat.of().formatHex(name));
+    }
+
+    /** The config with gateway {@code name}'s certificate from CLUSTER/clients (see 'bulwark cluster issue-client'). */
+    ClientConfig asGateway(ClientConfig config, String name) {
+      Path certificate = cluster.resolve("clients").resolve(name + ".crt");
+      Path key = cluster.resolve("clients").resolve(name + ".key");
+      if (!java.nio.file.Files.isRegularFile(certificate) || !java.nio.file.Files.isRegularFile(key)) {
+        throw new UserError("no certificate for gateway '" + name + "' in " + cluster.resolve("clients")
+            + " (issue one with 'bulwark cluster issue-client " + cluster + " " + name + " --gateway')");
+      }
+      return config.withIdentity(certificate, key);
     }
   }
 
@@ -156,7 +173,8 @@ final class LedgerCommands {
   }
 
   @Command(name = "transfer", mixinStandardHelpOptions = true,
-      description = "Move funds, signed with the source account's owner key; the nonce comes from a proven read of the account.")
+      description = {"Move funds, signed with the source account's owner key, or unsigned from a trusted gateway (--gateway);",
+          "the nonce comes from a proven read of the account."})
   static final class Transfer implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -165,20 +183,29 @@ final class LedgerCommands {
     @Parameters(index = "0", paramLabel = "FROM") String from;
     @Parameters(index = "1", paramLabel = "TO") String to;
     @Parameters(index = "2", paramLabel = "AMOUNT") long amount;
-    @Option(names = "--owner-key", required = true, paramLabel = "KEY", description = "The source account owner's private key.")
+    @Option(names = "--owner-key", paramLabel = "KEY", description = "The source account owner's private key.")
     Path ownerKey;
+    @Option(names = "--gateway", paramLabel = "NAME",
+        description = "Send the transfer unsigned, as trusted gateway NAME (its certificate from 'bulwark cluster issue-client --gateway').")
+    String gateway;
 
     @Override public Integer call() throws Exception {
-      SigningKey owner = KeyFiles.readPrivateKey(ownerKey);
-      try (BulwarkClient client = cluster.client()) {
+      if ((ownerKey == null) == (gateway == null)) {
+        throw new UserError("give either --owner-key (a signed transfer) or --gateway (an unsigned one from a trusted gateway)");
+      }
+      SigningKey owner = ownerKey == null ? null : KeyFiles.readPrivateKey(ownerKey);
+      ClientConfig config = cluster.config("cli").withLanes(1);
+      try (BulwarkClient client = new BulwarkClient(gateway == null ? config : cluster.asGateway(config, gateway))) {
         var entry = client.query(Ledger.ACCOUNTS.keyBytes(from));
         if (entry.value().isEmpty()) {
           spec.commandLine().getOut().println("refused: NO_SUCH_ACCOUNT there is no account " + from);
           return 1;
         }
         long nonce = Account.CODEC.decode(entry.value().get()).nonce() + 1;
-        return report(spec.commandLine().getOut(), "transferred " + amount + " to " + to,
-            client.submit(payload(new LedgerOp.Transfer(from, to, amount, nonce), owner)));
+        LedgerOp.Transfer transfer = new LedgerOp.Transfer(from, to, amount, nonce);
+        Bytes request = owner != null ? payload(transfer, owner)
+            : LedgerRequest.CODEC.encode(LedgerRequest.viaGateway(transfer, gateway));
+        return report(spec.commandLine().getOut(), "transferred " + amount + " to " + to, client.submit(request));
       }
     }
   }
@@ -206,6 +233,69 @@ final class LedgerCommands {
             a.balance(), a.nonce(), head.batchNumber(), head.stateRoot().shortHex());
         return 0;
       }
+    }
+  }
+
+  @Command(name = "history", mixinStandardHelpOptions = true,
+      description = {"An account's operations in the order they were applied, oldest first.",
+          "The list comes from the replica's index and is not proven; each operation's receipt is its proof."})
+  static final class History implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+    @picocli.CommandLine.Mixin
+    ClusterOption cluster;
+    @Parameters(index = "0", paramLabel = "NAME") String name;
+    @Option(names = "--limit", defaultValue = "100", description = "At most this many operations (1 to 100000, default ${DEFAULT-VALUE}).")
+    int limit;
+    @Option(names = "--from-batch", defaultValue = "0", description = "Start at this batch (default: the beginning).")
+    long fromBatch;
+
+    @Override public Integer call() throws Exception {
+      if (limit < 1 || limit > 100_000) {
+        throw new UserError("--limit must be between 1 and 100000");
+      }
+      if (fromBatch < 0) {
+        throw new UserError("--from-batch must be at least 0");
+      }
+      PrintWriter out = spec.commandLine().getOut();
+      try (BulwarkClient client = cluster.client()) {
+        long batch = fromBatch;
+        int index = 0;
+        int shown = 0;
+        boolean more = true;
+        while (more && shown < limit) {
+          int page = Math.min(LedgerHistory.PAGE_MAX, limit - shown);
+          LedgerHistory.Page answer = LedgerHistory.PAGE.decode(client.appQuery(LedgerHistory.QUERY,
+              LedgerHistory.REQUEST.encode(new LedgerHistory.Request(name, batch, index, page))));
+          for (LedgerHistory.Item item : answer.items()) {
+            out.printf("batch %d #%d  %s%n", item.batchNumber(), item.indexInBatch(), describe(item.request()));
+            batch = item.batchNumber();
+            index = item.indexInBatch() + 1;
+          }
+          shown += answer.items().size();
+          more = answer.more();
+        }
+        if (shown == 0) {
+          out.printf("%s: no operations%s%n", name, fromBatch > 0 ? " from batch " + fromBatch : "");
+        } else if (more) {
+          out.printf("... more from batch %d (use --from-batch or a larger --limit)%n", batch);
+        }
+        return 0;
+      }
+    }
+
+    static String describe(LedgerRequest request) {
+      String by = switch (request.authority()) {
+        case LedgerRequest.Signed s -> "signed by " + s.signer().fingerprint();
+        case LedgerRequest.Gateway g -> "unsigned, from gateway " + g.name();
+      };
+      String what = switch (request.op()) {
+        case LedgerOp.OpenAccount o -> "open " + o.account();
+        case LedgerOp.Deposit d -> "deposit " + d.amount() + " to " + d.account();
+        case LedgerOp.Withdraw w -> "withdraw " + w.amount() + " from " + w.account();
+        case LedgerOp.Transfer t -> "transfer " + t.amount() + " from " + t.from() + " to " + t.to() + " (nonce " + t.nonce() + ")";
+      };
+      return what + ", " + by;
     }
   }
 

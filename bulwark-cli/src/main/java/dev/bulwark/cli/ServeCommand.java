@@ -52,7 +52,15 @@ final class ServeCommand implements Runnable {
     IngressServer ingress;
     try {
       ingress = IngressServer.start(new IngressConfig(s.ingressHost(), s.ingressPort(), s.certificate(), s.key(), 1 << 20,
-          1024, 65_536), replica::submit, replica::query);
+          1024, 65_536, java.util.Optional.of(s.ca())), replica::submit, new IngressServer.Queries() {
+            @Override public dev.bulwark.core.protocol.Frame.Answer state(dev.bulwark.core.Bytes key) {
+              return replica.query(key);
+            }
+
+            @Override public dev.bulwark.core.Bytes application(String name, dev.bulwark.core.Bytes argument) {
+              return replica.appQuery(name, argument);
+            }
+          });
     } catch (RuntimeException e) {
       replica.close();
       throw e;

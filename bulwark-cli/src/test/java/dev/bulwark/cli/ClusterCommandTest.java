@@ -136,6 +136,33 @@ class ClusterCommandTest {
     assertThat(nobody.exit()).isEqualTo(1);
     assertThat(nobody.out()).contains("no such account (absence proven");
 
+    // Unsigned transfers: only over a connection with a gateway certificate from the cluster CA.
+    Run issued = run("cluster", "issue-client", c, "gw-1", "--gateway");
+    assertThat(issued.exit()).as(issued.out() + issued.err()).isZero();
+    assertThat(issued.out()).startsWith("gateway certificate for 'gw-1'");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(cluster.resolve("clients/gw-1.key"))))
+        .isEqualTo("rw-------");
+    assertThat(run("cluster", "issue-client", c, "app-1").exit()).isZero();
+    assertThat(run("transfer", "bob", "alice", "5", "--cluster", c, "--gateway", "gw-1").out()).contains("bob has 20 (nonce 1)");
+    Run notGateway = run("transfer", "bob", "alice", "5", "--cluster", c, "--gateway", "app-1");
+    assertThat(notGateway.exit()).isEqualTo(1);
+    assertThat(notGateway.out()).startsWith("refused: NOT_AUTHORIZED unsigned transfers are accepted only from a connection "
+        + "with a gateway certificate");
+    assertThat(run("transfer", "bob", "alice", "5", "--cluster", c).err()).contains("give either --owner-key");
+
+    // Bob's history, oldest first: opened, alice's transfer in, the withdrawal, the gateway's transfer out.
+    Run history = run("history", "bob", "--cluster", c);
+    assertThat(history.exit()).as(history.out() + history.err()).isZero();
+    List<String> lines = history.out().lines().toList();
+    assertThat(lines).hasSize(4);
+    assertThat(lines.get(0)).contains("open bob, signed by");
+    assertThat(lines.get(1)).contains("transfer 30 from alice to bob (nonce 1), signed by");
+    assertThat(lines.get(2)).contains("withdraw 5 from bob, signed by");
+    assertThat(lines.get(3)).contains("transfer 5 from bob to alice (nonce 1), unsigned, from gateway gw-1");
+    Run paged = run("history", "bob", "--cluster", c, "--limit", "2");
+    assertThat(paged.out().lines().toList()).hasSize(3).last().asString().startsWith("... more from batch");
+    assertThat(run("history", "carol", "--cluster", c).out()).isEqualTo("carol: no operations\n");
+
     Run bench = run("bench", "--cluster", c, "--accounts", "4", "--transfers", "5");
     assertThat(bench.exit()).as(bench.out() + bench.err()).isZero();
     assertThat(bench.out()).contains("20 transfers confirmed and their receipts verified");
@@ -153,11 +180,11 @@ class ClusterCommandTest {
     assertThat(added.out()).contains("r4: started empty");
     Run toNew = run("cluster", "transfer-leader", c, "r4");
     assertThat(toNew.exit()).as(toNew.out() + toNew.err()).isZero();
-    assertThat(run("balance", "bob", "--cluster", c).out()).startsWith("bob: balance 25");
+    assertThat(run("balance", "bob", "--cluster", c).out()).startsWith("bob: balance 20");
     Run removed = run("cluster", "remove-replica", c, "r1");
     assertThat(removed.exit()).as(removed.out() + removed.err()).isZero();
     assertThat(removed.out()).contains("r1: removed").doesNotContain("r1   ");
-    assertThat(run("deposit", "bob", "1", "--cluster", c).out()).contains("bob has 26");
+    assertThat(run("deposit", "bob", "1", "--cluster", c).out()).contains("bob has 21");
 
     Run status = run("cluster", "status", cluster.toString());
     String leaderLine = status.out().lines().filter(l -> l.endsWith("leads")).findFirst().orElseThrow();

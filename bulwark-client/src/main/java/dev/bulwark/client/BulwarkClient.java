@@ -59,12 +59,15 @@ public final class BulwarkClient implements AutoCloseable {
   public BulwarkClient(ClientConfig config) {
     this.config = config;
     try {
-      this.tls = SslContextBuilder.forClient()
+      SslContextBuilder builder = SslContextBuilder.forClient()
           .trustManager(config.caCertificate().toFile())
-          .protocols(SslProtocols.TLS_v1_3)
-          .build();
-    } catch (SSLException e) {
-      throw new IllegalArgumentException("the CA certificate " + config.caCertificate() + " is unusable: " + e.getMessage(), e);
+          .protocols(SslProtocols.TLS_v1_3);
+      config.identity().ifPresent(id -> builder.keyManager(id.certificate().toFile(), id.privateKey().toFile()));
+      this.tls = builder.build();
+    } catch (SSLException | IllegalArgumentException e) {
+      throw new IllegalArgumentException("the TLS material (CA " + config.caCertificate()
+          + config.identity().map(id -> ", certificate " + id.certificate() + ", key " + id.privateKey()).orElse("")
+          + ") is unusable: " + e.getMessage(), e);
     }
     this.freeLanes = new ArrayBlockingQueue<>(config.lanes());
     for (int i = 0; i < config.lanes(); i++) {
@@ -180,6 +183,33 @@ public final class BulwarkClient implements AutoCloseable {
       return new ProvenEntry(head, answer.entry().value());
     }
     throw new RequestTimeoutException("no answer to the query within " + config.requestTimeout().toMillis() + " ms", null);
+  }
+
+  /**
+   * Asks the application's query {@code name} (for the ledger, "history") of the replica
+   * believed to lead, retrying elsewhere if it does not answer. The answer is not proven.
+   *
+   * @throws QueryFailedException if the replica refuses the query (unknown name, bad argument)
+   */
+  public Bytes appQuery(String name, Bytes argument) throws InterruptedException {
+    long deadline = System.nanoTime() + config.requestTimeout().toNanos();
+    String target = leaderGuess;
+    for (int attempt = 0; System.nanoTime() < deadline; attempt++) {
+      try {
+        return connection(target).thenCompose(c -> c.appQuery(name, argument))
+            .get(config.attemptTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.ExecutionException e) {
+        if (e.getCause() instanceof QueryFailedException refused) {
+          throw refused;
+        }
+      } catch (TimeoutException e) {
+        // try the next replica
+      }
+      forget(target);
+      target = next(target);
+      Thread.sleep(Math.min(200, 10L << Math.min(attempt, 4)));
+    }
+    throw new RequestTimeoutException("no answer to query '" + name + "' within " + config.requestTimeout().toMillis() + " ms", null);
   }
 
   private void check(ClientRequest request, Outcome.Confirmed confirmed) {

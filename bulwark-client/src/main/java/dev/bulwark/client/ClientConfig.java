@@ -7,6 +7,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Everything a client needs to know, validated in one place.
@@ -21,13 +22,24 @@ import java.util.Objects;
  * @param attemptTimeout how long one attempt waits for an answer before retrying elsewhere
  * @param requestTimeout how long a request is retried before it fails
  * @param verifyReceipts whether every receipt is checked (the default; turning it off is for benchmarks)
+ * @param identity a client certificate from the cluster CA to present (a gateway's, for unsigned transfers), if any
  */
 public record ClientConfig(Map<String, String> replicas, Path caCertificate, PublicKey operatorKey, String clientName,
-    int lanes, long firstSequence, Duration attemptTimeout, Duration requestTimeout, boolean verifyReceipts) {
+    int lanes, long firstSequence, Duration attemptTimeout, Duration requestTimeout, boolean verifyReceipts,
+    Optional<Identity> identity) {
+
+  /** A client certificate (PEM) and its private key (PKCS#8 PEM), as `bulwark cluster issue-client` writes them. */
+  public record Identity(Path certificate, Path privateKey) {
+    public Identity {
+      Objects.requireNonNull(certificate, "client.identity.certificate must be set");
+      Objects.requireNonNull(privateKey, "client.identity.privateKey must be set");
+    }
+  }
 
   public ClientConfig {
     Objects.requireNonNull(caCertificate, "client.caCertificate must be set");
     Objects.requireNonNull(operatorKey, "client.operatorKey must be set");
+    Objects.requireNonNull(identity, "client.identity must be set or empty");
     if (replicas == null || replicas.isEmpty()) {
       throw new IllegalArgumentException("client.replicas must name at least one replica");
     }
@@ -50,11 +62,17 @@ public record ClientConfig(Map<String, String> replicas, Path caCertificate, Pub
   public static ClientConfig defaults(Map<String, String> replicas, Path caCertificate, PublicKey operatorKey,
       String clientName) {
     return new ClientConfig(replicas, caCertificate, operatorKey, clientName, 16,
-        System.currentTimeMillis() * 1000, Duration.ofSeconds(2), Duration.ofSeconds(30), true);
+        System.currentTimeMillis() * 1000, Duration.ofSeconds(2), Duration.ofSeconds(30), true, Optional.empty());
   }
 
   public ClientConfig withLanes(int count) {
     return new ClientConfig(replicas, caCertificate, operatorKey, clientName, count, firstSequence, attemptTimeout,
-        requestTimeout, verifyReceipts);
+        requestTimeout, verifyReceipts, identity);
+  }
+
+  /** Presents {@code certificate} to the replicas (a gateway certificate makes this client a trusted gateway). */
+  public ClientConfig withIdentity(Path certificate, Path privateKey) {
+    return new ClientConfig(replicas, caCertificate, operatorKey, clientName, lanes, firstSequence, attemptTimeout,
+        requestTimeout, verifyReceipts, Optional.of(new Identity(certificate, privateKey)));
   }
 }

@@ -112,6 +112,17 @@ final class ReplicaConnection implements AutoCloseable {
     });
   }
 
+  /** Asks an application query; completes with its answer, or fails with the replica's error for it. */
+  CompletableFuture<Bytes> appQuery(String name, Bytes argument) {
+    long id = nextId.getAndIncrement();
+    return exchange(id, new Frame.AppQuery(id, name, argument)).thenApply(f -> switch (f) {
+      case Frame.AppAnswer a -> a.result();
+      case Frame.Error e -> throw new java.util.concurrent.CompletionException(new QueryFailedException(e.code(), e.message()));
+      default -> throw new java.util.concurrent.CompletionException(
+          new IOException("unexpected answer " + f.getClass().getSimpleName()));
+    });
+  }
+
   private CompletableFuture<Frame> exchange(long id, Frame outgoing) {
     CompletableFuture<Frame> answer = new CompletableFuture<>();
     pending.put(id, answer);
@@ -142,6 +153,8 @@ final class ReplicaConnection implements AutoCloseable {
     switch (frame) {
       case Frame.Response r -> complete(r.requestId(), r);
       case Frame.Answer a -> complete(a.requestId(), a);
+      case Frame.Error e when e.requestId() != 0 && pending.containsKey(e.requestId()) -> complete(e.requestId(), e);
+      case Frame.AppAnswer a -> complete(a.requestId(), a);
       case Frame.Error e -> {
         IOException refused = new IOException("the replica refused frame " + e.requestId() + ": " + e.code() + " "
             + e.message());
@@ -150,6 +163,7 @@ final class ReplicaConnection implements AutoCloseable {
       }
       case Frame.Request r -> channel.close(); // replicas never send requests
       case Frame.Query q -> channel.close();
+      case Frame.AppQuery q -> channel.close();
     }
   }
 

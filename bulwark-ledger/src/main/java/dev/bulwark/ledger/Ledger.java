@@ -5,6 +5,7 @@ import dev.bulwark.core.Digest;
 import dev.bulwark.core.app.ApplyContext;
 import dev.bulwark.core.app.Application;
 import dev.bulwark.core.app.Check;
+import dev.bulwark.core.app.Origin;
 import dev.bulwark.core.app.Rejection;
 import dev.bulwark.core.app.StateReader;
 import dev.bulwark.core.codec.Codec;
@@ -94,7 +95,7 @@ public final class Ledger implements Application<LedgerRequest, LedgerResult> {
   // ---------------------------------------------------------------- stage 2: pure
 
   @Override
-  public Check validate(LedgerRequest request) {
+  public Check validate(LedgerRequest request, Origin origin) {
     LedgerOp op = request.op();
     Check shape = switch (op) {
       case LedgerOp.OpenAccount o -> checkName(o.account());
@@ -107,8 +108,11 @@ public final class Ledger implements Application<LedgerRequest, LedgerResult> {
     if (shape instanceof Check.Rejected) {
       return shape;
     }
+    if (request.authority() instanceof LedgerRequest.Gateway gateway) {
+      return checkGateway(op, gateway, origin);
+    }
     Check signer = switch (op) {
-      case LedgerOp.OpenAccount o -> o.owner().equals(request.signer()) ? Check.OK
+      case LedgerOp.OpenAccount o -> request.signedBy(o.owner()) ? Check.OK
           : Check.reject("NOT_AUTHORIZED", "an account is opened by its owner's key");
       case LedgerOp.Deposit d -> adminOnly(request);
       case LedgerOp.Withdraw w -> adminOnly(request);
@@ -120,8 +124,22 @@ public final class Ledger implements Application<LedgerRequest, LedgerResult> {
     return request.signatureValid() ? Check.OK : Check.reject("BAD_SIGNATURE", "the signature does not verify");
   }
 
+  /** Unsigned requests: transfers only, and only from the gateway connection they name. */
+  private static Check checkGateway(LedgerOp op, LedgerRequest.Gateway gateway, Origin origin) {
+    if (!(op instanceof LedgerOp.Transfer)) {
+      return Check.reject("NOT_AUTHORIZED", "only transfers may be sent unsigned by a gateway");
+    }
+    return switch (origin) {
+      case Origin.Gateway g when g.name().equals(gateway.name()) -> Check.OK;
+      case Origin.Gateway g -> Check.reject("NOT_AUTHORIZED",
+          "this connection is gateway '" + g.name() + "', not '" + gateway.name() + "'");
+      case Origin.Public p -> Check.reject("NOT_AUTHORIZED",
+          "unsigned transfers are accepted only from a connection with a gateway certificate");
+    };
+  }
+
   private Check adminOnly(LedgerRequest request) {
-    return request.signer().equals(adminKey) ? Check.OK
+    return request.signedBy(adminKey) ? Check.OK
         : Check.reject("NOT_AUTHORIZED", "deposits and withdrawals are signed by the operator's admin key");
   }
 
@@ -185,7 +203,8 @@ public final class Ledger implements Application<LedgerRequest, LedgerResult> {
       case LedgerOp.Transfer t -> {
         Account from = existing(state, t.from());
         existing(state, t.to());
-        if (!from.owner().equals(request.signer())) {
+        // A gateway transfer was checked against its connection in stage 2, on the leader.
+        if (!(request.authority() instanceof LedgerRequest.Gateway) && !request.signedBy(from.owner())) {
           throw new Rejection("NOT_AUTHORIZED", "a transfer from " + t.from() + " is signed by its owner's key");
         }
         if (t.nonce() != from.nonce() + 1) {
@@ -263,6 +282,20 @@ public final class Ledger implements Application<LedgerRequest, LedgerResult> {
       throw new Rejection("OVERFLOW", "the balance would overflow");
     }
     return sum;
+  }
+
+  @Override
+  public Bytes query(String name, Bytes argument, dev.bulwark.core.kv.ReadView committed) {
+    if (!LedgerHistory.QUERY.equals(name)) {
+      throw new IllegalArgumentException("the ledger answers the query '" + LedgerHistory.QUERY + "', not '" + name + "'");
+    }
+    LedgerHistory.Request request;
+    try {
+      request = LedgerHistory.REQUEST.decode(argument);
+    } catch (dev.bulwark.core.codec.DecodeException e) {
+      throw new IllegalArgumentException("the history request does not decode: " + e.getMessage(), e);
+    }
+    return LedgerHistory.PAGE.encode(LedgerHistory.read(committed, request));
   }
 
   /** The balance of {@code account} in a read view, for tools and tests. */

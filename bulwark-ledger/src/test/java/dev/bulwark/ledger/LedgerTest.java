@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.app.ApplyContext;
 import dev.bulwark.core.app.Check;
+import dev.bulwark.core.app.Origin;
 import dev.bulwark.core.app.Rejection;
 import dev.bulwark.core.app.StateMirror;
 import dev.bulwark.core.crypto.SigningKey;
@@ -75,7 +76,7 @@ class LedgerTest {
 
     LedgerResult apply(LedgerOp op, SigningKey key) {
       LedgerRequest r = LedgerRequest.sign(op, key);
-      assertThat(ledger.validate(r)).isEqualTo(Check.OK);
+      assertThat(ledger.validate(r, Origin.PUBLIC)).isEqualTo(Check.OK);
       index++;
       return tx.inSavepoint(() -> ledger.apply(r, this));
     }
@@ -83,19 +84,20 @@ class LedgerTest {
 
   @Test
   void pureValidationChecksShapeAuthorityAndSignature() {
-    assertThat(ledger.validate(LedgerRequest.sign(new LedgerOp.Deposit("alice", 5, Bytes.utf8("r")), ALICE)))
+    assertThat(ledger.validate(LedgerRequest.sign(new LedgerOp.Deposit("alice", 5, Bytes.utf8("r")), ALICE), Origin.PUBLIC))
         .isEqualTo(Check.reject("NOT_AUTHORIZED", "deposits and withdrawals are signed by the operator's admin key"));
-    assertThat(ledger.validate(LedgerRequest.sign(new LedgerOp.OpenAccount("Alice!", ALICE.publicKey()), ALICE)))
+    assertThat(ledger.validate(LedgerRequest.sign(new LedgerOp.OpenAccount("Alice!", ALICE.publicKey()), ALICE), Origin.PUBLIC))
         .isInstanceOf(Check.Rejected.class);
-    assertThat(ledger.validate(LedgerRequest.sign(new LedgerOp.OpenAccount("alice", ALICE.publicKey()), BOB)))
+    assertThat(ledger.validate(LedgerRequest.sign(new LedgerOp.OpenAccount("alice", ALICE.publicKey()), BOB), Origin.PUBLIC))
         .isEqualTo(Check.reject("NOT_AUTHORIZED", "an account is opened by its owner's key"));
-    assertThat(ledger.validate(LedgerRequest.sign(new LedgerOp.Transfer("alice", "alice", 1, 1), ALICE)))
+    assertThat(ledger.validate(LedgerRequest.sign(new LedgerOp.Transfer("alice", "alice", 1, 1), ALICE), Origin.PUBLIC))
         .isEqualTo(Check.reject("SAME_ACCOUNT", "a transfer needs two different accounts"));
-    assertThat(ledger.validate(LedgerRequest.sign(new LedgerOp.Deposit("alice", 0, Bytes.utf8("r")), ADMIN)))
+    assertThat(ledger.validate(LedgerRequest.sign(new LedgerOp.Deposit("alice", 0, Bytes.utf8("r")), ADMIN), Origin.PUBLIC))
         .isInstanceOf(Check.Rejected.class);
     LedgerRequest good = LedgerRequest.sign(new LedgerOp.Transfer("alice", "bob", 1, 1), ALICE);
-    LedgerRequest forged = new LedgerRequest(good.op(), BOB.publicKey(), good.signature());
-    assertThat(ledger.validate(forged)).isEqualTo(Check.reject("BAD_SIGNATURE", "the signature does not verify"));
+    LedgerRequest forged = new LedgerRequest(good.op(),
+        new LedgerRequest.Signed(BOB.publicKey(), ((LedgerRequest.Signed) good.authority()).signature()));
+    assertThat(ledger.validate(forged, Origin.PUBLIC)).isEqualTo(Check.reject("BAD_SIGNATURE", "the signature does not verify"));
   }
 
   @Test
@@ -123,7 +125,43 @@ class LedgerTest {
   }
 
   @Test
+  void unsignedTransfersPassOnlyFromTheGatewayConnectionTheyName() {
+    LedgerRequest unsigned = LedgerRequest.viaGateway(new LedgerOp.Transfer("alice", "bob", 5, 1), "gw-1");
+    assertThat(ledger.validate(unsigned, new Origin.Gateway("gw-1"))).isEqualTo(Check.OK);
+    assertThat(ledger.validate(unsigned, Origin.PUBLIC)).isEqualTo(Check.reject("NOT_AUTHORIZED",
+        "unsigned transfers are accepted only from a connection with a gateway certificate"));
+    assertThat(ledger.validate(unsigned, new Origin.Gateway("gw-2"))).isEqualTo(Check.reject("NOT_AUTHORIZED",
+        "this connection is gateway 'gw-2', not 'gw-1'"));
+    LedgerRequest unsignedDeposit = new LedgerRequest(new LedgerOp.Deposit("alice", 5, Bytes.utf8("r")),
+        new LedgerRequest.Gateway("gw-1"));
+    assertThat(ledger.validate(unsignedDeposit, new Origin.Gateway("gw-1"))).isEqualTo(Check.reject("NOT_AUTHORIZED",
+        "only transfers may be sent unsigned by a gateway"));
+    // A gateway connection gives no power over signed requests: their signatures still count.
+    LedgerRequest good = LedgerRequest.sign(new LedgerOp.Transfer("alice", "bob", 1, 1), ALICE);
+    LedgerRequest forged = new LedgerRequest(good.op(),
+        new LedgerRequest.Signed(BOB.publicKey(), ((LedgerRequest.Signed) good.authority()).signature()));
+    assertThat(ledger.validate(forged, new Origin.Gateway("gw-1"))).isInstanceOf(Check.Rejected.class);
+  }
+
+  @Test
+  void aGatewayTransferMovesFundsWithTheNextNonceAndIsStoredWithTheGatewaysName() {
+    Context ctx = new Context();
+    ctx.apply(new LedgerOp.OpenAccount("alice", ALICE.publicKey()), ALICE);
+    ctx.apply(new LedgerOp.OpenAccount("bob", BOB.publicKey()), BOB);
+    ctx.apply(new LedgerOp.Deposit("alice", 100, Bytes.utf8("ref-1")), ADMIN);
+    LedgerRequest unsigned = LedgerRequest.viaGateway(new LedgerOp.Transfer("alice", "bob", 40, 1), "gw-1");
+    assertThat(ctx.tx.inSavepoint(() -> ledger.apply(unsigned, ctx))).isEqualTo(new LedgerResult("alice", 60, 1));
+    assertThat(ctx.get(Ledger.ACCOUNTS, "bob").orElseThrow().balance()).isEqualTo(40);
+    assertThat(Ledger.OPERATIONS.get(ctx.tx, Ledger.OPERATIONS.keyOf(unsigned))).contains(unsigned);
+    LedgerRequest replayed = LedgerRequest.viaGateway(new LedgerOp.Transfer("alice", "bob", 40, 1), "gw-1");
+    assertThatThrownBy(() -> ctx.tx.inSavepoint(() -> ledger.apply(replayed, ctx)))
+        .isInstanceOf(Rejection.class).hasMessageContaining("nonce 2");
+  }
+
+  @Test
   void requestsSurviveTheirCanonicalEncoding() {
+    LedgerRequest viaGateway = LedgerRequest.viaGateway(new LedgerOp.Transfer("alice", "bob", 1, 3), "gw-1");
+    assertThat(LedgerRequest.CODEC.decode(LedgerRequest.CODEC.encode(viaGateway))).isEqualTo(viaGateway);
     LedgerRequest r = LedgerRequest.sign(new LedgerOp.Withdraw("bob", 10, Bytes.utf8("ref")), ADMIN);
     assertThat(LedgerRequest.CODEC.decode(LedgerRequest.CODEC.encode(r))).isEqualTo(r);
     assertThatThrownBy(() -> new Account(ALICE.publicKey(), -1, 0)).isInstanceOf(IllegalArgumentException.class);

@@ -10,8 +10,8 @@ import java.util.List;
  * and takes care of batching, replication, receipts and retries.
  *
  * <ol>
- *   <li>{@link #validate(Object)}: pure, on any thread, no state: well-formedness, limits,
- *       signatures;
+ *   <li>{@link #validate(Object, Origin)}: pure, on any thread, no state: well-formedness,
+ *       limits, signatures, and whether the connection that carried the request may send it;
  *   <li>{@link #validate(Object, StateReader)}: against a recent committed snapshot, read-only,
  *       in parallel; a stale snapshot can only make it too lenient, since apply checks again;
  *   <li>{@link #apply(Object, ApplyContext)}: on the one sequencer thread, in order, inside
@@ -31,9 +31,19 @@ public interface Application<Q, R> {
   /** The application's own tables, registered when the engine opens its store. */
   List<Table<?>> tables();
 
-  Check validate(Q request);
+  /** Stage 2. {@code origin} is who carried the request (see {@link Origin}); apply does not see it. */
+  Check validate(Q request, Origin origin);
 
   Check validate(Q request, StateReader snapshot);
 
   R apply(Q request, ApplyContext context);
+
+  /**
+   * A read-only query over committed state that clients may ask by name (an account's history,
+   * say), answered in the application's own encoding. Throw {@link IllegalArgumentException}
+   * for an unknown name or a bad argument; the client gets the message.
+   */
+  default dev.bulwark.core.Bytes query(String name, dev.bulwark.core.Bytes argument, dev.bulwark.core.kv.ReadView committed) {
+    throw new IllegalArgumentException(name() + " answers no query '" + name + "'");
+  }
 }

@@ -32,7 +32,10 @@ public sealed interface Frame {
     }
   }
 
-  /** The frame with {@code requestId} (0 when it could not be read at all) is refused. */
+  /**
+   * The frame with {@code requestId} is refused. Id 0 (a frame that could not be read at all)
+   * means the replica closes the connection; any other id concerns that one request.
+   */
   record Error(long requestId, String code, String message) implements Frame {}
 
   /** Asks for one state entry (its trie key) with its proof under the replica's latest signed head. */
@@ -50,6 +53,25 @@ public sealed interface Frame {
     public Answer {
       Objects.requireNonNull(head);
       Objects.requireNonNull(entry);
+    }
+  }
+
+  /**
+   * Asks the application's read-only query {@code name} (the ledger's "history", for example)
+   * over the replica's committed state; the argument and the answer are the application's
+   * encodings. Answers are not proven: what is proven is in receipts and state proofs.
+   */
+  record AppQuery(long requestId, String name, Bytes argument) implements Frame {
+    public AppQuery {
+      Objects.requireNonNull(name);
+      Objects.requireNonNull(argument);
+    }
+  }
+
+  /** The answer to an {@link AppQuery}; a query that fails is answered with an {@link Error} of its id. */
+  record AppAnswer(long requestId, Bytes result) implements Frame {
+    public AppAnswer {
+      Objects.requireNonNull(result);
     }
   }
 
@@ -101,7 +123,18 @@ public sealed interface Frame {
             Codecs.field("head", Codecs.optional(SignedBatchHead.CODEC), Answer::head),
             Codecs.field("entry", StateEntryProof.CODEC, Answer::entry),
             (Integer version, Long id, Optional<SignedBatchHead> head, StateEntryProof entry) ->
-                new Answer(checkVersion(version, id), head, entry))));
+                new Answer(checkVersion(version, id), head, entry))),
+        Codecs.variant(5, "AppQuery", AppQuery.class, Codecs.record("bulwark.Frame.AppQuery",
+            Codecs.field("version", Codecs.varU32(), r -> VERSION),
+            Codecs.field("requestId", Codecs.varU64(), AppQuery::requestId),
+            Codecs.field("name", Codecs.utf8(), AppQuery::name),
+            Codecs.field("argument", Codecs.bytes(), AppQuery::argument),
+            (Integer version, Long id, String name, Bytes argument) -> new AppQuery(checkVersion(version, id), name, argument))),
+        Codecs.variant(6, "AppAnswer", AppAnswer.class, Codecs.record("bulwark.Frame.AppAnswer",
+            Codecs.field("version", Codecs.varU32(), r -> VERSION),
+            Codecs.field("requestId", Codecs.varU64(), AppAnswer::requestId),
+            Codecs.field("result", Codecs.bytes(), AppAnswer::result),
+            (Integer version, Long id, Bytes result) -> new AppAnswer(checkVersion(version, id), result))));
   }
 
   private static long checkVersion(int version, long requestId) {

@@ -8,6 +8,7 @@ import dev.bulwark.core.Digest;
 import dev.bulwark.core.app.ApplyContext;
 import dev.bulwark.core.app.Application;
 import dev.bulwark.core.app.Check;
+import dev.bulwark.core.app.Origin;
 import dev.bulwark.core.app.Rejection;
 import dev.bulwark.core.app.StateMirror;
 import dev.bulwark.core.app.StateReader;
@@ -130,22 +131,27 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     };
   }
 
-  /** Runs stages 2 and 3 on the validation pool, then queues the request for the sequencer. */
+  /** {@link #submit(ClientRequest, Origin)} for a request from no particular connection. */
   public CompletableFuture<Outcome> submit(ClientRequest request) {
+    return submit(request, Origin.PUBLIC);
+  }
+
+  /** Runs stages 2 and 3 on the validation pool, then queues the request for the sequencer. */
+  public CompletableFuture<Outcome> submit(ClientRequest request, Origin origin) {
     CompletableFuture<Outcome> future = new CompletableFuture<>();
     if (stopping) {
       future.complete(new Outcome.NotCommitted("this replica is shutting down"));
       return future;
     }
     try {
-      validation.execute(() -> validateAndQueue(request, future));
+      validation.execute(() -> validateAndQueue(request, origin, future));
     } catch (RejectedExecutionException e) {
       future.complete(new Outcome.Busy("too many requests waiting for validation"));
     }
     return future;
   }
 
-  private void validateAndQueue(ClientRequest request, CompletableFuture<Outcome> future) {
+  private void validateAndQueue(ClientRequest request, Origin origin, CompletableFuture<Outcome> future) {
     Q payload;
     try {
       payload = app.requestCodec().decode(request.payload());
@@ -153,7 +159,7 @@ public final class Sequencer<Q, R> implements AutoCloseable {
       future.complete(new Outcome.Rejected("MALFORMED", "the request does not decode: " + e.getMessage()));
       return;
     }
-    Check check = app.validate(payload);
+    Check check = app.validate(payload, origin);
     if (check instanceof Check.Ok && !isRetryOfCommitted(request)) {
       // A retry of a committed request would fail against the state it changed; the sequencer
       // answers it with the original outcome instead.

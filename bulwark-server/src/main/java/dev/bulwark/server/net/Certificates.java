@@ -19,7 +19,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
+import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x500.style.IETFUtils;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
@@ -29,6 +32,7 @@ import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.operator.OperatorCreationException;
@@ -95,6 +99,56 @@ public final class Certificates {
       return new Issued(keys, sign(builder, ca.keys()));
     } catch (GeneralSecurityException | IOException e) {
       throw new IllegalStateException("cannot issue a certificate for " + name, e);
+    }
+  }
+
+  /** The organisational unit that marks a client certificate as a trusted gateway's. */
+  public static final String GATEWAY_UNIT = "bulwark-gateway";
+
+  /** What a client certificate is for. */
+  public enum ClientRole {
+    /** Identifies a client; gives no more rights than no certificate. */
+    CLIENT,
+    /** A trusted gateway: may send unsigned transfers, named after the certificate's common name. */
+    GATEWAY
+  }
+
+  /** A client certificate (client authentication only) issued by {@code ca} for {@code name}. */
+  public static Issued issueClient(Issued ca, String name, ClientRole role, Duration validity, SecureRandom random) {
+    if (!name.matches("[A-Za-z0-9._-]{1,64}")) {
+      throw new IllegalArgumentException("client names are 1 to 64 of A-Z a-z 0-9 . _ -, got '" + name + "'");
+    }
+    try {
+      KeyPair keys = ecKeys(random);
+      Instant now = Instant.now();
+      X500Name subject = new X500Name(role == ClientRole.GATEWAY ? "CN=" + name + ",OU=" + GATEWAY_UNIT : "CN=" + name);
+      var builder = new JcaX509v3CertificateBuilder(ca.certificate(), new BigInteger(127, random),
+          Date.from(now.minus(Duration.ofMinutes(5))), Date.from(now.plus(validity)), subject, keys.getPublic())
+          .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
+          .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature))
+          .addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+      return new Issued(keys, sign(builder, ca.keys()));
+    } catch (GeneralSecurityException | IOException e) {
+      throw new IllegalStateException("cannot issue a client certificate for " + name, e);
+    }
+  }
+
+  /**
+   * The gateway name in a client certificate issued as a gateway's, if it is one. The caller
+   * has already checked that the cluster CA issued it (the TLS handshake does).
+   */
+  public static java.util.Optional<String> gatewayName(X509Certificate certificate) {
+    try {
+      X500Name subject = new JcaX509CertificateHolder(certificate).getSubject();
+      RDN[] units = subject.getRDNs(BCStyle.OU);
+      RDN[] names = subject.getRDNs(BCStyle.CN);
+      if (units.length != 1 || names.length != 1
+          || !GATEWAY_UNIT.equals(IETFUtils.valueToString(units[0].getFirst().getValue()))) {
+        return java.util.Optional.empty();
+      }
+      return java.util.Optional.of(IETFUtils.valueToString(names[0].getFirst().getValue()));
+    } catch (java.security.cert.CertificateEncodingException e) {
+      return java.util.Optional.empty();
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.bulwark.server.net;
 
 import dev.bulwark.core.Bytes;
+import dev.bulwark.core.app.Origin;
 import dev.bulwark.core.codec.DecodeException;
 import dev.bulwark.core.protocol.ClientRequest;
 import dev.bulwark.core.protocol.Frame;
@@ -22,13 +23,15 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.codec.LengthFieldPrepender;
 import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProtocols;
 import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,22 +47,35 @@ public final class IngressServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(IngressServer.class);
 
   private final IngressConfig config;
-  private final Function<ClientRequest, CompletableFuture<Outcome>> handler;
-  private final Function<Bytes, Frame.Answer> queries;
+  private final BiFunction<ClientRequest, Origin, CompletableFuture<Outcome>> handler;
+  private final Queries queries;
   private final Semaphore inFlightTotal;
   private final EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   private final EventLoopGroup workers = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
   private final Channel channel;
 
-  private IngressServer(IngressConfig config, Function<ClientRequest, CompletableFuture<Outcome>> handler,
-      Function<Bytes, Frame.Answer> queries) throws SSLException, InterruptedException {
+  /** The read-only side of a replica: state entries with proofs, and the application's queries. */
+  public interface Queries {
+    /** An entry with its proof under the latest signed head (the answer's id is set by the server). */
+    Frame.Answer state(Bytes key);
+
+    /** The application's query {@code name}; {@link IllegalArgumentException} for a bad one. */
+    Bytes application(String name, Bytes argument);
+  }
+
+  private IngressServer(IngressConfig config, BiFunction<ClientRequest, Origin, CompletableFuture<Outcome>> handler,
+      Queries queries) throws SSLException, InterruptedException {
     this.config = config;
     this.handler = handler;
     this.queries = queries;
     this.inFlightTotal = new Semaphore(config.inFlightTotalMax());
-    SslContext tls = SslContextBuilder.forServer(config.certificate().toFile(), config.privateKey().toFile())
-        .protocols(SslProtocols.TLS_v1_3)
-        .build();
+    SslContextBuilder tlsBuilder = SslContextBuilder.forServer(config.certificate().toFile(), config.privateKey().toFile())
+        .protocols(SslProtocols.TLS_v1_3);
+    if (config.clientCa().isPresent()) {
+      // A certificate is asked for, not required: owner-signed requests come from anyone.
+      tlsBuilder.trustManager(config.clientCa().get().toFile()).clientAuth(ClientAuth.OPTIONAL);
+    }
+    SslContext tls = tlsBuilder.build();
     this.channel = new ServerBootstrap()
         .group(boss, workers)
         .channel(NioServerSocketChannel.class)
@@ -76,9 +92,16 @@ public final class IngressServer implements AutoCloseable {
   }
 
   /** Starts listening; {@code handler} runs a request through the pipeline (or answers "not leader"). */
-  public static IngressServer start(IngressConfig config, Function<ClientRequest, CompletableFuture<Outcome>> handler) {
-    return start(config, handler, key -> {
-      throw new UnsupportedOperationException("this listener answers no queries");
+  public static IngressServer start(IngressConfig config,
+      BiFunction<ClientRequest, Origin, CompletableFuture<Outcome>> handler) {
+    return start(config, handler, new Queries() {
+      @Override public Frame.Answer state(Bytes key) {
+        throw new UnsupportedOperationException("this listener answers no queries");
+      }
+
+      @Override public Bytes application(String name, Bytes argument) {
+        throw new IllegalArgumentException("this listener answers no queries");
+      }
     });
   }
 
@@ -86,8 +109,8 @@ public final class IngressServer implements AutoCloseable {
    * Starts listening; {@code handler} runs requests through the pipeline, {@code queries}
    * answers state queries with a proof under the latest signed head (the answer's id is set here).
    */
-  public static IngressServer start(IngressConfig config, Function<ClientRequest, CompletableFuture<Outcome>> handler,
-      Function<Bytes, Frame.Answer> queries) {
+  public static IngressServer start(IngressConfig config, BiFunction<ClientRequest, Origin, CompletableFuture<Outcome>> handler,
+      Queries queries) {
     try {
       return new IngressServer(config, handler, queries);
     } catch (SSLException e) {
@@ -106,6 +129,24 @@ public final class IngressServer implements AutoCloseable {
   /** One client connection: its own in-flight bound, frames answered as their futures complete. */
   private final class Connection extends SimpleChannelInboundHandler<ByteBuf> {
     private final Semaphore inFlight = new Semaphore(config.inFlightPerConnectionMax());
+    private Origin origin;
+
+    /** Who is on the other end, from the certificate it presented (read once, after the handshake). */
+    private Origin origin(ChannelHandlerContext ctx) {
+      if (origin == null) {
+        origin = Origin.PUBLIC;
+        SslHandler tls = ctx.pipeline().get(SslHandler.class);
+        try {
+          java.security.cert.Certificate[] chain = tls.engine().getSession().getPeerCertificates();
+          if (chain.length > 0 && chain[0] instanceof java.security.cert.X509Certificate leaf) {
+            origin = Certificates.gatewayName(leaf).<Origin>map(Origin.Gateway::new).orElse(Origin.PUBLIC);
+          }
+        } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+          // No client certificate: a public connection.
+        }
+      }
+      return origin;
+    }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, ByteBuf frameBytes) {
@@ -118,6 +159,10 @@ public final class IngressServer implements AutoCloseable {
       }
       if (frame instanceof Frame.Query query) {
         answerQuery(ctx, query);
+        return;
+      }
+      if (frame instanceof Frame.AppQuery query) {
+        answerAppQuery(ctx, query);
         return;
       }
       if (!(frame instanceof Frame.Request request)) {
@@ -137,7 +182,7 @@ public final class IngressServer implements AutoCloseable {
       }
       CompletableFuture<Outcome> answer;
       try {
-        answer = handler.apply(request.request());
+        answer = handler.apply(request.request(), origin(ctx));
       } catch (RuntimeException e) {
         answer = CompletableFuture.failedFuture(e);
       }
@@ -151,9 +196,24 @@ public final class IngressServer implements AutoCloseable {
 
     private void answerQuery(ChannelHandlerContext ctx, Frame.Query query) {
       try {
-        Frame.Answer a = queries.apply(query.key());
+        Frame.Answer a = queries.state(query.key());
         send(ctx, new Frame.Answer(query.requestId(), a.head(), a.entry()));
       } catch (RuntimeException e) {
+        send(ctx, new Frame.Error(query.requestId(), "QUERY_FAILED", String.valueOf(e.getMessage())));
+      }
+    }
+
+    private void answerAppQuery(ChannelHandlerContext ctx, Frame.AppQuery query) {
+      if (query.requestId() == 0) {
+        refuse(ctx, 0, "BAD_REQUEST_ID", "request ids start at 1");
+        return;
+      }
+      try {
+        send(ctx, new Frame.AppAnswer(query.requestId(), queries.application(query.name(), query.argument())));
+      } catch (IllegalArgumentException e) {
+        send(ctx, new Frame.Error(query.requestId(), "BAD_QUERY", String.valueOf(e.getMessage())));
+      } catch (RuntimeException e) {
+        log.warn("query '{}' failed", query.name(), e);
         send(ctx, new Frame.Error(query.requestId(), "QUERY_FAILED", String.valueOf(e.getMessage())));
       }
     }

@@ -239,11 +239,16 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
 
   /** Runs a request through this replica's pipeline if it leads. */
   public CompletableFuture<Outcome> submit(ClientRequest request) {
+    return submit(request, dev.bulwark.core.app.Origin.PUBLIC);
+  }
+
+  /** Runs a request that {@code origin} carried through this replica's pipeline if it leads. */
+  public CompletableFuture<Outcome> submit(ClientRequest request, dev.bulwark.core.app.Origin origin) {
     Sequencer<Q, R> s = sequencer;
     if (s == null) {
       return CompletableFuture.completedFuture(new Outcome.NotLeader(Optional.ofNullable(leaderId).filter(l -> !l.equals(id))));
     }
-    return s.submit(request);
+    return s.submit(request, origin);
   }
 
   /**
@@ -258,6 +263,13 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
         : new dev.bulwark.core.state.StateEntryProof(key, replica.state().get(head.get().head().batchNumber(), key),
             replica.state().prove(head.get().head().batchNumber(), key));
     return new dev.bulwark.core.protocol.Frame.Answer(0, head, entry);
+  }
+
+  /** The application's query {@code name} over this replica's committed state (a stale read on followers). */
+  public dev.bulwark.core.Bytes appQuery(String name, dev.bulwark.core.Bytes argument) {
+    try (var snapshot = replica.objects().snapshot()) {
+      return app.query(name, argument, snapshot);
+    }
   }
 
   public String id() {

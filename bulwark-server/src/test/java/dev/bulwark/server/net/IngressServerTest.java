@@ -47,8 +47,13 @@ class IngressServerTest {
     ca = Certificates.authority("test CA", Duration.ofDays(1), random);
     var replica = Certificates.issue(ca, "r1", List.of("localhost"), List.of("127.0.0.1"), Duration.ofDays(1), random);
     Certificates.write(replica, dir.resolve("r1.crt"), dir.resolve("r1.key"));
-    server = IngressServer.start(IngressConfig.loopback(dir.resolve("r1.crt"), dir.resolve("r1.key")).withInFlight(4, 6),
-        request -> {
+    Certificates.write(ca, dir.resolve("ca.crt"), dir.resolve("ca.key"));
+    server = IngressServer.start(IngressConfig.loopback(dir.resolve("r1.crt"), dir.resolve("r1.key")).withInFlight(4, 6)
+            .withClientCa(dir.resolve("ca.crt")),
+        (request, origin) -> {
+          if (request.clientId().equals(Bytes.utf8("who"))) {
+            return CompletableFuture.completedFuture(new Outcome.Rejected("ORIGIN", origin.toString()));
+          }
           if (request.clientId().equals(Bytes.utf8("hold"))) {
             return held.computeIfAbsent(request.sequence(), s -> new CompletableFuture<>());
           }
@@ -66,6 +71,30 @@ class IngressServerTest {
 
   Client client() throws Exception {
     return new Client(ca.certificate(), server.address().getPort());
+  }
+
+  private String originSeenBy(Certificates.Issued identity) throws Exception {
+    try (Client c = new Client(ca.certificate(), server.address().getPort(), identity)) {
+      c.send(1, "who", 1);
+      return ((Outcome.Rejected) ((Frame.Response) c.read()).outcome()).message();
+    }
+  }
+
+  @Test
+  void aConnectionIsAGatewayOnlyWithAGatewayCertificateFromTheClusterCa() throws Exception {
+    SecureRandom random = new SecureRandom();
+    var gateway = Certificates.issueClient(ca, "gw-1", Certificates.ClientRole.GATEWAY, Duration.ofDays(1), random);
+    var plain = Certificates.issueClient(ca, "alice-app", Certificates.ClientRole.CLIENT, Duration.ofDays(1), random);
+    var replicaCert = Certificates.issue(ca, "r2", List.of("localhost"), List.of("127.0.0.1"), Duration.ofDays(1), random);
+    assertThat(originSeenBy(gateway)).isEqualTo(new dev.bulwark.core.app.Origin.Gateway("gw-1").toString());
+    assertThat(originSeenBy(plain)).isEqualTo(dev.bulwark.core.app.Origin.PUBLIC.toString());
+    assertThat(originSeenBy(replicaCert)).isEqualTo(dev.bulwark.core.app.Origin.PUBLIC.toString());
+    assertThat(originSeenBy(null)).isEqualTo(dev.bulwark.core.app.Origin.PUBLIC.toString());
+    // A gateway certificate from another CA does not get in at all.
+    var otherCa = Certificates.authority("other CA", Duration.ofDays(1), random);
+    var forged = Certificates.issueClient(otherCa, "gw-1", Certificates.ClientRole.GATEWAY, Duration.ofDays(1), random);
+    assertThatThrownBy(() -> originSeenBy(forged)).isInstanceOf(IOException.class);
+    assertThat(originSeenBy(gateway)).as("the server goes on").contains("gw-1");
   }
 
   @Test
