@@ -38,6 +38,8 @@ import javax.net.ssl.SSLException;
 public final class BulwarkClient implements AutoCloseable {
   private final ClientConfig config;
   private final SslContext tls;
+  /** Every receipt of a batch carries the same signed head: its signature is checked once. */
+  private final dev.bulwark.core.receipt.VerifiedHeads verifiedHeads;
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   private final ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor();
   private final BlockingQueue<Lane> freeLanes;
@@ -58,6 +60,7 @@ public final class BulwarkClient implements AutoCloseable {
 
   public BulwarkClient(ClientConfig config) {
     this.config = config;
+    this.verifiedHeads = new dev.bulwark.core.receipt.VerifiedHeads(config.operatorKey(), 256);
     try {
       SslContextBuilder builder = SslContextBuilder.forClient()
           .trustManager(config.caCertificate().toFile())
@@ -213,7 +216,7 @@ public final class BulwarkClient implements AutoCloseable {
   }
 
   private void check(ClientRequest request, Outcome.Confirmed confirmed) {
-    Verification v = confirmed.receipt().verify(config.operatorKey());
+    Verification v = confirmed.receipt().verify(verifiedHeads);
     if (v instanceof Verification.Invalid invalid) {
       throw new ReceiptRejectedException("receipt does not verify: " + invalid.failedCheck());
     }

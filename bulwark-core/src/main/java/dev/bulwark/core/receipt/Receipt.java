@@ -22,6 +22,11 @@ public sealed interface Receipt {
   /** Checks every part of the receipt against {@code operatorKey}; the first failure is named. */
   Verification verify(PublicKey operatorKey);
 
+  /** {@link #verify(PublicKey)}, with head signatures checked once through {@code heads}. */
+  default Verification verify(VerifiedHeads heads) {
+    return verify(heads.operatorKey());
+  }
+
   /** The operator signed this confirmation itself. */
   record PerRequest(Confirmation confirmation, Signature signature) implements Receipt {
     public PerRequest {
@@ -67,8 +72,17 @@ public sealed interface Receipt {
 
     @Override
     public Verification verify(PublicKey operatorKey) {
+      return verify(operatorKey, head.verify(operatorKey));
+    }
+
+    @Override
+    public Verification verify(VerifiedHeads heads) {
+      return verify(heads.operatorKey(), heads.verify(head));
+    }
+
+    private Verification verify(PublicKey operatorKey, boolean headVerified) {
       BatchHead h = head.head();
-      if (!head.verify(operatorKey)) {
+      if (!headVerified) {
         return new Verification.Invalid("batch head signature does not verify under operator key "
             + operatorKey.fingerprint());
       }
