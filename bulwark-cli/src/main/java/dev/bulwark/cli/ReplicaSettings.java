@@ -27,11 +27,17 @@ import java.util.Properties;
  * operator.id      the operator's name in receipts
  * operator.key     the operator's signing key (PEM, mode 0600)
  * admin.publicKey  the key that signs deposits and withdrawals
+ * http.host        the admin and dashboard listener's address (default 127.0.0.1)
+ * http.port        its port (default: ingress.port + 100)
+ * http.peers       id=host:port of every replica's admin listener (default: each ingress peer's port + 100)
  * </pre>
  */
 record ReplicaSettings(Path file, String cluster, String id, Map<String, String> raftPeers, String ingressHost,
     int ingressPort, Map<String, String> ingressPeers, Path ca, Path certificate, Path key, String operatorId,
-    Path operatorKey, Path adminPublicKey) {
+    Path operatorKey, Path adminPublicKey, String httpHost, int httpPort, Map<String, String> httpPeers) {
+
+  /** The admin listener's port is the client port plus this, unless set. */
+  static final int HTTP_PORT_OFFSET = 100;
 
   static ReplicaSettings read(Path file) {
     Properties p = new Properties();
@@ -41,12 +47,29 @@ record ReplicaSettings(Path file, String cluster, String id, Map<String, String>
       throw new UserError("cannot read " + file + ": " + e.getMessage());
     }
     Path base = file.toAbsolutePath().getParent();
+    int ingressPort = port(p, file, "ingress.port");
+    Map<String, String> ingressPeers = peers(p, file, "ingress.peers");
+    if (ingressPort + HTTP_PORT_OFFSET > 65535 && p.getProperty("http.port") == null) {
+      throw new UserError(file + ": setting 'http.port' must be set when ingress.port + " + HTTP_PORT_OFFSET + " is not a port");
+    }
+    int httpPort = p.getProperty("http.port") == null ? ingressPort + HTTP_PORT_OFFSET : port(p, file, "http.port");
+    Map<String, String> httpPeers = p.getProperty("http.peers") != null ? peers(p, file, "http.peers") : shifted(ingressPeers);
     return new ReplicaSettings(file, required(p, file, "cluster.name"), required(p, file, "replica.id"),
-        peers(p, file, "raft.peers"), required(p, file, "ingress.host"), port(p, file, "ingress.port"),
-        peers(p, file, "ingress.peers"), base.resolve(required(p, file, "tls.ca")),
+        peers(p, file, "raft.peers"), required(p, file, "ingress.host"), ingressPort,
+        ingressPeers, base.resolve(required(p, file, "tls.ca")),
         base.resolve(required(p, file, "tls.certificate")), base.resolve(required(p, file, "tls.key")),
         required(p, file, "operator.id"), base.resolve(required(p, file, "operator.key")),
-        base.resolve(required(p, file, "admin.publicKey")));
+        base.resolve(required(p, file, "admin.publicKey")), p.getProperty("http.host", "127.0.0.1").strip(), httpPort,
+        httpPeers);
+  }
+
+  private static Map<String, String> shifted(Map<String, String> ingressPeers) {
+    Map<String, String> out = new LinkedHashMap<>();
+    ingressPeers.forEach((id, address) -> {
+      int colon = address.lastIndexOf(':');
+      out.put(id, address.substring(0, colon + 1) + (Integer.parseInt(address.substring(colon + 1)) + HTTP_PORT_OFFSET));
+    });
+    return out;
   }
 
   private static String required(Properties p, Path file, String name) {

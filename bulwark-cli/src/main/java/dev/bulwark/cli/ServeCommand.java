@@ -1,7 +1,14 @@
 package dev.bulwark.cli;
 
 import dev.bulwark.core.crypto.SigningKey;
+import dev.bulwark.ledger.Account;
 import dev.bulwark.ledger.Ledger;
+import dev.bulwark.server.admin.AdminConfig;
+import dev.bulwark.server.admin.AdminServer;
+import dev.bulwark.server.admin.ReplicaMetrics;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import dev.bulwark.ledger.LedgerRequest;
 import dev.bulwark.ledger.LedgerResult;
 import dev.bulwark.server.engine.EngineConfig;
@@ -37,6 +44,23 @@ final class ServeCommand implements Runnable {
     return RaftSettings.DEFAULT.withTls(new RaftSettings.Tls(s.certificate(), s.key(), s.ca()));
   }
 
+  /** Accounts by name in the admin API: /state/accounts/NAME, with the balance shown. */
+  static AdminServer.StateView accountsView() {
+    return new AdminServer.StateView("accounts", name -> {
+      if (!Ledger.ACCOUNT_NAME.matcher(name).matches()) {
+        throw new IllegalArgumentException("'" + name + "' is not an account name");
+      }
+      return Ledger.ACCOUNTS.keyBytes(name);
+    }, value -> {
+      Account a = Account.CODEC.decode(value);
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("owner", a.owner().hex());
+      out.put("balance", a.balance());
+      out.put("nonce", a.nonce());
+      return out;
+    });
+  }
+
   @Override
   public void run() {
     ReplicaSettings s = ReplicaSettings.read(config);
@@ -65,12 +89,24 @@ final class ServeCommand implements Runnable {
       replica.close();
       throw e;
     }
+    ReplicaMetrics metrics = new ReplicaMetrics(replica);
+    ingress.observe(metrics);
+    AdminServer admin;
+    try {
+      admin = AdminServer.start(new AdminConfig(s.httpHost(), s.httpPort(), s.httpPeers(), java.time.Duration.ofMillis(500)),
+          replica, List.of(accountsView()), metrics);
+    } catch (RuntimeException e) {
+      ingress.close();
+      replica.close();
+      throw e;
+    }
     PrintWriter out = spec.commandLine().getOut();
-    out.printf("replica %s of cluster '%s': clients on %s, Raft on %s%n", s.id(), s.cluster(), ingress.address(),
-        s.raftPeers().get(s.id()));
+    out.printf("replica %s of cluster '%s': clients on %s, Raft on %s, dashboard and admin API on http://%s:%d/%n", s.id(),
+        s.cluster(), ingress.address(), s.raftPeers().get(s.id()), admin.address().getHostString(), admin.address().getPort());
     out.flush();
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      admin.close();
       ingress.close();
       replica.close();
       stopped.countDown();

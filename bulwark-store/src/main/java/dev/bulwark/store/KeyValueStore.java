@@ -30,6 +30,14 @@ public interface KeyValueStore extends ReadView, AutoCloseable {
 
   Path directory();
 
+  /**
+   * The backend's own figures for operators (sizes, key estimates, background work), by a
+   * stable name; empty if the backend keeps none.
+   */
+  default java.util.Map<String, Long> statistics() {
+    return java.util.Map.of();
+  }
+
   /** Closes open snapshots and cursors, then the database. Idempotent. */
   @Override
   void close();

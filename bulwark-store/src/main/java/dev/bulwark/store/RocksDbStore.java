@@ -86,6 +86,26 @@ final class RocksDbStore implements KeyValueStore {
     return directory;
   }
 
+  /** RocksDB properties worth watching, under their RocksDB names without the "rocksdb." prefix. */
+  private static final java.util.List<String> WATCHED_PROPERTIES = java.util.List.of("estimate-num-keys",
+      "total-sst-files-size", "live-sst-files-size", "cur-size-all-mem-tables", "estimate-pending-compaction-bytes",
+      "num-running-compactions", "num-running-flushes", "background-errors");
+
+  @Override
+  public java.util.Map<String, Long> statistics() {
+    return guard.read(() -> {
+      java.util.Map<String, Long> out = new java.util.LinkedHashMap<>();
+      for (String name : WATCHED_PROPERTIES) {
+        try {
+          out.put(name, db.getLongProperty("rocksdb." + name));
+        } catch (RocksDBException e) {
+          // a property this RocksDB build does not know: left out
+        }
+      }
+      return out;
+    });
+  }
+
   @Override
   public Optional<Bytes> get(Bytes key) {
     return guard.read(() -> get(latest, key));

@@ -30,6 +30,7 @@ public final class ReceiptJson {
   public static final String HEAD_FORMAT = "bulwark.signed-batch-head.v1";
   public static final String CONSISTENCY_FORMAT = "bulwark.consistency-proof.v1";
   public static final String STATE_PROOF_FORMAT = "bulwark.state-proof.v1";
+  public static final String INCLUSION_FORMAT = "bulwark.inclusion-proof.v1";
   public static final String MODE_PER_REQUEST = "per-request";
   public static final String MODE_PER_BATCH = "per-batch";
 
@@ -74,6 +75,14 @@ public final class ReceiptJson {
     out.put("firstSize", proof.firstSize());
     out.put("secondSize", proof.secondSize());
     out.put("path", hexes(proof.path()));
+    return Json.write(out);
+  }
+
+  /** A standalone inclusion proof of leaf {@code leafIndex} in a log of {@code treeSize} leaves. */
+  public static String write(InclusionProof proof) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("format", INCLUSION_FORMAT);
+    out.putAll(inclusion(proof));
     return Json.write(out);
   }
 

@@ -49,10 +49,19 @@ public final class IngressServer implements AutoCloseable {
   private final IngressConfig config;
   private final BiFunction<ClientRequest, Origin, CompletableFuture<Outcome>> handler;
   private final Queries queries;
+  private volatile Observer observer = Observer.NONE;
   private final Semaphore inFlightTotal;
   private final EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   private final EventLoopGroup workers = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
   private final Channel channel;
+
+  /** Sees every request the listener answers, for metrics; must not block. */
+  public interface Observer {
+    Observer NONE = (outcome, nanos) -> {};
+
+    /** {@code outcome} was sent {@code nanos} after the request arrived. */
+    void answered(Outcome outcome, long nanos);
+  }
 
   /** The read-only side of a replica: state entries with proofs, and the application's queries. */
   public interface Queries {
@@ -122,6 +131,11 @@ public final class IngressServer implements AutoCloseable {
     }
   }
 
+  /** Reports every answered request to {@code observer} from now on. */
+  public void observe(Observer observer) {
+    this.observer = java.util.Objects.requireNonNull(observer);
+  }
+
   public InetSocketAddress address() {
     return (InetSocketAddress) channel.localAddress();
   }
@@ -169,15 +183,16 @@ public final class IngressServer implements AutoCloseable {
         refuse(ctx, 0, "UNEXPECTED_FRAME", "clients send requests and queries only");
         return;
       }
+      long arrived = System.nanoTime();
       if (!inFlight.tryAcquire()) {
-        send(ctx, new Frame.Response(request.requestId(), new Outcome.Busy(
-            "this connection has " + config.inFlightPerConnectionMax() + " requests in flight")));
+        answer(ctx, request.requestId(), new Outcome.Busy(
+            "this connection has " + config.inFlightPerConnectionMax() + " requests in flight"), arrived);
         return;
       }
       if (!inFlightTotal.tryAcquire()) {
         inFlight.release();
-        send(ctx, new Frame.Response(request.requestId(), new Outcome.Busy(
-            "this replica has " + config.inFlightTotalMax() + " requests in flight")));
+        answer(ctx, request.requestId(), new Outcome.Busy(
+            "this replica has " + config.inFlightTotalMax() + " requests in flight"), arrived);
         return;
       }
       CompletableFuture<Outcome> answer;
@@ -190,8 +205,13 @@ public final class IngressServer implements AutoCloseable {
         inFlight.release();
         inFlightTotal.release();
         Outcome o = failure == null ? outcome : new Outcome.Unknown("the replica failed: " + failure);
-        send(ctx, new Frame.Response(request.requestId(), o));
+        answer(ctx, request.requestId(), o, arrived);
       });
+    }
+
+    private void answer(ChannelHandlerContext ctx, long requestId, Outcome outcome, long arrivedNanos) {
+      send(ctx, new Frame.Response(requestId, outcome));
+      observer.answered(outcome, System.nanoTime() - arrivedNanos);
     }
 
     private void answerQuery(ChannelHandlerContext ctx, Frame.Query query) {

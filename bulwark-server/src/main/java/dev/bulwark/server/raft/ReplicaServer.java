@@ -202,10 +202,33 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
 
     @Override public void leaderChanged(RaftPeerId newLeader) {
       leaderId = newLeader == null ? null : newLeader.toString();
+      recordLeaderChange(leaderId);
       if (newLeader != null && !newLeader.toString().equals(id)) {
         stopSequencing("leadership moved to " + newLeader);
       }
       log.info("replica {}: leader is now {}", id, leaderId);
+    }
+  }
+
+  /** A leadership change this replica saw: when, and who leads after it (empty: nobody known). */
+  public record LeaderChange(long timeMs, Optional<String> leader) {}
+
+  private static final int LEADER_CHANGES_KEPT = 64;
+  private final java.util.ArrayDeque<LeaderChange> leaderChanges = new java.util.ArrayDeque<>();
+
+  private void recordLeaderChange(String leader) {
+    synchronized (leaderChanges) {
+      if (leaderChanges.size() == LEADER_CHANGES_KEPT) {
+        leaderChanges.removeFirst();
+      }
+      leaderChanges.addLast(new LeaderChange(clock.millis(), Optional.ofNullable(leader)));
+    }
+  }
+
+  /** The most recent leadership changes this replica saw, oldest first (at most 64). */
+  public List<LeaderChange> leaderChanges() {
+    synchronized (leaderChanges) {
+      return List.copyOf(leaderChanges);
     }
   }
 
@@ -274,6 +297,40 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
 
   public String id() {
     return id;
+  }
+
+  /**
+   * What this replica knows of itself and the cluster, for operators.
+   *
+   * @param role Raft's name for its role (LEADER, FOLLOWER, CANDIDATE, LISTENER...), or DOWN once closed
+   * @param commitIndex the highest Raft index known committed
+   * @param applied how far this replica applied the log, with its running state digest
+   * @param latestHead the signed head of the latest batch it applied
+   * @param sequencing whether it leads and its sequencer takes requests
+   */
+  public record Status(String id, String cluster, String role, long term, Optional<String> leader, long commitIndex,
+      dev.bulwark.server.engine.EngineTables.Applied applied, Optional<dev.bulwark.core.receipt.SignedBatchHead> latestHead,
+      boolean sequencing) {}
+
+  public Status status() {
+    String role = "DOWN";
+    long term = 0;
+    long commit = -1;
+    try {
+      var division = server.getDivision(members.groupId());
+      role = division.getInfo().getCurrentRole().name();
+      term = division.getInfo().getCurrentTerm();
+      commit = division.getRaftLog().getLastCommittedIndex();
+    } catch (IOException | RuntimeException e) {
+      // closed or not yet in its group: reported as DOWN
+    }
+    return new Status(id, members.cluster(), role, term, leaderId(), commit, replica.applied(), replica.lastHead(),
+        isSequencing());
+  }
+
+  /** The cluster's members as this replica was configured (id -> Raft address). */
+  public Members members() {
+    return members;
   }
 
   public Replica replica() {
