@@ -82,6 +82,42 @@ class AdminServerTest {
     return o;
   }
 
+  /** promtool's complaints about a scrape (empty: none); the test is skipped where Debian's prometheus is missing. */
+  static String promtool(String scrape) throws Exception {
+    Process p;
+    try {
+      p = new ProcessBuilder("promtool", "check", "metrics").redirectErrorStream(true).start();
+    } catch (IOException e) {
+      org.junit.jupiter.api.Assumptions.abort("promtool is not installed (Debian: apt-get install prometheus)");
+      throw e;
+    }
+    try (var in = p.getOutputStream()) {
+      in.write(scrape.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    return p.exitValue() == 0 ? out.strip() : "exit " + p.exitValue() + ": " + out;
+  }
+
+  /** The dashboard's DOM after its scripts ran for a few seconds in headless Chromium. */
+  static String dashboard(int port) throws Exception {
+    Process p;
+    try {
+      p = new ProcessBuilder("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=3000",
+          "--dump-dom", "http://127.0.0.1:" + port + "/").redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    } catch (IOException e) {
+      org.junit.jupiter.api.Assumptions.abort("chromium is not installed (Debian: apt-get install chromium)");
+      throw e;
+    }
+    String dom = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError("chromium did not finish in 60 s");
+    }
+    assertThat(p.exitValue()).as("chromium's exit status").isZero();
+    return dom;
+  }
+
   @Test
   void anAuditorChecksEverythingTheApiServesWithTheOperatorKeyAlone() throws Exception {
     List<AdminServer> admins = new ArrayList<>();
@@ -165,6 +201,9 @@ class AdminServerTest {
           .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString()).statusCode())
           .isEqualTo(405);
       assertThat(get(port, "/").body()).contains("<title>Bulwark dashboard</title>");
+      assertThat(promtool(metrics)).as("promtool check metrics").isEmpty();
+      String page1 = dashboard(ports.get(follower));
+      assertThat(page1).contains("data-testid=\"leader\">" + leader + "<");
       assertThat(get(port, "/dashboard.js").statusCode()).isEqualTo(200);
       assertThat(get(port, "/health/live").statusCode()).isEqualTo(200);
       assertThat(get(port, "/health/ready").statusCode()).isEqualTo(200);
@@ -179,6 +218,11 @@ class AdminServerTest {
       List<Object> after = json(survivor, "/cluster").array("replicas");
       assertThat(after.stream().filter(r -> leader.equals(((Map<?, ?>) r).get("id"))).findFirst().orElseThrow())
           .satisfies(r -> assertThat(((Map<?, ?>) r).get("role")).isEqualTo("DOWN"));
+      // The dashboard, rendered by a real browser, shows the new leader and the change.
+      String page2 = dashboard(survivor);
+      assertThat(page2).contains("data-testid=\"leader\">" + next + "<");
+      assertThat(page2.substring(page2.indexOf("data-testid=\"changes\""))).contains("<td>" + next + "</td>");
+      assertThat(page2).contains("<td>" + leader + "</td><td>DOWN</td>");
     } finally {
       admins.forEach(AdminServer::close);
     }
