@@ -216,8 +216,11 @@ final class ClusterCommand implements Runnable {
     if (join) {
       command.add("--join");
     }
-    Process p = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(rdir.resolve("replica.log").toFile())).start();
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(rdir.resolve("replica.log").toFile()));
+    // A replica's log records its events (leadership, snapshots, membership) unless told otherwise.
+    builder.environment().putIfAbsent("BULWARK_LOG_LEVEL", "INFO");
+    Process p = builder.start();
     Files.writeString(rdir.resolve("replica.pid"), Long.toString(p.pid()));
     return p;
   }

@@ -374,13 +374,28 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     if (!members.addresses().containsKey(target)) {
       throw new IllegalArgumentException("no replica " + target + " in " + members.addresses().keySet());
     }
-    try (var client = org.apache.ratis.client.RaftClient.newBuilder().setRaftGroup(members.group())
-        .setProperties(new RaftProperties()).setParameters(raft.parameters()).build()) {
-      var reply = client.admin().transferLeadership(RaftPeerId.valueOf(target), timeoutMs);
-      if (!reply.isSuccess()) {
-        throw new IOException("leadership transfer to " + target + " failed: " + reply.getException());
+    // Leadership may move while the request is on its way (the reply is then DIFFERENT_LEADER):
+    // ask again, a few times, with a fresh client that finds the current leader.
+    IOException last = null;
+    for (int attempt = 0; attempt < 3; attempt++) {
+      try (var client = org.apache.ratis.client.RaftClient.newBuilder().setRaftGroup(members.group())
+          .setProperties(new RaftProperties()).setParameters(raft.parameters()).build()) {
+        var reply = client.admin().transferLeadership(RaftPeerId.valueOf(target), timeoutMs);
+        if (reply.isSuccess()) {
+          return;
+        }
+        last = new IOException("leadership transfer to " + target + " failed: " + reply.getException());
+      } catch (IOException e) {
+        last = e;
+      }
+      try {
+        Thread.sleep(300L * (attempt + 1));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while handing leadership to " + target, e);
       }
     }
+    throw last;
   }
 
   @Override
