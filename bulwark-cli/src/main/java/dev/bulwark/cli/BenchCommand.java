@@ -42,7 +42,9 @@ import picocli.CommandLine.Spec;
         + "receipt, print a progress line every second and a final report: throughput (overall and the median of "
         + "one-second windows), latency p50/p90/p99/p99.9/max, and errors by kind.",
         "Closed loop by default (each client sends when its previous transfer is answered); --rate sends on a fixed "
-        + "schedule instead and measures latency from each transfer's scheduled time."})
+        + "schedule instead and measures latency from each transfer's scheduled time.",
+        "Errors are counted by kind: rejected:CODE (refused before sequencing), refused:CODE (confirmed, refused by "
+        + "the ledger), timeout[:last answer, e.g. busy or not-leader], receipt-rejected, failed:EXCEPTION."})
 final class BenchCommand implements Callable<Integer> {
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;
@@ -97,9 +99,9 @@ final class BenchCommand implements Callable<Integer> {
     PrintWriter progress = json ? spec.commandLine().getErr() : out;
 
     SecureRandom random = new SecureRandom();
-    SigningKey admin = cluster.adminKey(null);
     ReplicaSettings first = ReplicaSettings.read(ClusterCommand.replicaDirs(cluster.cluster).getFirst()
         .resolve("replica.properties"));
+    SigningKey admin = cluster.adminKey(null);
     byte[] run = new byte[4];
     random.nextBytes(run);
     String prefix = "bench-" + HexFormat.of().formatHex(run) + "-";

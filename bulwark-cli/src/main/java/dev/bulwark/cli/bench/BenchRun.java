@@ -4,6 +4,7 @@ import dev.bulwark.core.Bytes;
 import dev.bulwark.core.protocol.Outcome;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
@@ -149,7 +150,7 @@ public final class BenchRun {
     Client(int client, long startNs) {
       this.owned = plan.accountsOf(client);
       this.nextNonce = new long[owned.length];
-      java.util.Arrays.fill(nextNonce, 1);
+      Arrays.fill(nextNonce, 1);
       this.random = new SplittableRandom(seed ^ (client * 0x9E3779B97F4A7C15L));
       this.intervalNs = plan.clientIntervalNanos();
       this.dueNs = startNs + client * intervalNs / plan.clients();
