@@ -1,40 +1,50 @@
 package dev.bulwark.cli;
 
+import dev.bulwark.cli.bench.BenchAccount;
+import dev.bulwark.cli.bench.BenchPlan;
+import dev.bulwark.cli.bench.BenchReport;
+import dev.bulwark.cli.bench.BenchRun;
+import dev.bulwark.cli.bench.ErrorKinds;
+import dev.bulwark.cli.bench.SignedTransfers;
+import dev.bulwark.cli.bench.TransferSource;
 import dev.bulwark.client.BulwarkClient;
 import dev.bulwark.client.ClientConfig;
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.crypto.SigningKey;
 import dev.bulwark.core.protocol.Outcome;
-import dev.bulwark.core.protocol.ResultEnvelope;
+import dev.bulwark.ledger.Account;
+import dev.bulwark.ledger.Ledger;
 import dev.bulwark.ledger.LedgerOp;
-import dev.bulwark.ledger.LedgerRequest;
 import dev.bulwark.store.keys.KeyFiles;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * Load through the real edge: a running cluster, the Java client over TLS, signed transfers
- * with one in flight per account and every receipt verified. Prints confirmed transfers per
- * second (each second and the median) and latency percentiles.
+ * Load through the real edge: a running cluster, the Java client over TLS, every receipt
+ * verified. Opens and funds fresh accounts, then runs {@link BenchRun} over them; see
+ * {@link BenchPlan} for what the options mean together and {@link BenchReport} for the output.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true,
-    description = "Send signed transfers to a running cluster through the client, verify every receipt, and report "
-        + "throughput (median of one-second windows) and latency.")
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Send transfers to a running cluster from concurrent clients through the Java client, verify every "
+        + "receipt, print a progress line every second and a final report: throughput (overall and the median of "
+        + "one-second windows), latency p50/p90/p99/p99.9/max, and errors by kind.",
+        "Closed loop by default (each client sends when its previous transfer is answered); --rate sends on a fixed "
+        + "schedule instead and measures latency from each transfer's scheduled time.",
+        "Errors are counted by kind: rejected:CODE (refused before sequencing), refused:CODE (confirmed, refused by "
+        + "the ledger), timeout[:last answer, e.g. busy or not-leader], receipt-rejected, failed:EXCEPTION."})
 final class BenchCommand implements Callable<Integer> {
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;
@@ -42,94 +52,130 @@ final class BenchCommand implements Callable<Integer> {
   @picocli.CommandLine.Mixin
   LedgerCommands.ClusterOption cluster;
 
-  @Option(names = "--accounts", defaultValue = "64", description = "Accounts, each sending one transfer at a time (default ${DEFAULT-VALUE}).")
-  int accounts;
+  @Option(names = "--clients", paramLabel = "N",
+      description = "Concurrent clients, each with one transfer in flight (default 64, or --accounts if fewer).")
+  Integer clients;
 
-  @Option(names = "--transfers", defaultValue = "50", description = "Transfers per account (default ${DEFAULT-VALUE}).")
-  int transfers;
+  @Option(names = "--accounts", paramLabel = "N",
+      description = "Accounts to open; each client sends only from its own (default: twice --clients).")
+  Integer accounts;
+
+  @Option(names = "--duration", paramLabel = "TIME", description = "How long to measure, e.g. 30s, 2m (default 30s).")
+  String duration;
+
+  @Option(names = "--warmup", paramLabel = "TIME",
+      description = "Load sent first and left out of the report, e.g. 5s, 0 for none (default 5s).")
+  String warmup;
+
+  @Option(names = "--transfers", paramLabel = "N",
+      description = "Instead of a duration: send exactly N transfers from every account, all measured.")
+  Long transfers;
+
+  @Option(names = {"--rate", "--max-rate"}, paramLabel = "PER_SECOND",
+      description = "Open loop: send this many transfers per second in total, on a fixed schedule.")
+  Long rate;
+
+  @Option(names = "--unsigned",
+      description = "Unsigned transfers from a trusted gateway connection (not yet available).")
+  boolean unsigned;
+
+  @Option(names = "--json", description = "Print the final report as JSON on standard output; progress goes to standard error.")
+  boolean json;
 
   @Override
   public Integer call() throws Exception {
-    if (accounts < 2 || accounts > 4096 || transfers < 1 || transfers > 100_000) {
-      throw new UserError("--accounts must be 2 to 4096 and --transfers 1 to 100000");
+    BenchPlan plan;
+    try {
+      plan = BenchPlan.fromOptions(clients, accounts, duration, warmup, transfers, rate);
+    } catch (IllegalArgumentException e) {
+      throw new UserError(e.getMessage());
     }
+    if (unsigned) {
+      throw new UserError("--unsigned is not yet available: unsigned transfers need a trusted gateway connection "
+          + "(a client certificate from the cluster), which the client does not have yet");
+    }
+    TransferSource source = new SignedTransfers();
     PrintWriter out = spec.commandLine().getOut();
+    PrintWriter progress = json ? spec.commandLine().getErr() : out;
+
     SecureRandom random = new SecureRandom();
-    SigningKey admin = KeyFiles.readPrivateKey(cluster.cluster.resolve("admin.key"));
-    ReplicaSettings first = ReplicaSettings.read(ClusterCommand.replicaDirs(cluster.cluster).getFirst().resolve("replica.properties"));
+    ReplicaSettings first = ReplicaSettings.read(ClusterCommand.replicaDirs(cluster.cluster).getFirst()
+        .resolve("replica.properties"));
+    SigningKey admin = cluster.adminKey(null);
     byte[] run = new byte[4];
     random.nextBytes(run);
     String prefix = "bench-" + HexFormat.of().formatHex(run) + "-";
     ClientConfig config = ClientConfig.defaults(first.ingressPeers(), cluster.cluster.resolve("ca.crt"),
-        KeyFiles.readPublicKey(cluster.cluster.resolve("operator.pub")), prefix + "client").withLanes(accounts);
-    try (BulwarkClient client = new BulwarkClient(config); ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
-      out.printf("opening %d accounts ...%n", accounts);
+        KeyFiles.readPublicKey(cluster.cluster.resolve("operator.pub")), prefix + "client")
+        .withLanes(plan.clients());
+    try (BulwarkClient client = new BulwarkClient(config)) {
+      progress.printf("opening and funding %,d accounts ...%n", plan.accounts());
+      progress.flush();
+      List<BenchAccount> opened = openAccounts(client, admin, prefix, plan.accounts(), random);
+      progress.printf("%d clients sending %s transfers ...%n", plan.clients(), source.name());
+      progress.flush();
+      BenchRun.Target target = new BenchRun.Target() {
+        @Override public Outcome submit(Bytes payload) throws InterruptedException {
+          return client.submit(payload);
+        }
+
+        @Override public long nextNonce(String account) throws InterruptedException {
+          var entry = client.query(Ledger.ACCOUNTS.keyBytes(account));
+          return Account.CODEC.decode(entry.value().orElseThrow(
+              () -> new IllegalStateException("bench account " + account + " is gone"))).nonce() + 1;
+        }
+      };
+      BenchReport report = new BenchRun(plan, opened, source, target, progress,
+          config.requestTimeout().plusSeconds(5), random.nextLong()).run();
+      out.print(json ? report.json() : report.text());
       out.flush();
-      List<SigningKey> owners = new ArrayList<>();
-      List<Future<Outcome>> setup = new ArrayList<>();
-      for (int i = 0; i < accounts; i++) {
-        SigningKey owner = SigningKey.generate(random);
-        owners.add(owner);
-        String name = prefix + i;
-        setup.add(threads.submit(() -> {
-          applied(client.submit(LedgerCommands.payload(new LedgerOp.OpenAccount(name, owner.publicKey()), owner)));
-          return applied(client.submit(LedgerCommands.payload(new LedgerOp.Deposit(name, 1_000_000, Bytes.utf8(name)), admin)));
-        }));
-      }
-      for (Future<Outcome> f : setup) {
-        f.get(120, TimeUnit.SECONDS);
-      }
-      out.printf("sending %,d transfers, one in flight per account ...%n", (long) accounts * transfers);
-      out.flush();
-      LongAdder confirmed = new LongAdder();
-      long[] latencies = new long[accounts * transfers];
-      AtomicLong count = new AtomicLong();
-      List<Future<?>> streams = new ArrayList<>();
-      long start = System.nanoTime();
-      for (int i = 0; i < accounts; i++) {
-        int from = i;
-        streams.add(threads.submit(() -> {
-          for (int n = 1; n <= transfers; n++) {
-            int to = (from + n) % accounts == from ? (from + 1) % accounts : (from + n) % accounts;
-            Bytes payload = LedgerRequest.CODEC.encode(LedgerRequest.sign(
-                new LedgerOp.Transfer(prefix + from, prefix + to, 1, n), owners.get(from)));
-            long sent = System.nanoTime();
-            applied(client.submit(payload));
-            latencies[(int) count.getAndIncrement()] = System.nanoTime() - sent;
-            confirmed.increment();
-          }
-          return null;
-        }));
-      }
-      List<Long> perSecond = new ArrayList<>();
-      long last = 0;
-      for (int s = 0; s < 3600 && !streams.stream().allMatch(Future::isDone); s++) {
-        Thread.sleep(1000);
-        long now = confirmed.sum();
-        perSecond.add(now - last);
-        out.printf("  %3d s: %,d confirmed/s%n", s + 1, now - last);
-        out.flush();
-        last = now;
-      }
-      for (Future<?> f : streams) {
-        f.get(60, TimeUnit.SECONDS);
-      }
-      double seconds = (System.nanoTime() - start) / 1e9;
-      long[] lat = Arrays.copyOf(latencies, (int) count.get());
-      Arrays.sort(lat);
-      List<Long> full = perSecond.size() > 1 ? perSecond.subList(0, perSecond.size() - 1) : perSecond;
-      long[] rates = full.stream().mapToLong(Long::longValue).sorted().toArray();
-      out.printf("%,d transfers confirmed and their receipts verified in %.1f s: median %,d/s over %d full seconds; "
-          + "latency p50 %.1f ms, p99 %.1f ms%n", confirmed.sum(), seconds, rates.length == 0 ? confirmed.sum() : rates[rates.length / 2],
-          rates.length, lat[lat.length / 2] / 1e6, lat[(int) (lat.length * 0.99)] / 1e6);
       return 0;
     }
   }
 
-  private static Outcome applied(Outcome o) {
-    if (!(o instanceof Outcome.Confirmed c) || !(c.result() instanceof ResultEnvelope.Applied)) {
-      throw new IllegalStateException("not applied: " + o);
+  /** Opens {@code count} accounts with fresh owner keys and funds each from the admin key, all at once. */
+  private static List<BenchAccount> openAccounts(BulwarkClient client, SigningKey admin, String prefix, int count,
+      SecureRandom random) throws InterruptedException {
+    List<BenchAccount> opened = new ArrayList<>();
+    List<Future<Void>> setup = new ArrayList<>();
+    try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+      for (int i = 0; i < count; i++) {
+        BenchAccount account = new BenchAccount(prefix + i, SigningKey.generate(random));
+        opened.add(account);
+        setup.add(threads.submit(() -> {
+          applied(account.name(), client.submit(LedgerCommands.payload(
+              new LedgerOp.OpenAccount(account.name(), account.owner().publicKey()), account.owner())));
+          applied(account.name(), client.submit(LedgerCommands.payload(
+              new LedgerOp.Deposit(account.name(), FUNDING, Bytes.utf8(account.name())), admin)));
+          return null;
+        }));
+      }
+      for (Future<Void> f : setup) {
+        try {
+          f.get(SETUP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+          setup.forEach(s -> s.cancel(true));
+          if (e.getCause() instanceof UserError u) {
+            throw u;
+          }
+          throw new UserError("cannot open the bench accounts: " + (e.getCause() instanceof RuntimeException r
+              ? ErrorKinds.of(r) + " " + r.getMessage() : String.valueOf(e.getCause())));
+        } catch (java.util.concurrent.TimeoutException e) {
+          setup.forEach(s -> s.cancel(true));
+          throw new UserError("the bench accounts were not all opened within " + SETUP_TIMEOUT.toSeconds() + " s");
+        }
+      }
     }
-    return o;
+    return opened;
+  }
+
+  /** Funds per account: far more than a day of one-unit transfers can move. */
+  private static final long FUNDING = 1_000_000_000L;
+  private static final Duration SETUP_TIMEOUT = Duration.ofSeconds(120);
+
+  private static void applied(String account, Outcome o) {
+    ErrorKinds.of(o).ifPresent(kind -> {
+      throw new UserError("cannot open bench account " + account + ": " + kind + " " + o);
+    });
   }
 }

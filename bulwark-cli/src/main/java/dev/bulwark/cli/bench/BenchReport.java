@@ -1,0 +1,155 @@
+package dev.bulwark.cli.bench;
+
+import dev.bulwark.core.json.Json;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.TreeMap;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The final figures of a bench run, rendered for people (a few lines) or for scripts (JSON, with
+ * integers only: latencies in microseconds, throughput in transfers per second). Throughput is
+ * given two ways: over the whole measured time, and as the median of the full one-second
+ * windows, which a stall or a slow start does not drag down.
+ *
+ * @param source what was sent, e.g. "signed"
+ * @param measuredNanos from the end of warmup until the last transfer was answered
+ * @param confirmed transfers confirmed, applied and their receipts verified
+ * @param windows transfers confirmed in each full measured second
+ * @param errors errors by kind (see {@link ErrorKinds}), in name order
+ */
+public record BenchReport(BenchPlan plan, String source, long measuredNanos, long confirmed, Latency latency,
+    List<Long> windows, Map<String, Long> errors) {
+
+  public BenchReport {
+    windows = List.copyOf(windows);
+    errors = new TreeMap<>(errors);
+  }
+
+  /** Latency percentiles in microseconds; all 0 when nothing was confirmed. */
+  public record Latency(long p50, long p90, long p99, long p999, long max, long mean) {
+    public static Latency of(Histogram micros) {
+      if (micros.getTotalCount() == 0) {
+        return new Latency(0, 0, 0, 0, 0, 0);
+      }
+      return new Latency(micros.getValueAtPercentile(50), micros.getValueAtPercentile(90),
+          micros.getValueAtPercentile(99), micros.getValueAtPercentile(99.9), micros.getMaxValue(),
+          Math.round(micros.getMean()));
+    }
+  }
+
+  public static BenchReport of(BenchPlan plan, String source, long measuredNanos, BenchMeter.Totals totals) {
+    return new BenchReport(plan, source, measuredNanos, totals.latencyMicros().getTotalCount(),
+        Latency.of(totals.latencyMicros()), totals.windows(), totals.errors());
+  }
+
+  /** Confirmed per second over the whole measured time. */
+  public double throughputPerSecond() {
+    return measuredNanos <= 0 ? 0 : confirmed * 1e9 / measuredNanos;
+  }
+
+  /** The median count of the full one-second windows; empty if the run had none. */
+  public OptionalLong medianWindow() {
+    if (windows.isEmpty()) {
+      return OptionalLong.empty();
+    }
+    long[] sorted = windows.stream().mapToLong(Long::longValue).sorted().toArray();
+    return OptionalLong.of((sorted[(sorted.length - 1) / 2] + sorted[sorted.length / 2]) / 2);
+  }
+
+  public long errorTotal() {
+    return errors.values().stream().mapToLong(Long::longValue).sum();
+  }
+
+  /** The run as people read it: what was sent, throughput, latency, errors. */
+  public String text() {
+    StringBuilder out = new StringBuilder();
+    out.append(String.format(Locale.ROOT, "%s transfers from %d clients over %,d accounts, %s, %s%n", source, plan.clients(),
+        plan.accounts(), loop(), length()));
+    out.append(String.format(Locale.ROOT, "%,d transfers confirmed and their receipts verified in %.1f s: %,.0f/s overall",
+        confirmed, measuredNanos / 1e9, throughputPerSecond()));
+    OptionalLong median = medianWindow();
+    if (median.isPresent()) {
+      out.append(String.format(Locale.ROOT, ", median %,d/s over %d one-second windows%n", median.getAsLong(),
+          windows.size()));
+    } else {
+      out.append(String.format("%n"));
+    }
+    out.append(String.format(Locale.ROOT, "latency: p50 %s, p90 %s, p99 %s, p99.9 %s, max %s%n", millis(latency.p50()),
+        millis(latency.p90()), millis(latency.p99()), millis(latency.p999()), millis(latency.max())));
+    if (errors.isEmpty()) {
+      out.append(String.format("errors: none%n"));
+    } else {
+      List<String> parts = new ArrayList<>();
+      errors.forEach((kind, count) -> parts.add(String.format(Locale.ROOT, "%s %,d", kind, count)));
+      out.append(String.format(Locale.ROOT, "errors: %,d (%s)%n", errorTotal(), String.join(", ", parts)));
+    }
+    return out.toString();
+  }
+
+  /** The run for scripts: one JSON object. */
+  public String json() {
+    Map<String, Object> root = new LinkedHashMap<>();
+    root.put("source", source);
+    root.put("clients", plan.clients());
+    root.put("accounts", plan.accounts());
+    root.put("loop", plan.openLoop() ? "open" : "closed");
+    root.put("ratePerSecond", plan.ratePerSecond().isPresent() ? (Object) plan.ratePerSecond().getAsLong() : null);
+    root.put("warmupSeconds", plan.warmupSeconds());
+    switch (plan.length()) {
+      case BenchPlan.Length.Seconds s -> root.put("durationSeconds", s.seconds());
+      case BenchPlan.Length.TransfersPerAccount t -> root.put("transfersPerAccount", t.transfers());
+    }
+    root.put("confirmed", confirmed);
+    root.put("measuredMillis", measuredNanos / 1_000_000);
+    root.put("throughputPerSecond", Math.round(throughputPerSecond()));
+    OptionalLong median = medianWindow();
+    root.put("medianWindowPerSecond", median.isPresent() ? (Object) median.getAsLong() : null);
+    root.put("windows", List.copyOf(windows));
+    Map<String, Object> lat = new LinkedHashMap<>();
+    lat.put("p50", latency.p50());
+    lat.put("p90", latency.p90());
+    lat.put("p99", latency.p99());
+    lat.put("p99.9", latency.p999());
+    lat.put("max", latency.max());
+    lat.put("mean", latency.mean());
+    root.put("latencyMicros", lat);
+    root.put("errorsTotal", errorTotal());
+    root.put("errors", new LinkedHashMap<String, Object>(errors));
+    return Json.write(root);
+  }
+
+  /** One progress line: elapsed seconds, confirmed in the last second, its p99, errors so far. */
+  public static String progressLine(long elapsedSeconds, BenchMeter.Window w) {
+    String phase = switch (w.phase()) {
+      case WARMUP -> "(warmup)";
+      case MEASURED -> "";
+      case DRAIN -> "(drain)";
+    };
+    return String.format(Locale.ROOT, "%5d s %-8s  %,7d confirmed/s  p99 %9s  errors %,d", elapsedSeconds, phase,
+        w.confirmed(), w.p99Micros() < 0 ? "-" : millis(w.p99Micros()), w.errorsSoFar());
+  }
+
+  private String loop() {
+    return plan.ratePerSecond().isPresent()
+        ? String.format(Locale.ROOT, "open loop at %,d/s (latency from each transfer's scheduled time)",
+            plan.ratePerSecond().getAsLong())
+        : "closed loop (one transfer in flight per client)";
+  }
+
+  private String length() {
+    String warmup = plan.warmupSeconds() > 0 ? " after " + plan.warmupSeconds() + " s warmup" : "";
+    return switch (plan.length()) {
+      case BenchPlan.Length.Seconds s -> s.seconds() + " s measured" + warmup;
+      case BenchPlan.Length.TransfersPerAccount t -> String.format(Locale.ROOT, "%,d transfers per account", t.transfers());
+    };
+  }
+
+  static String millis(long micros) {
+    return String.format(Locale.ROOT, "%.1f ms", micros / 1000.0);
+  }
+}
