@@ -6,6 +6,7 @@ import dev.bulwark.cli.bench.BenchReport;
 import dev.bulwark.cli.bench.BenchRun;
 import dev.bulwark.cli.bench.ErrorKinds;
 import dev.bulwark.cli.bench.SignedTransfers;
+import dev.bulwark.cli.bench.GatewayTransfers;
 import dev.bulwark.cli.bench.TransferSource;
 import dev.bulwark.client.BulwarkClient;
 import dev.bulwark.client.ClientConfig;
@@ -75,9 +76,10 @@ final class BenchCommand implements Callable<Integer> {
       description = "Open loop: send this many transfers per second in total, on a fixed schedule.")
   Long rate;
 
-  @Option(names = "--unsigned",
-      description = "Unsigned transfers from a trusted gateway connection (not yet available).")
-  boolean unsigned;
+  @Option(names = "--unsigned", paramLabel = "GATEWAY",
+      description = "Send unsigned transfers as trusted gateway GATEWAY, over connections with its certificate "
+          + "(issue one with 'bulwark cluster issue-client DIR GATEWAY --gateway').")
+  String unsignedGateway;
 
   @Option(names = "--json", description = "Print the final report as JSON on standard output; progress goes to standard error.")
   boolean json;
@@ -90,11 +92,7 @@ final class BenchCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }
-    if (unsigned) {
-      throw new UserError("--unsigned is not yet available: unsigned transfers need a trusted gateway connection "
-          + "(a client certificate from the cluster), which the client does not have yet");
-    }
-    TransferSource source = new SignedTransfers();
+    TransferSource source = unsignedGateway == null ? new SignedTransfers() : new GatewayTransfers(unsignedGateway);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter progress = json ? spec.commandLine().getErr() : out;
 
@@ -108,6 +106,9 @@ final class BenchCommand implements Callable<Integer> {
     ClientConfig config = ClientConfig.defaults(first.ingressPeers(), cluster.cluster.resolve("ca.crt"),
         KeyFiles.readPublicKey(cluster.cluster.resolve("operator.pub")), prefix + "client")
         .withLanes(plan.clients());
+    if (unsignedGateway != null) {
+      config = cluster.asGateway(config, unsignedGateway);
+    }
     try (BulwarkClient client = new BulwarkClient(config)) {
       progress.printf("opening and funding %,d accounts ...%n", plan.accounts());
       progress.flush();

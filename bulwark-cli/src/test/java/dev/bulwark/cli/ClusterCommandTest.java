@@ -167,9 +167,11 @@ class ClusterCommandTest {
     assertThat(paged.out().lines().toList()).hasSize(3).last().asString().startsWith("... more from batch");
     assertThat(run("history", "carol", "--cluster", c).out()).isEqualTo("carol: no operations\n");
 
-    Run bench = run("bench", "--cluster", c, "--accounts", "4", "--transfers", "5");
+    // Unsigned transfers from the gateway, through bench: two clients, four accounts, five transfers each.
+    Run bench = run("bench", "--cluster", c, "--clients", "2", "--accounts", "4", "--transfers", "5", "--unsigned", "gw-1");
     assertThat(bench.exit()).as(bench.out() + bench.err()).isZero();
-    assertThat(bench.out()).contains("20 transfers confirmed and their receipts verified");
+    assertThat(bench.out()).contains("unsigned (gateway gw-1) transfers from 2 clients over 4 accounts")
+        .contains("20 transfers confirmed and their receipts verified").contains("errors: none");
 
     // Leadership by hand: to a replica that follows now.
     String follower = run("cluster", "status", c).out().lines().filter(l -> l.contains("follows")).findFirst()

@@ -52,7 +52,7 @@ class BenchRunTest {
       int n = submissions.incrementAndGet();
       LedgerRequest request = LedgerRequest.CODEC.decode(payload);
       LedgerOp.Transfer t = (LedgerOp.Transfer) request.op();
-      if (!request.signatureValid() || !request.signer().equals(owners.get(t.from()).publicKey())) {
+      if (!request.signatureValid() || !request.signedBy(owners.get(t.from()).publicKey())) {
         return new Outcome.Rejected("NOT_AUTHORIZED", "bad signer");
       }
       if (t.from().equals(t.to()) || !nonces.containsKey(t.to())) {
