@@ -36,7 +36,6 @@ class BenchCommandTest {
         "--cluster", c, "--duration", "1.5s");
     assertRefused("give --duration or --transfers, not both", "bench", "--cluster", c, "--duration", "5s",
         "--transfers", "3");
-    assertRefused("Missing required parameter for option '--unsigned'", "bench", "--cluster", c, "--unsigned");
     assertRefused("no cluster directory at " + c, "bench", "--cluster", c, "--duration", "5s");
   }
 
