@@ -225,8 +225,6 @@ final class DemoCommand implements Callable<Integer> {
     private final Figures figures = new Figures();
     private final Map<String, ReplicaSettings> settings = new LinkedHashMap<>();
     private final Map<String, BulwarkClient> direct = new java.util.concurrent.ConcurrentHashMap<>();
-    /** The replica believed to lead, as the last probe found it (or {@link #KILLED}). */
-    private volatile String leader = "";
     private final ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
     private PublicKey operatorKey;
 
@@ -395,11 +393,12 @@ final class DemoCommand implements Callable<Integer> {
       long end = start + TimeUnit.SECONDS.toNanos(durationSeconds);
       long killAfter = start + TimeUnit.SECONDS.toNanos(durationSeconds) / 3;
       long giveUp = end + TimeUnit.SECONDS.toNanos(120);
-      leader = firstLeader;
+      String leader = firstLeader;
       String killed = null;
       long killedAt = 0;
       Future<?> watcher = null;
       long lastConfirmed = 0;
+      long lastTick = start;
       long nextTick = start + TimeUnit.SECONDS.toNanos(1);
       List<Long> perSecond = new ArrayList<>();
       boolean loadRunning = true;
@@ -415,7 +414,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         if (killed != null && figures.failoverMs < 0 && load.firstAfterKill.get() != 0) {
           figures.failoverMs = TimeUnit.NANOSECONDS.toMillis(load.firstAfterKill.get() - killedAt);
-          leader = leaderNow(null).orElse("(electing)");
+          leader = leaderNow(null).orElse("(unknown)");
           figures.newLeader = leader;
           out.printf("   the next transfer was confirmed %,d ms after the kill; %s leads now%n", figures.failoverMs, leader);
           out.flush();
@@ -432,15 +431,17 @@ final class DemoCommand implements Callable<Integer> {
         }
         if (loadRunning && now >= nextTick) {
           long confirmed = load.confirmed.get();
-          perSecond.add(confirmed - lastConfirmed);
+          long rate = Math.round((confirmed - lastConfirmed) * 1e9 / (now - lastTick));
+          perSecond.add(rate);
           if (!leader.equals(KILLED)) {
-            leader = leaderNow(leader).orElse("(electing)");
+            leader = leaderNow(leader).orElse("(unknown)");
           }
-          out.printf("   %3d s  %,9d confirmed  %,6d/s  leader %s%n", TimeUnit.NANOSECONDS.toSeconds(nextTick - start),
-              confirmed, confirmed - lastConfirmed, leader.equals(KILLED) ? "killed, electing" : leader);
+          out.printf("   %5.1f s  %,9d confirmed  %,6d/s  leader %s%n", (now - start) / 1e9, confirmed, rate,
+              leader.equals(KILLED) ? "killed, electing" : leader);
           out.flush();
           lastConfirmed = confirmed;
-          nextTick += TimeUnit.SECONDS.toNanos(1);
+          lastTick = now;
+          nextTick = now + TimeUnit.SECONDS.toNanos(1);
         }
         if (loadRunning && now >= end && (failedOver || now >= end + TimeUnit.SECONDS.toNanos(30))) {
           loadRunning = false;
@@ -468,22 +469,23 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /**
-     * Asks the restarted replica and the leader for their latest heads every 200 ms (at most
-     * 60 s) until the restarted one has applied the batch the leader reported just before.
+     * Asks the other replicas and then the restarted one for their latest heads every 200 ms (at
+     * most 60 s) until the restarted one has applied the highest batch the others reported.
      */
     private void watchCatchUp(String back, long restartedAt) {
       try {
         long deadline = restartedAt + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
-          Optional<ReportedHead> lead = head(leader);
-          Optional<ReportedHead> behind = lead.isPresent() ? head(back) : Optional.empty();
+          long ahead = settings.keySet().stream().filter(id -> !id.equals(back)).map(this::head).flatMap(Optional::stream)
+              .mapToLong(ReportedHead::batch).max().orElse(-1);
+          Optional<ReportedHead> behind = ahead >= 0 ? head(back) : Optional.empty();
           if (behind.isPresent() && figures.answeringMs < 0) {
             figures.answeringMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restartedAt);
             out.printf("   %s answers again %.1f s after its restart, at batch %,d of the leader's %,d%n", back,
-                figures.answeringMs / 1e3, behind.get().batch(), lead.get().batch());
+                figures.answeringMs / 1e3, behind.get().batch(), ahead);
             out.flush();
           }
-          if (behind.isPresent() && behind.get().batch() >= lead.get().batch()) {
+          if (behind.isPresent() && behind.get().batch() >= ahead) {
             figures.caughtUpBatch = behind.get().batch();
             figures.catchUpMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restartedAt);
             out.printf("   %s caught up: it applied batch %,d, the leader's latest, %.1f s after its restart%n", back,
@@ -650,10 +652,11 @@ final class DemoCommand implements Callable<Integer> {
       Figures f = figures;
       out.println();
       out.println("Summary");
-      out.printf("  transfers confirmed  %,d in %.1f s: %,.0f/s (median %,d/s over one-second windows)%n", f.confirmed,
+      out.printf("  transfers confirmed  %,d in %.1f s: %,.0f/s (median %,d/s over the progress lines)%n", f.confirmed,
           f.loadSeconds, f.loadSeconds > 0 ? f.confirmed / f.loadSeconds : 0.0, f.medianPerSecond);
-      out.printf("  failover             leader %s killed with SIGKILL; next confirmation after %s (%s leads)%n",
-          f.killedReplica, f.failoverMs < 0 ? "none: FAILED" : String.format("%,d ms", f.failoverMs), f.newLeader);
+      out.printf("  failover             leader %s killed with SIGKILL; next confirmation after %s%s%n", f.killedReplica,
+          f.failoverMs < 0 ? "none: FAILED" : String.format("%,d ms", f.failoverMs),
+          settings.containsKey(f.newLeader) ? " (" + f.newLeader + " leads)" : "");
       out.printf("  catch-up             %s%n", f.catchUpMs < 0 ? "FAILED: the restarted replica did not catch up"
           : String.format("%s restarted, answered after %.1f s and applied the leader's batch %,d after %.1f s",
               f.killedReplica, f.answeringMs / 1e3, f.caughtUpBatch, f.catchUpMs / 1e3));
