@@ -5,6 +5,7 @@ import dev.bulwark.client.ClientConfig;
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.crypto.PublicKey;
 import dev.bulwark.core.crypto.SigningKey;
+import dev.bulwark.core.protocol.Frame;
 import dev.bulwark.core.protocol.Outcome;
 import dev.bulwark.core.protocol.ResultEnvelope;
 import dev.bulwark.core.receipt.Receipt;
@@ -14,6 +15,8 @@ import dev.bulwark.ledger.Account;
 import dev.bulwark.ledger.Ledger;
 import dev.bulwark.ledger.LedgerOp;
 import dev.bulwark.store.keys.KeyFiles;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -21,7 +24,6 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -35,6 +37,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLSocket;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -224,7 +227,6 @@ final class DemoCommand implements Callable<Integer> {
     private final Processes processes;
     private final Figures figures = new Figures();
     private final Map<String, ReplicaSettings> settings = new LinkedHashMap<>();
-    private final Map<String, BulwarkClient> direct = new java.util.concurrent.ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
     private PublicKey operatorKey;
 
@@ -265,8 +267,6 @@ final class DemoCommand implements Callable<Integer> {
           Thread.currentThread().interrupt();
         }
         failures.add("the demo stopped early: " + e);
-      } finally {
-        direct.values().forEach(BulwarkClient::close);
       }
       return summaryAfterStop(checksPassed);
     }
@@ -291,19 +291,14 @@ final class DemoCommand implements Callable<Integer> {
           String.join(", ", settings.values().iterator().next().ingressPeers().values()), operatorKey.fingerprint());
     }
 
-    private ClientConfig clientConfig(Map<String, String> replicas, String name, int lanes, Duration timeout) {
-      return new ClientConfig(replicas, dir.resolve("ca.crt"), operatorKey, name, lanes, System.currentTimeMillis() * 1000,
-          Duration.ofSeconds(2).compareTo(timeout) < 0 ? Duration.ofSeconds(2) : timeout, timeout, true);
-    }
-
     private boolean load(String firstLeader) throws Exception {
       SecureRandom random = new SecureRandom();
       SigningKey admin = KeyFiles.readPrivateKey(dir.resolve("admin.key"));
       byte[] tag = new byte[3];
       random.nextBytes(tag);
       ReplicaSettings any = settings.values().iterator().next();
-      try (BulwarkClient client = new BulwarkClient(clientConfig(any.ingressPeers(), "demo-" + HexFormat.of().formatHex(tag),
-          accounts, Duration.ofSeconds(30)));
+      try (BulwarkClient client = new BulwarkClient(ClientConfig.defaults(any.ingressPeers(), dir.resolve("ca.crt"),
+          operatorKey, "demo-" + HexFormat.of().formatHex(tag)).withLanes(accounts));
           ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
         step("3. Open " + accounts + " accounts, each signed by its owner's key, and deposit " + String.format("%,d", DEPOSIT)
             + " into each (signed by the admin key)");
@@ -542,20 +537,35 @@ final class DemoCommand implements Callable<Integer> {
       return Optional.empty();
     }
 
-    /** Replica {@code id}'s latest signed head (signature checked), asked of it alone; empty if it does not answer. */
+    /**
+     * Replica {@code id}'s latest signed head, asked of it alone over TLS (a query frame, which a
+     * follower answers itself rather than redirecting), its signature checked against the
+     * operator key; empty if it does not answer within 2 s.
+     */
     private Optional<ReportedHead> head(String id) {
       ReplicaSettings s = settings.get(id);
       if (s == null) {
         return Optional.empty();
       }
-      BulwarkClient one = direct.computeIfAbsent(id, r -> new BulwarkClient(clientConfig(
-          Map.of(r, s.ingressHost() + ":" + s.ingressPort()), "demo-head-" + r, 1, Duration.ofSeconds(1))));
-      try {
-        return Optional.of(new ReportedHead(id, one.query(Ledger.ACCOUNTS.keyBytes(account(0))).head()));
-      } catch (RuntimeException | InterruptedException e) {
-        if (e instanceof InterruptedException) {
-          Thread.currentThread().interrupt();
+      try (SSLSocket socket = ClusterCommand.Status.connect(s)) {
+        DataOutputStream to = new DataOutputStream(socket.getOutputStream());
+        DataInputStream from = new DataInputStream(socket.getInputStream());
+        byte[] query = Frame.CODEC.encode(new Frame.Query(1, Ledger.ACCOUNTS.keyBytes(account(0)))).toByteArray();
+        to.writeInt(query.length);
+        to.write(query);
+        to.flush();
+        int length = from.readInt();
+        if (length < 0 || length > (16 << 20)) {
+          return Optional.empty();
         }
+        byte[] reply = new byte[length];
+        from.readFully(reply);
+        if (Frame.CODEC.decode(Bytes.adopt(reply)) instanceof Frame.Answer answer && answer.head().isPresent()
+            && answer.head().get().verify(operatorKey)) {
+          return Optional.of(new ReportedHead(id, answer.head().get()));
+        }
+        return Optional.empty();
+      } catch (Exception notAnswering) {
         return Optional.empty();
       }
     }
