@@ -407,7 +407,8 @@ final class ClusterCommand implements Runnable {
       }
     }
 
-    private static SSLSocket connect(ReplicaSettings s) throws Exception {
+    /** A TLS connection to one replica's client port, its certificate checked against the cluster CA. */
+    static SSLSocket connect(ReplicaSettings s) throws Exception {
       X509Certificate ca;
       try (var in = Files.newInputStream(s.ca())) {
         ca = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);

@@ -51,19 +51,6 @@ class CommandLineTest {
     return new Run(exit, out.toString(), err.toString());
   }
 
-  @Test
-  void theDemoRunsAClusterThroughAFailoverAndChecksEveryReceipt() {
-    Path demo = dir.resolve("cluster");
-    Run r = run("demo", "--dir", demo.toString(), "--transfers", "60");
-    assertThat(r.exit()).as(r.err()).isZero();
-    assertThat(r.out()).contains("took over", "all 60 transfers confirmed, each exactly once", "60 of 60 receipts verify",
-        "balances add up to 6,000", "extends the log", "Done.");
-    Run receipt = run("verify", "receipt", demo.resolve("receipts/receipt.json").toString(), "--operator-key",
-        demo.resolve("receipts/operator.pub").toString());
-    assertThat(receipt.exit()).as(receipt.err()).isZero();
-    assertThat(run("demo", "--dir", demo.toString()).err()).contains("is not empty");
-  }
-
   @ParameterizedTest
   @EnumSource(Backend.class)
   void theTourRunsOnEveryBackend(Backend backend) {
