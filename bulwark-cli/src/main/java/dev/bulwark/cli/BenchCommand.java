@@ -45,7 +45,8 @@ import picocli.CommandLine.Spec;
         "Closed loop by default (each client sends when its previous transfer is answered); --rate sends on a fixed "
         + "schedule instead and measures latency from each transfer's scheduled time.",
         "Errors are counted by kind: rejected:CODE (refused before sequencing), refused:CODE (confirmed, refused by "
-        + "the ledger), timeout[:last answer, e.g. busy or not-leader], receipt-rejected, failed:EXCEPTION."})
+        + "the ledger), timeout[:last answer, e.g. busy or not-leader], receipt-rejected, failed:EXCEPTION.",
+        "Exit status 0 when transfers were confirmed, 1 when none was, 2 on a usage or setup problem."})
 final class BenchCommand implements Callable<Integer> {
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;
@@ -130,7 +131,7 @@ final class BenchCommand implements Callable<Integer> {
           config.requestTimeout().plusSeconds(5), random.nextLong()).run();
       out.print(json ? report.json() : report.text());
       out.flush();
-      return 0;
+      return report.confirmed() > 0 ? 0 : 1;
     }
   }
 
