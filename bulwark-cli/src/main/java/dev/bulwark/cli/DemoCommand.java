@@ -218,6 +218,8 @@ final class DemoCommand implements Callable<Integer> {
     long nonceTotal = -1;
     Optional<ReportedHead> agreed = Optional.empty();
     String disagreement = "not checked";
+    String audit = "not checked";
+    boolean audited;
     boolean noneLeft;
   }
 
@@ -612,7 +614,54 @@ final class DemoCommand implements Callable<Integer> {
       out.printf("   balances add up to %,d (deposits %,d); the accounts' nonces add up to %,d (transfers confirmed %,d), "
           + "each read with a proof under a signed head%n", balances, DEPOSIT * accounts, nonces, figures.confirmed);
       agreeOnState();
+      audit(sample, publicKey);
       return passed();
+    }
+
+    /**
+     * As an auditor would, from one replica's admin API: every signed head from the first,
+     * chained and consistent (bulwark audit), and the head in every sampled receipt is the one
+     * that replica's log holds for that batch, so no user was shown another history.
+     */
+    private void audit(List<Receipt> sample, PublicKey publicKey) {
+      String id = figures.agreed.map(ReportedHead::replica).orElse(settings.keySet().iterator().next());
+      ReplicaSettings s = settings.get(id);
+      String url = "http://" + s.httpHost() + ":" + s.httpPort();
+      java.io.StringWriter auditOut = new java.io.StringWriter();
+      int exit = new picocli.CommandLine(new AuditCommand()).setOut(new PrintWriter(auditOut))
+          .setErr(new PrintWriter(auditOut)).execute("--replica", url, "--operator-key", dir.resolve("operator.pub").toString());
+      if (exit != 0) {
+        figures.audit = "bulwark audit exited " + exit + ": " + auditOut.toString().strip();
+        return;
+      }
+      int matched = 0;
+      try (var http = java.net.http.HttpClient.newHttpClient()) {
+        for (Receipt r : sample) {
+          if (!(r instanceof Receipt.PerBatch perBatch)) {
+            continue;
+          }
+          long batch = perBatch.head().head().batchNumber();
+          var answer = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url + "/heads/" + batch)).build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString());
+          if (answer.statusCode() != 200 || !ReceiptJson.readHead(answer.body()).equals(perBatch.head())) {
+            figures.audit = "the head in a receipt of batch " + batch + " is not the one " + id + "'s log holds";
+            return;
+          }
+          matched++;
+        }
+      } catch (IOException | RuntimeException e) {
+        figures.audit = "cannot audit " + url + ": " + e.getMessage();
+        return;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        figures.audit = "interrupted";
+        return;
+      }
+      String lastLine = auditOut.toString().strip().lines().reduce((a, b) -> b).orElse("");
+      figures.audit = String.format("%s's heads form one append-only history (%s); the heads of all %d sampled receipts "
+          + "are in it", id, lastLine, matched);
+      figures.audited = true;
+      out.println("   " + figures.audit);
     }
 
     /** Asks each replica alone until all report the same batch (at most 30 s), then compares their heads. */
@@ -648,6 +697,7 @@ final class DemoCommand implements Callable<Integer> {
       ok &= figures.receiptsChecked > 0 && figures.receiptsValid == figures.receiptsChecked;
       ok &= figures.balanceTotal == DEPOSIT * accounts && figures.nonceTotal == figures.confirmed;
       ok &= figures.agreed.isPresent();
+      ok &= figures.audited;
       return ok;
     }
 
@@ -686,6 +736,8 @@ final class DemoCommand implements Callable<Integer> {
       out.printf("  state digest         %s%n", f.agreed.map(h -> String.format("all %d replicas at batch %,d: state root %s, "
           + "head hash %s", settings.size(), h.batch(), h.signed().head().stateRoot().hex(), h.signed().head().hash().hex()))
           .orElse("FAILED: " + f.disagreement));
+      out.printf("  audit                %s%n", f.audited ? "heads chained and consistent; every sampled receipt's head is in the log"
+          : "FAILED: " + f.audit);
       out.printf("  processes            %s%n", f.noneLeft ? "all stopped" : "FAILED: some still run");
       failures.forEach(failure -> out.println("  failed               " + failure));
       out.println(ok ? "All checks passed." : "A check FAILED (see above).");

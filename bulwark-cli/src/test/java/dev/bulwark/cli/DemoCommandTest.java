@@ -34,6 +34,8 @@ class DemoCommandTest {
       assertThat(summaryLine(out, "receipts verified")).matches(".*verified +(\\d+) of \\1 sampled$");
       assertThat(summaryLine(out, "balances")).contains("4,000,000 = deposits 4,000,000").doesNotContain("FAILED");
       assertThat(summaryLine(out, "state digest")).containsPattern("all 3 replicas at batch [0-9,]+: state root [0-9a-f]{64}");
+      assertThat(summaryLine(out, "audit")).endsWith("every sampled receipt's head is in the log");
+      assertThat(out).containsPattern("checked through batch [0-9]+ of [0-9]+");
       assertThat(summaryLine(out, "processes")).endsWith("all stopped");
       // Three replicas started, and the killed one started again.
       assertThat(pids).hasSize(4).doesNotHaveDuplicates();
