@@ -67,6 +67,7 @@ import java.util.function.Consumer;
  * </ol>
  */
 public final class Sequencer<Q, R> implements AutoCloseable {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Sequencer.class);
   private final Application<Q, R> app;
   private final EngineConfig config;
   private final Replica replica;
@@ -74,6 +75,8 @@ public final class Sequencer<Q, R> implements AutoCloseable {
   private final SigningKey operatorKey;
   private final InstantSource clock;
   private final ThreadPoolExecutor validation;
+  /** Adds state proofs to receipts while their batch replicates; tasks are bounded by pipelineDepth. */
+  private final java.util.concurrent.ExecutorService receiptWork;
   private final BlockingQueue<Pending<Q>> queue;
   private final Semaphore slots;
   private final Thread thread;
@@ -111,6 +114,8 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     this.validation = new ThreadPoolExecutor(config.validationThreads(), config.validationThreads(), 30, TimeUnit.SECONDS,
         new ArrayBlockingQueue<>(config.queueRequestsMax()),
         Thread.ofPlatform().name("bulwark-validate-", 0).daemon().factory(), new ThreadPoolExecutor.AbortPolicy());
+    this.receiptWork = java.util.concurrent.Executors.newFixedThreadPool(config.validationThreads(),
+        Thread.ofPlatform().name("bulwark-receipts-", 0).daemon().factory());
     loadCommitted();
     this.thread = Thread.ofPlatform().name("bulwark-sequencer").daemon().unstarted(this::run);
     thread.start();
@@ -265,6 +270,7 @@ public final class Sequencer<Q, R> implements AutoCloseable {
   private final class Batch {
     final long number;
     final long timeMs;
+    final ReadView base;
     final Transaction tx;
     final List<Applied> entries = new ArrayList<>();
     final List<Runnable> answeredNow = new ArrayList<>();
@@ -282,7 +288,8 @@ public final class Sequencer<Q, R> implements AutoCloseable {
           layers.add(f.writes());
         }
       }
-      this.tx = new Transaction(PipelineView.over(replica.objects().store(), layers));
+      this.base = PipelineView.over(replica.objects().store(), layers);
+      this.tx = new Transaction(base);
     }
 
     void add(Pending<Q> p) {
@@ -356,7 +363,8 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     final Confirmation confirmation;
     final ResultEnvelope result;
     final List<Bytes> touched;
-    Receipt receipt;
+    /** Set on the sequencer thread; replaced by one with state proofs on the receipt pool. */
+    volatile Receipt receipt;
 
     Applied(Pending<?> pending, Confirmation confirmation, ResultEnvelope result, List<Bytes> touched) {
       this.pending = pending;
@@ -441,29 +449,16 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     BatchHead head = new BatchHead(config.operatorId(), batch.number, log.state().size(), log.state().root(),
         state.root(), previousHeadHash, batch.timeMs);
     SignedBatchHead signed = SignedBatchHead.sign(head, operatorKey);
-    NodeLoader loader = replica.state().loader(tx);
     for (int i = 0; i < batch.entries.size(); i++) {
       Applied a = batch.entries.get(i);
+      // The session keeps the receipt without state proofs (kilobytes each, every request): a
+      // retry gets a receipt that still proves its confirmation under the signed head.
       a.receipt = switch (config.receiptMode()) {
         case PER_REQUEST -> Receipt.PerRequest.sign(a.confirmation, operatorKey);
-        case PER_BATCH -> {
-          List<StateEntryProof> proofs = new ArrayList<>();
-          if (config.stateProofsInReceipts()) {
-            for (Bytes key : a.touched) {
-              if (proofs.size() < Receipt.PerBatch.STATE_PROOFS_MAX) {
-                proofs.add(StateEntryProof.of(loader, state.root(), key));
-              }
-            }
-          }
-          yield new Receipt.PerBatch(a.confirmation, signed, log.proofs().get(i), proofs);
-        }
+        case PER_BATCH -> new Receipt.PerBatch(a.confirmation, signed, log.proofs().get(i));
       };
-      // The session keeps the receipt without its state proofs (kilobytes each, every request):
-      // a retry gets a receipt that still proves its confirmation under the signed head.
-      Receipt stored = a.receipt instanceof Receipt.PerBatch pb && !pb.state().isEmpty()
-          ? new Receipt.PerBatch(pb.confirmation(), pb.head(), pb.inclusion()) : a.receipt;
       EngineTables.SESSIONS.put(tx, a.request().clientId(), new EngineTables.Session(a.request().sequence(),
-          a.pending().digest(), a.result, stored));
+          a.pending().digest(), a.result, a.receipt));
     }
     EngineTables.HEADS.put(tx, batch.number, signed);
     WriteSet writes = tx.commit();
@@ -484,7 +479,10 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     } catch (RuntimeException e) {
       replicated = CompletableFuture.failedFuture(e);
     }
-    replicated.whenComplete((ok, failure) -> {
+    CompletableFuture<Throwable> receipts = config.receiptMode() == ReceiptMode.PER_BATCH && config.stateProofsInReceipts()
+        ? addStateProofs(batch, writes, state.root()) : CompletableFuture.completedFuture(null);
+    // The batch leaves the pipeline once it is replicated and its receipts are complete.
+    replicated.handle((ok, failure) -> failure).thenAcceptBoth(receipts, (failure, receiptFailure) -> {
       synchronized (inFlight) {
         inFlight.removeIf(f -> f.batchNumber() == batch.number);
         inFlightBatches = inFlight.size();
@@ -507,6 +505,45 @@ public final class Sequencer<Q, R> implements AutoCloseable {
       for (Consumer<Boolean> later : batch.answeredLater) {
         later.accept(committedOk);
       }
+    });
+  }
+
+  /**
+   * Adds to each receipt of {@code batch} the proofs of the state entries its request wrote,
+   * off the sequencer thread and while the batch replicates: proving is a walk down the new
+   * trie per key, as costly as the batch's whole state update. The trie nodes are read from
+   * the batch's own writes over the view it was built on. Completes with the failure, if any
+   * (a proof that does not verify is a bug; those receipts then go without proofs).
+   */
+  private CompletableFuture<Throwable> addStateProofs(Batch batch, WriteSet writes, Digest root) {
+    NodeLoader loader = replica.state().loader(writes.over(batch.base));
+    int n = batch.entries.size();
+    int parts = Math.clamp(n / 64, 1, config.validationThreads());
+    List<CompletableFuture<Void>> work = new ArrayList<>(parts);
+    for (int p = 0; p < parts; p++) {
+      int from = (int) ((long) n * p / parts);
+      int to = (int) ((long) n * (p + 1) / parts);
+      work.add(CompletableFuture.runAsync(() -> {
+        for (int i = from; i < to; i++) {
+          Applied a = batch.entries.get(i);
+          if (a.touched.isEmpty() || !(a.receipt instanceof Receipt.PerBatch pb)) {
+            continue;
+          }
+          List<StateEntryProof> proofs = new ArrayList<>(Math.min(a.touched.size(), Receipt.PerBatch.STATE_PROOFS_MAX));
+          for (Bytes key : a.touched) {
+            if (proofs.size() < Receipt.PerBatch.STATE_PROOFS_MAX) {
+              proofs.add(StateEntryProof.of(loader, root, key));
+            }
+          }
+          a.receipt = new Receipt.PerBatch(pb.confirmation(), pb.head(), pb.inclusion(), proofs);
+        }
+      }, receiptWork));
+    }
+    return CompletableFuture.allOf(work.toArray(CompletableFuture[]::new)).handle((ok, failure) -> {
+      if (failure != null) {
+        LOG.error("state proofs of batch {} failed; its receipts go without them", batch.number, failure);
+      }
+      return failure;
     });
   }
 
@@ -566,6 +603,7 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    receiptWork.shutdown();
   }
 
   /** Why the pipeline last restarted from the committed state, if it ever did. */
