@@ -297,13 +297,14 @@ public final class Sequencer<Q, R> implements AutoCloseable {
       ClientRequest r = p.request();
       Applied sameBatch = latestByClient.get(r.clientId());
       if (sameBatch != null) {
-        answerRetry(p, sameBatch.request().sequence(), sameBatch.pending().digest(), sameBatch::outcome);
+        answerRetry(p, sameBatch.request().sequence(), sameBatch.pending().digest(), false, sameBatch::outcome);
         return;
       }
       Optional<EngineTables.Session> session = EngineTables.SESSIONS.get(tx, r.clientId());
       if (session.isPresent()) {
         EngineTables.Session s = session.get();
-        if (answerRetry(p, s.sequence(), s.requestDigest(), () -> new Outcome.Confirmed(s.result(), s.receipt()))) {
+        // The receipt is rebuilt from this batch's view, so now, while it is open.
+        if (answerRetry(p, s.sequence(), s.requestDigest(), true, () -> new Outcome.Confirmed(s.result(), receipt(tx, s)))) {
           return;
         }
       }
@@ -311,7 +312,7 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     }
 
     /** Handles a request at or below the client's latest sequence; false if it is a new one. */
-    private boolean answerRetry(Pending<Q> p, long latestSequence, Digest latestDigest,
+    private boolean answerRetry(Pending<Q> p, long latestSequence, Digest latestDigest, boolean originalNow,
         java.util.function.Supplier<Outcome> original) {
       long seq = p.request().sequence();
       if (seq > latestSequence) {
@@ -329,7 +330,8 @@ public final class Sequencer<Q, R> implements AutoCloseable {
             "sequence " + seq + " was already used for a different request")));
       } else {
         // A retry: the original's outcome, released when this batch commits (after the original's).
-        answeredLater.add(committedOk -> p.future().complete(committedOk ? original.get()
+        Outcome now = originalNow ? original.get() : null;
+        answeredLater.add(committedOk -> p.future().complete(committedOk ? (now != null ? now : original.get())
             : new Outcome.NotCommitted("the batch answering this retry did not commit; retry")));
       }
       return true;
@@ -432,6 +434,20 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     }
   }
 
+  /** The receipt a session's request got (without state proofs), as {@code view} holds it. */
+  private static Receipt receipt(ReadView view, EngineTables.Session s) {
+    return switch (s.receipt()) {
+      case EngineTables.StoredReceipt.Whole whole -> whole.receipt();
+      case EngineTables.StoredReceipt.InLog at -> {
+        SignedBatchHead head = EngineTables.HEADS.get(view, at.batchNumber()).orElseThrow(() ->
+            new dev.bulwark.core.CorruptionException("head of batch " + at.batchNumber(), "missing under a session"));
+        yield new Receipt.PerBatch(new Confirmation(head.head().operatorId(), s.requestDigest(), at.batchNumber(),
+            at.indexInBatch(), s.result().digest()), head,
+            EngineTables.CONFIRMATIONS.inclusionProof(view, at.leafIndex(), head.head().logSize()));
+      }
+    };
+  }
+
   /** Seals a batch: state root, log, head, receipts, sessions; then replicates it. */
   private void close(Batch batch) {
     batch.answeredNow.forEach(Runnable::run);
@@ -457,8 +473,11 @@ public final class Sequencer<Q, R> implements AutoCloseable {
         case PER_REQUEST -> Receipt.PerRequest.sign(a.confirmation, operatorKey);
         case PER_BATCH -> new Receipt.PerBatch(a.confirmation, signed, log.proofs().get(i));
       };
+      EngineTables.StoredReceipt stored = a.receipt instanceof Receipt.PerBatch
+          ? new EngineTables.StoredReceipt.InLog(batch.number, i, logState.size() + i)
+          : new EngineTables.StoredReceipt.Whole(a.receipt);
       EngineTables.SESSIONS.put(tx, a.request().clientId(), new EngineTables.Session(a.request().sequence(),
-          a.pending().digest(), a.result, a.receipt));
+          a.pending().digest(), a.result, stored));
     }
     EngineTables.HEADS.put(tx, batch.number, signed);
     WriteSet writes = tx.commit();
