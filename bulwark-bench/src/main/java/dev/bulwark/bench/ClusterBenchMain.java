@@ -81,6 +81,9 @@ public final class ClusterBenchMain {
       long[] latencies = new long[accounts * perAccount];
       AtomicLong count = new AtomicLong();
       List<Future<?>> chains = new ArrayList<>();
+      RunCpu cpu = new RunCpu();
+      long batchesBefore = cluster.awaitLeader(1000).replica().applied().batchNumber();
+      cpu.start();
       long start = System.nanoTime();
       for (int a = 0; a < accounts; a++) {
         ClientRequest[] mine = transfers[a];
@@ -107,6 +110,7 @@ public final class ClusterBenchMain {
         f.get(60, TimeUnit.SECONDS);
       }
       double seconds = (System.nanoTime() - start) / 1e9;
+      cpu.report(confirmed.sum());
       long[] lat = Arrays.copyOf(latencies, (int) count.get());
       Arrays.sort(lat);
       List<Long> full = perSecond.size() > 2 ? perSecond.subList(0, perSecond.size() - 1) : perSecond;
@@ -114,8 +118,10 @@ public final class ClusterBenchMain {
       var leader = cluster.awaitLeader(1000);
       System.out.printf("done: %,d confirmed in %.1f s; median %,d/s over %d full windows%n", confirmed.sum(), seconds,
           rates.length == 0 ? 0 : rates[rates.length / 2], rates.length);
-      System.out.printf("latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms; %d batches%n", lat[lat.length / 2] / 1e6,
-          lat[(int) (lat.length * 0.99)] / 1e6, lat[lat.length - 1] / 1e6, leader.replica().applied().batchNumber() + 1);
+      long timedBatches = leader.replica().applied().batchNumber() - batchesBefore;
+      System.out.printf("latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms; timed batches %d (%.1f requests each)%n",
+          lat[lat.length / 2] / 1e6, lat[(int) (lat.length * 0.99)] / 1e6, lat[lat.length - 1] / 1e6, timedBatches,
+          (double) confirmed.sum() / timedBatches);
     }
   }
 

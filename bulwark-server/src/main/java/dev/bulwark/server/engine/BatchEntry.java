@@ -3,10 +3,12 @@ package dev.bulwark.server.engine;
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.codec.Codec;
 import dev.bulwark.core.codec.Codecs;
+import dev.bulwark.core.codec.DecodeException;
+import dev.bulwark.core.codec.Decoder;
+import dev.bulwark.core.codec.Encoder;
 import dev.bulwark.core.kv.Mutation;
 import dev.bulwark.core.kv.WriteSet;
 import dev.bulwark.core.receipt.SignedBatchHead;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -29,6 +31,11 @@ public record BatchEntry(long batchNumber, WriteSet writes, SignedBatchHead head
       Codecs.field("value", Codecs.optional(Codecs.bytes()), Write::value),
       Write::new);
 
+  /**
+   * The write set as a list of {@link Write}s, encoded and decoded in place: no record or
+   * optional per write, as the list codec would make for every one of a batch's many thousand
+   * writes on the sequencer thread and again on every replica. Same bytes as that list.
+   */
   private static final Codec<WriteSet> WRITE_SET = new Codec<>() {
     private final Codec<List<Write>> list = Codecs.list(WRITE);
 
@@ -36,29 +43,64 @@ public record BatchEntry(long batchNumber, WriteSet writes, SignedBatchHead head
       return list.type();
     }
 
-    @Override public void encode(WriteSet value, dev.bulwark.core.codec.Encoder out) {
-      List<Write> writes = new ArrayList<>(value.size());
+    @Override public void encode(WriteSet value, Encoder out) {
+      out.writeVarLong(value.size());
       for (Map.Entry<Bytes, Mutation> e : value.mutations().entrySet()) {
-        writes.add(new Write(e.getKey(), e.getValue() instanceof Mutation.Put put ? Optional.of(put.value()) : Optional.empty()));
+        Bytes key = e.getKey();
+        out.writeVarLong(key.length());
+        out.writeBytes(key);
+        if (e.getValue() instanceof Mutation.Put put) {
+          out.writeByte(1);
+          out.writeVarLong(put.value().length());
+          out.writeBytes(put.value());
+        } else {
+          out.writeByte(0);
+        }
       }
-      list.encode(writes, out);
     }
 
-    @Override public WriteSet decode(dev.bulwark.core.codec.Decoder in) {
+    @Override public WriteSet decode(Decoder in) {
       int start = in.position();
+      int n = in.readLength(in.limits().elementsMax(), "list count");
+      in.enter();
       TreeMap<Bytes, Mutation> mutations = new TreeMap<>();
       Bytes previous = null;
-      for (Write w : list.decode(in)) {
-        if (previous != null && w.key().compareTo(previous) <= 0) {
-          throw in.errorAt(dev.bulwark.core.codec.DecodeException.Reason.UNSORTED_MAP_KEYS, start,
-              "write set keys must be strictly ascending");
+      for (int i = 0; i < n; i++) {
+        in.enter();
+        Bytes key = Bytes.adopt(in.readBytes(in.readLength(in.limits().byteStringBytesMax(), "byte string length")));
+        int tag = in.readUnsignedByte();
+        Mutation m = switch (tag) {
+          case 0 -> Mutation.Delete.INSTANCE;
+          case 1 -> {
+            in.enter();
+            Bytes value = Bytes.adopt(in.readBytes(in.readLength(in.limits().byteStringBytesMax(), "byte string length")));
+            in.exit();
+            yield new Mutation.Put(value);
+          }
+          default -> throw in.errorAt(DecodeException.Reason.INVALID_OPTIONAL_TAG, in.position() - 1, "optional tag " + tag);
+        };
+        in.exit();
+        if (previous != null && key.compareTo(previous) <= 0) {
+          throw in.errorAt(DecodeException.Reason.UNSORTED_MAP_KEYS, start, "write set keys must be strictly ascending");
         }
-        previous = w.key();
-        mutations.put(w.key(), w.value().<Mutation>map(Mutation.Put::new).orElse(Mutation.Delete.INSTANCE));
+        previous = key;
+        mutations.put(key, m);
       }
+      in.exit();
       return WriteSet.adopt(mutations);
     }
   };
+
+  /** Upper bound of the write set's encoding beyond its key and value bytes: lengths and tags. */
+  private static final int BYTES_PER_WRITE_MAX = 5 + 1 + 5;
+
+  /** The canonical encoding, into a buffer sized for it up front (a batch is megabytes). */
+  public Bytes encode() {
+    long estimate = writes.byteSize() + (long) BYTES_PER_WRITE_MAX * writes.size() + 1024;
+    Encoder out = new Encoder((int) Math.min(estimate, Integer.MAX_VALUE - 16));
+    CODEC.encode(this, out);
+    return out.toBytes();
+  }
 
   public static final Codec<BatchEntry> CODEC = Codecs.record("bulwark.BatchEntry",
       Codecs.field("format", Codecs.varU32(), e -> FORMAT_VERSION),

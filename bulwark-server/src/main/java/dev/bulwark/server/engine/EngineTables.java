@@ -18,19 +18,42 @@ import java.util.List;
 public final class EngineTables {
   private EngineTables() {}
 
-  /** The latest request of each client: what a retry gets back. */
-  public record Session(long sequence, Digest requestDigest, ResultEnvelope result, Receipt receipt) {}
+  /**
+   * The latest request of each client: what a retry gets back. Written for every request, so it
+   * is kept small: a per-batch receipt is not stored but rebuilt from the batch's head and the
+   * confirmation log, which hold everything else it carries (about 1 KB per request otherwise).
+   */
+  public record Session(long sequence, Digest requestDigest, ResultEnvelope result, StoredReceipt receipt) {}
+
+  /** Where a session's receipt comes from. */
+  public sealed interface StoredReceipt {
+    /** A receipt kept whole (per-request mode: the operator's signature over the confirmation). */
+    record Whole(Receipt receipt) implements StoredReceipt {}
+
+    /** A per-batch receipt: confirmation {@code indexInBatch} of batch {@code batchNumber}, leaf {@code leafIndex} of the log. */
+    record InLog(long batchNumber, int indexInBatch, long leafIndex) implements StoredReceipt {}
+  }
 
   /** How far this replica has applied the replicated log, and the running digest of what it applied. */
   public record Applied(long logIndex, long logTerm, long batchNumber, Digest stateDigest) {
     public static final Applied NONE = new Applied(-1, 0, -1, Digest.of(new byte[Digest.LENGTH]));
   }
 
+  static final Codec<StoredReceipt> STORED_RECEIPT = Codecs.union("bulwark.StoredReceipt", StoredReceipt.class,
+      Codecs.variant(0, "Whole", StoredReceipt.Whole.class, Codecs.record("bulwark.StoredReceipt.Whole",
+          Codecs.field("receipt", Receipt.CODEC, StoredReceipt.Whole::receipt),
+          StoredReceipt.Whole::new)),
+      Codecs.variant(1, "InLog", StoredReceipt.InLog.class, Codecs.record("bulwark.StoredReceipt.InLog",
+          Codecs.field("batchNumber", Codecs.varU64(), StoredReceipt.InLog::batchNumber),
+          Codecs.field("indexInBatch", Codecs.varU32(), StoredReceipt.InLog::indexInBatch),
+          Codecs.field("leafIndex", Codecs.varU64(), StoredReceipt.InLog::leafIndex),
+          StoredReceipt.InLog::new)));
+
   static final Codec<Session> SESSION = Codecs.record("bulwark.Session",
       Codecs.field("sequence", Codecs.varU64(), Session::sequence),
       Codecs.field("requestDigest", Codecs.digest(), Session::requestDigest),
       Codecs.field("result", ResultEnvelope.CODEC, Session::result),
-      Codecs.field("receipt", Receipt.CODEC, Session::receipt),
+      Codecs.field("receipt", STORED_RECEIPT, Session::receipt),
       Session::new);
 
   static final Codec<Applied> APPLIED = Codecs.record("bulwark.Applied",
@@ -41,7 +64,7 @@ public final class EngineTables {
       Applied::new);
 
   public static final IntentTable<Bytes, Session> SESSIONS =
-      IntentTable.of("bulwark.session", 1, Codecs.keyBytes(), SESSION);
+      IntentTable.of("bulwark.session", 2, Codecs.keyBytes(), SESSION);
   public static final IntentTable<Long, SignedBatchHead> HEADS =
       IntentTable.of("bulwark.batch-head", 1, Codecs.u64(), SignedBatchHead.CODEC);
   public static final IntentTable<String, Applied> APPLIED_MARK =

@@ -78,7 +78,7 @@ public final class Replica implements AutoCloseable {
    * skipped (a replay after a restart); a batch out of order is a broken invariant.
    */
   public void apply(BatchEntry entry, long logIndex, long logTerm) {
-    apply(entry, BatchEntry.CODEC.encode(entry), logIndex, logTerm);
+    apply(entry, entry.encode(), logIndex, logTerm);
   }
 
   /**

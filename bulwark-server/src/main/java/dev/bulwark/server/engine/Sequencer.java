@@ -68,6 +68,7 @@ import java.util.function.Consumer;
  * </ol>
  */
 public final class Sequencer<Q, R> implements AutoCloseable {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Sequencer.class);
   private final Application<Q, R> app;
   private final EngineConfig config;
   private final Replica replica;
@@ -75,10 +76,14 @@ public final class Sequencer<Q, R> implements AutoCloseable {
   private final SigningKey operatorKey;
   private final InstantSource clock;
   private final ThreadPoolExecutor validation;
+  /** Adds state proofs to receipts while their batch replicates; tasks are bounded by pipelineDepth. */
+  private final java.util.concurrent.ExecutorService receiptWork;
   private final BlockingQueue<Pending<Q>> queue;
   private final Semaphore slots;
   private final Thread thread;
   private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
+  /** inFlight.size(), for the sequencer to read on every request without the lock. */
+  private volatile int inFlightBatches;
   private final AtomicReference<String> resetReason = new AtomicReference<>();
   private volatile boolean stopping;
   private volatile String lastResetReason;
@@ -90,6 +95,10 @@ public final class Sequencer<Q, R> implements AutoCloseable {
   private Digest previousHeadHash;
 
   private record Pending<Q>(ClientRequest request, Digest digest, Q payload, CompletableFuture<Outcome> future) {}
+
+  /** Put in the queue when a batch completes, so a sequencer waiting for room wakes up. */
+  @SuppressWarnings("rawtypes")
+  private static final Pending WAKE = new Pending<>(null, null, null, null);
 
   private record InFlight(long batchNumber, WriteSet writes) {}
 
@@ -106,6 +115,8 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     this.validation = new ThreadPoolExecutor(config.validationThreads(), config.validationThreads(), 30, TimeUnit.SECONDS,
         new ArrayBlockingQueue<>(config.queueRequestsMax()),
         Thread.ofPlatform().name("bulwark-validate-", 0).daemon().factory(), new ThreadPoolExecutor.AbortPolicy());
+    this.receiptWork = java.util.concurrent.Executors.newFixedThreadPool(config.validationThreads(),
+        Thread.ofPlatform().name("bulwark-receipts-", 0).daemon().factory());
     loadCommitted();
     this.thread = Thread.ofPlatform().name("bulwark-sequencer").daemon().unstarted(this::run);
     thread.start();
@@ -192,7 +203,7 @@ public final class Sequencer<Q, R> implements AutoCloseable {
           reset(reason);
         }
         Pending<Q> first = queue.poll(20, TimeUnit.MILLISECONDS);
-        if (first == null) {
+        if (first == null || first == WAKE) {
           continue;
         }
         while (!slots.tryAcquire(20, TimeUnit.MILLISECONDS)) {
@@ -212,24 +223,51 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     }
   }
 
+  /**
+   * Fills a batch and closes it. With a time slice ({@code batchDelayMs > 0}) it closes when
+   * the slice ends. Adaptive, it closes as soon as the pipeline has room for it without waiting,
+   * fewer than {@code pipelineDepth - 1} batches ahead of it in flight, after taking what is
+   * queued at that moment. So an idle system answers in about one commit, and under load a
+   * batch grows while the one ahead of it replicates (group commit) instead of many small
+   * batches each paying its own state root, head signature, log entry and fsync.
+   */
   private void runBatch(Pending<Q> first) throws InterruptedException {
     Batch batch = new Batch(nextBatch, clock.millis());
     batch.add(first);
     long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.batchDelayMs());
+    int takeThenClose = -1; // adaptive: once there is room, how many more queued requests to take
     while (batch.entries.size() + batch.answeredLater.size() < config.batchRequestsMax()
         && batch.payloadBytes < config.batchBytesMax()) {
-      Pending<Q> next = queue.poll();
-      if (next == null) {
-        long waitNs = deadlineNs - System.nanoTime();
-        if (config.batchDelayMs() == 0 || waitNs <= 0) {
-          break; // adaptive: the pipeline has room, so close now
+      Pending<Q> next;
+      if (config.batchDelayMs() == 0) {
+        if (takeThenClose < 0 && (inFlightBatches < config.pipelineDepth() - 1 || stopping || resetReason.get() != null)) {
+          takeThenClose = queue.size();
         }
-        next = queue.poll(waitNs, TimeUnit.NANOSECONDS);
-        if (next == null) {
+        if (takeThenClose == 0) {
           break;
         }
+        if (takeThenClose > 0) {
+          takeThenClose--;
+          next = queue.poll();
+          if (next == null) {
+            break;
+          }
+        } else {
+          next = queue.poll(20, TimeUnit.MILLISECONDS); // a request, or WAKE when a batch ahead completes
+        }
+      } else {
+        next = queue.poll();
+        if (next == null) {
+          long waitNs = deadlineNs - System.nanoTime();
+          next = waitNs <= 0 ? null : queue.poll(waitNs, TimeUnit.NANOSECONDS);
+          if (next == null) {
+            break;
+          }
+        }
       }
-      batch.add(next);
+      if (next != null && next != WAKE) {
+        batch.add(next);
+      }
     }
     close(batch);
   }
@@ -238,6 +276,7 @@ public final class Sequencer<Q, R> implements AutoCloseable {
   private final class Batch {
     final long number;
     final long timeMs;
+    final ReadView base;
     final Transaction tx;
     final List<Applied> entries = new ArrayList<>();
     final List<Runnable> answeredNow = new ArrayList<>();
@@ -255,7 +294,8 @@ public final class Sequencer<Q, R> implements AutoCloseable {
           layers.add(f.writes());
         }
       }
-      this.tx = new Transaction(PipelineView.over(replica.objects().store(), layers));
+      this.base = PipelineView.over(replica.objects().store(), layers);
+      this.tx = new Transaction(base);
     }
 
     void add(Pending<Q> p) {
@@ -263,13 +303,14 @@ public final class Sequencer<Q, R> implements AutoCloseable {
       ClientRequest r = p.request();
       Applied sameBatch = latestByClient.get(r.clientId());
       if (sameBatch != null) {
-        answerRetry(p, sameBatch.request().sequence(), sameBatch.pending().digest(), sameBatch::outcome);
+        answerRetry(p, sameBatch.request().sequence(), sameBatch.pending().digest(), false, sameBatch::outcome);
         return;
       }
       Optional<EngineTables.Session> session = EngineTables.SESSIONS.get(tx, r.clientId());
       if (session.isPresent()) {
         EngineTables.Session s = session.get();
-        if (answerRetry(p, s.sequence(), s.requestDigest(), () -> new Outcome.Confirmed(s.result(), s.receipt()))) {
+        // The receipt is rebuilt from this batch's view, so now, while it is open.
+        if (answerRetry(p, s.sequence(), s.requestDigest(), true, () -> new Outcome.Confirmed(s.result(), receipt(tx, s)))) {
           return;
         }
       }
@@ -277,7 +318,7 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     }
 
     /** Handles a request at or below the client's latest sequence; false if it is a new one. */
-    private boolean answerRetry(Pending<Q> p, long latestSequence, Digest latestDigest,
+    private boolean answerRetry(Pending<Q> p, long latestSequence, Digest latestDigest, boolean originalNow,
         java.util.function.Supplier<Outcome> original) {
       long seq = p.request().sequence();
       if (seq > latestSequence) {
@@ -295,7 +336,8 @@ public final class Sequencer<Q, R> implements AutoCloseable {
             "sequence " + seq + " was already used for a different request")));
       } else {
         // A retry: the original's outcome, released when this batch commits (after the original's).
-        answeredLater.add(committedOk -> p.future().complete(committedOk ? original.get()
+        Outcome now = originalNow ? original.get() : null;
+        answeredLater.add(committedOk -> p.future().complete(committedOk ? (now != null ? now : original.get())
             : new Outcome.NotCommitted("the batch answering this retry did not commit; retry")));
       }
       return true;
@@ -329,7 +371,8 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     final Confirmation confirmation;
     final ResultEnvelope result;
     final List<Bytes> touched;
-    Receipt receipt;
+    /** Set on the sequencer thread; replaced by one with state proofs on the receipt pool. */
+    volatile Receipt receipt;
 
     Applied(Pending<?> pending, Confirmation confirmation, ResultEnvelope result, List<Bytes> touched) {
       this.pending = pending;
@@ -397,6 +440,20 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     }
   }
 
+  /** The receipt a session's request got (without state proofs), as {@code view} holds it. */
+  private static Receipt receipt(ReadView view, EngineTables.Session s) {
+    return switch (s.receipt()) {
+      case EngineTables.StoredReceipt.Whole whole -> whole.receipt();
+      case EngineTables.StoredReceipt.InLog at -> {
+        SignedBatchHead head = EngineTables.HEADS.get(view, at.batchNumber()).orElseThrow(() ->
+            new dev.bulwark.core.CorruptionException("head of batch " + at.batchNumber(), "missing under a session"));
+        yield new Receipt.PerBatch(new Confirmation(head.head().operatorId(), s.requestDigest(), at.batchNumber(),
+            at.indexInBatch(), s.result().digest()), head,
+            EngineTables.CONFIRMATIONS.inclusionProof(view, at.leafIndex(), head.head().logSize()));
+      }
+    };
+  }
+
   /** Seals a batch: state root, log, head, receipts, sessions; then replicates it. */
   private void close(Batch batch) {
     batch.answeredNow.forEach(Runnable::run);
@@ -414,27 +471,17 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     BatchHead head = new BatchHead(config.operatorId(), batch.number, log.state().size(), log.state().root(),
         state.root(), previousHeadHash, batch.timeMs);
     SignedBatchHead signed = SignedBatchHead.sign(head, operatorKey);
-    NodeLoader loader = replica.state().loader(tx);
     for (int i = 0; i < batch.entries.size(); i++) {
       Applied a = batch.entries.get(i);
+      // The session keeps the receipt without state proofs (kilobytes each, every request): a
+      // retry gets a receipt that still proves its confirmation under the signed head.
       a.receipt = switch (config.receiptMode()) {
         case PER_REQUEST -> Receipt.PerRequest.sign(a.confirmation, operatorKey);
-        case PER_BATCH -> {
-          List<StateEntryProof> proofs = new ArrayList<>();
-          if (config.stateProofsInReceipts()) {
-            for (Bytes key : a.touched) {
-              if (proofs.size() < Receipt.PerBatch.STATE_PROOFS_MAX) {
-                proofs.add(StateEntryProof.of(loader, state.root(), key));
-              }
-            }
-          }
-          yield new Receipt.PerBatch(a.confirmation, signed, log.proofs().get(i), proofs);
-        }
+        case PER_BATCH -> new Receipt.PerBatch(a.confirmation, signed, log.proofs().get(i));
       };
-      // The session keeps the receipt without its state proofs (kilobytes each, every request):
-      // a retry gets a receipt that still proves its confirmation under the signed head.
-      Receipt stored = a.receipt instanceof Receipt.PerBatch pb && !pb.state().isEmpty()
-          ? new Receipt.PerBatch(pb.confirmation(), pb.head(), pb.inclusion()) : a.receipt;
+      EngineTables.StoredReceipt stored = a.receipt instanceof Receipt.PerBatch
+          ? new EngineTables.StoredReceipt.InLog(batch.number, i, logState.size() + i)
+          : new EngineTables.StoredReceipt.Whole(a.receipt);
       EngineTables.SESSIONS.put(tx, a.request().clientId(), new EngineTables.Session(a.request().sequence(),
           a.pending().digest(), a.result, stored));
     }
@@ -444,6 +491,7 @@ public final class Sequencer<Q, R> implements AutoCloseable {
 
     synchronized (inFlight) {
       inFlight.addLast(new InFlight(batch.number, writes));
+      inFlightBatches = inFlight.size();
     }
     nextBatch = batch.number + 1;
     logState = log.state();
@@ -456,11 +504,16 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     } catch (RuntimeException e) {
       replicated = CompletableFuture.failedFuture(e);
     }
-    replicated.whenComplete((ok, failure) -> {
+    CompletableFuture<Throwable> receipts = config.receiptMode() == ReceiptMode.PER_BATCH && config.stateProofsInReceipts()
+        ? addStateProofs(batch, writes, state.root()) : CompletableFuture.completedFuture(null);
+    // The batch leaves the pipeline once it is replicated and its receipts are complete.
+    replicated.handle((ok, failure) -> failure).thenAcceptBoth(receipts, (failure, receiptFailure) -> {
       synchronized (inFlight) {
         inFlight.removeIf(f -> f.batchNumber() == batch.number);
+        inFlightBatches = inFlight.size();
       }
       slots.release();
+      queue.offer(wake());
       boolean committedOk = failure == null;
       Outcome lost = null;
       if (!committedOk) {
@@ -478,6 +531,50 @@ public final class Sequencer<Q, R> implements AutoCloseable {
         later.accept(committedOk);
       }
     });
+  }
+
+  /**
+   * Adds to each receipt of {@code batch} the proofs of the state entries its request wrote,
+   * off the sequencer thread and while the batch replicates: proving is a walk down the new
+   * trie per key, as costly as the batch's whole state update. The trie nodes are read from
+   * the batch's own writes over the view it was built on. Completes with the failure, if any
+   * (a proof that does not verify is a bug; those receipts then go without proofs).
+   */
+  private CompletableFuture<Throwable> addStateProofs(Batch batch, WriteSet writes, Digest root) {
+    NodeLoader loader = replica.state().loader(writes.over(batch.base));
+    int n = batch.entries.size();
+    int parts = Math.clamp(n / 64, 1, config.validationThreads());
+    List<CompletableFuture<Void>> work = new ArrayList<>(parts);
+    for (int p = 0; p < parts; p++) {
+      int from = (int) ((long) n * p / parts);
+      int to = (int) ((long) n * (p + 1) / parts);
+      work.add(CompletableFuture.runAsync(() -> {
+        for (int i = from; i < to; i++) {
+          Applied a = batch.entries.get(i);
+          if (a.touched.isEmpty() || !(a.receipt instanceof Receipt.PerBatch pb)) {
+            continue;
+          }
+          List<StateEntryProof> proofs = new ArrayList<>(Math.min(a.touched.size(), Receipt.PerBatch.STATE_PROOFS_MAX));
+          for (Bytes key : a.touched) {
+            if (proofs.size() < Receipt.PerBatch.STATE_PROOFS_MAX) {
+              proofs.add(StateEntryProof.of(loader, root, key));
+            }
+          }
+          a.receipt = new Receipt.PerBatch(pb.confirmation(), pb.head(), pb.inclusion(), proofs);
+        }
+      }, receiptWork));
+    }
+    return CompletableFuture.allOf(work.toArray(CompletableFuture[]::new)).handle((ok, failure) -> {
+      if (failure != null) {
+        LOG.error("state proofs of batch {} failed; its receipts go without them", batch.number, failure);
+      }
+      return failure;
+    });
+  }
+
+  @SuppressWarnings("unchecked")
+  private Pending<Q> wake() {
+    return (Pending<Q>) WAKE;
   }
 
   private static Throwable cause(Throwable t) {
@@ -520,6 +617,9 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     validation.shutdown();
     Pending<Q> p;
     while ((p = queue.poll()) != null) {
+      if (p == WAKE) {
+        continue;
+      }
       p.future().complete(new Outcome.NotCommitted("this replica stopped sequencing; retry"));
     }
     try {
@@ -528,6 +628,7 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    receiptWork.shutdown();
   }
 
   /** Why the pipeline last restarted from the committed state, if it ever did. */

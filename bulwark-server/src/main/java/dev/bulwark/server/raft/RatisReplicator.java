@@ -38,7 +38,7 @@ final class RatisReplicator implements Replicator {
 
   @Override
   public CompletableFuture<Void> replicate(BatchEntry entry) {
-    Bytes bytes = BatchEntry.CODEC.encode(entry);
+    Bytes bytes = entry.encode();
     if (bytes.length() > entryBytesMax) {
       return CompletableFuture.failedFuture(new NotCommittedException("batch " + entry.batchNumber() + " encodes to "
           + bytes.length() + " bytes, more than raft.entryBytesMax " + entryBytesMax));
