@@ -4,6 +4,8 @@ import dev.bulwark.core.protocol.Outcome;
 import dev.bulwark.core.protocol.ResultEnvelope;
 import dev.bulwark.server.net.IngressServer;
 import dev.bulwark.server.raft.ReplicaServer;
+import dev.bulwark.server.engine.PipelineObserver;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
@@ -22,10 +24,16 @@ import java.util.function.ToDoubleFunction;
  * answered, by outcome, with a latency histogram. Also the recent latency percentiles the
  * dashboard charts.
  */
-public final class ReplicaMetrics implements IngressServer.Observer {
+public final class ReplicaMetrics implements IngressServer.Observer, PipelineObserver {
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Map<String, Timer> requests = new ConcurrentHashMap<>();
   private final Timer recent;
+  private final DistributionSummary batchRequests;
+  private final DistributionSummary batchBytes;
+  private final Timer buildTime;
+  private final Timer sealTime;
+  private final Timer replicateCommitted;
+  private final Timer replicateFailed;
 
   public ReplicaMetrics(ReplicaServer<?, ?> replica) {
     gauge("bulwark.raft.term", "the Raft term this replica is in", replica, r -> r.status().term());
@@ -49,12 +57,44 @@ public final class ReplicaMetrics implements IngressServer.Observer {
       gauge("bulwark.store." + name.replace('-', '.'), "the store's " + name + " (" + store.backend() + ")", store,
           s -> s.statistics().getOrDefault(name, 0L));
     }
+    this.batchRequests = DistributionSummary.builder("bulwark.batch.requests").description("requests per batch")
+        .publishPercentileHistogram().minimumExpectedValue(1.0).maximumExpectedValue(100_000.0).register(registry);
+    this.batchBytes = DistributionSummary.builder("bulwark.batch.payload").baseUnit("bytes")
+        .description("request payload bytes per batch").register(registry);
+    this.buildTime = stage("build", "opening a batch to closing it: waiting for and applying requests");
+    this.sealTime = stage("seal", "state root, confirmation log, signed head and receipts of a batch");
+    this.replicateCommitted = Timer.builder("bulwark.batch.replicate").tag("committed", "true")
+        .description("sealing a batch to its commit on a majority (or its failure)").publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofNanos(100_000)).maximumExpectedValue(Duration.ofSeconds(30)).register(registry);
+    this.replicateFailed = Timer.builder("bulwark.batch.replicate").tag("committed", "false")
+        .description("sealing a batch to its commit on a majority (or its failure)").publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofNanos(100_000)).maximumExpectedValue(Duration.ofSeconds(30)).register(registry);
+    replica.observePipeline(this);
     this.recent = Timer.builder("bulwark.requests.recent")
         .description("latency of recently answered requests (a 10 s window), for the dashboard")
         .publishPercentiles(0.5, 0.99)
         .distributionStatisticExpiry(Duration.ofSeconds(10))
         .distributionStatisticBufferLength(2)
         .register(registry);
+  }
+
+  private Timer stage(String stage, String description) {
+    return Timer.builder("bulwark.batch.stage").tag("stage", stage).description("time per batch in a stage of the leader's pipeline")
+        .publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(10_000))
+        .maximumExpectedValue(Duration.ofSeconds(10)).register(registry);
+  }
+
+  @Override
+  public void sealed(long batchNumber, int requests, long payloadBytes, long buildNanos, long sealNanos) {
+    batchRequests.record(requests);
+    batchBytes.record(payloadBytes);
+    buildTime.record(buildNanos, TimeUnit.NANOSECONDS);
+    sealTime.record(sealNanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void done(long batchNumber, int requests, boolean committed, long replicateNanos) {
+    (committed ? replicateCommitted : replicateFailed).record(replicateNanos, TimeUnit.NANOSECONDS);
   }
 
   private <T> void gauge(String name, String description, T source, ToDoubleFunction<T> value) {

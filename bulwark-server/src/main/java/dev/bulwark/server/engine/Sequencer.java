@@ -86,6 +86,7 @@ public final class Sequencer<Q, R> implements AutoCloseable {
   private volatile int inFlightBatches;
   private final AtomicReference<String> resetReason = new AtomicReference<>();
   private volatile boolean stopping;
+  private volatile PipelineObserver observer = PipelineObserver.NONE;
   private volatile String lastResetReason;
 
   // Sequencer-thread state: where the next batch starts.
@@ -140,6 +141,11 @@ public final class Sequencer<Q, R> implements AutoCloseable {
         return snapshot;
       }
     };
+  }
+
+  /** Reports every batch to {@code observer} from now on. */
+  public void observe(PipelineObserver observer) {
+    this.observer = java.util.Objects.requireNonNull(observer);
   }
 
   /** {@link #submit(ClientRequest, Origin)} for a request from no particular connection. */
@@ -283,6 +289,7 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     final List<Consumer<Boolean>> answeredLater = new ArrayList<>();
     final Map<Bytes, Applied> latestByClient = new HashMap<>();
     final Set<Bytes> touchedTrieKeys = new LinkedHashSet<>();
+    final long openedNanos = System.nanoTime();
     long payloadBytes;
 
     Batch(long number, long timeMs) {
@@ -456,6 +463,7 @@ public final class Sequencer<Q, R> implements AutoCloseable {
 
   /** Seals a batch: state root, log, head, receipts, sessions; then replicates it. */
   private void close(Batch batch) {
+    long closingNanos = System.nanoTime();
     batch.answeredNow.forEach(Runnable::run);
     Transaction tx = batch.tx;
     List<StateUpdate> updates = new ArrayList<>(batch.touchedTrieKeys.size());
@@ -498,6 +506,10 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     stateRoot = state.root();
     previousHeadHash = head.hash();
 
+    long sealedNanos = System.nanoTime();
+    PipelineObserver watching = observer;
+    watching.sealed(batch.number, batch.entries.size(), batch.payloadBytes, closingNanos - batch.openedNanos,
+        sealedNanos - closingNanos);
     CompletableFuture<Void> replicated;
     try {
       replicated = replicator.replicate(entry);
@@ -515,6 +527,7 @@ public final class Sequencer<Q, R> implements AutoCloseable {
       slots.release();
       queue.offer(wake());
       boolean committedOk = failure == null;
+      watching.done(batch.number, batch.entries.size(), committedOk, System.nanoTime() - sealedNanos);
       Outcome lost = null;
       if (!committedOk) {
         boolean unknown = cause(failure) instanceof OutcomeUnknownException;

@@ -210,6 +210,18 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     }
   }
 
+  private volatile dev.bulwark.server.engine.PipelineObserver pipelineObserver =
+      dev.bulwark.server.engine.PipelineObserver.NONE;
+
+  /** Reports the batches of every sequencer this replica runs while it leads, from now on. */
+  public void observePipeline(dev.bulwark.server.engine.PipelineObserver observer) {
+    this.pipelineObserver = Objects.requireNonNull(observer);
+    Sequencer<Q, R> s = sequencer;
+    if (s != null) {
+      s.observe(observer);
+    }
+  }
+
   /** A leadership change this replica saw: when, and who leads after it (empty: nobody known). */
   public record LeaderChange(long timeMs, Optional<String> leader) {}
 
@@ -239,6 +251,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
       }
       sequencer = new Sequencer<>(app, config, replica,
           new RatisReplicator(server, members.groupId(), raft.entryBytesMax()), operatorKey, clock);
+      sequencer.observe(pipelineObserver);
       leaderId = id;
       log.info("replica {} leads from batch {}", id, replica.applied().batchNumber() + 1);
     }
