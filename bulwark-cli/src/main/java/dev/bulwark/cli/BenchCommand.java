@@ -82,6 +82,10 @@ final class BenchCommand implements Callable<Integer> {
           + "(issue one with 'bulwark cluster issue-client DIR GATEWAY --gateway').")
   String unsignedGateway;
 
+  @Option(names = "--html", paramLabel = "FILE",
+      description = "Also write the report as an HTML page with a latency histogram and throughput over time.")
+  java.nio.file.Path html;
+
   @Option(names = "--json", description = "Print the final report as JSON on standard output; progress goes to standard error.")
   boolean json;
 
@@ -131,6 +135,11 @@ final class BenchCommand implements Callable<Integer> {
           config.requestTimeout().plusSeconds(5), random.nextLong()).run();
       out.print(json ? report.json() : report.text());
       out.flush();
+      if (html != null) {
+        java.nio.file.Files.writeString(html, report.html());
+        progress.println("HTML report: " + html.toAbsolutePath());
+        progress.flush();
+      }
       return report.confirmed() > 0 ? 0 : 1;
     }
   }

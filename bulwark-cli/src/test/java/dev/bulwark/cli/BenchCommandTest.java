@@ -57,7 +57,7 @@ class BenchCommandTest {
 
     // Open loop: at 40 transfers a second for 2 s after 1 s of warmup, no more than the schedule allows is measured.
     Run bench = ClusterCommandTest.run("bench", "--cluster", cluster.toString(), "--clients", "4", "--duration", "2s",
-        "--warmup", "1s", "--rate", "40", "--json");
+        "--warmup", "1s", "--rate", "40", "--json", "--html", dir.resolve("bench.html").toString());
     assertThat(bench.exit()).as(bench.out() + bench.err()).isZero();
     @SuppressWarnings("unchecked")
     Map<String, Object> report = (Map<String, Object>) Json.parse(bench.out());
@@ -70,7 +70,8 @@ class BenchCommandTest {
     Map<String, Object> latency = (Map<String, Object>) report.get("latencyMicros");
     assertThat((Long) latency.get("p50")).isPositive().isLessThanOrEqualTo((Long) latency.get("p99"));
     assertThat((Long) latency.get("p99")).isLessThanOrEqualTo((Long) latency.get("max"));
-    assertThat(bench.err()).startsWith("opening and funding 8 accounts");
+    assertThat(bench.err()).startsWith("opening and funding 8 accounts").contains("HTML report: ");
+    assertThat(Files.readString(dir.resolve("bench.html"))).contains("<svg", "latency histogram", "<rect ");
     List<String> progress = bench.err().lines().filter(l -> l.contains("confirmed/s")).toList();
     assertThat(progress).hasSizeGreaterThanOrEqualTo(3);
     assertThat(progress.getFirst()).startsWith("    1 s (warmup)");

@@ -21,13 +21,36 @@ import org.HdrHistogram.Histogram;
  * @param confirmed transfers confirmed, applied and their receipts verified
  * @param windows transfers confirmed in each full measured second
  * @param errors errors by kind (see {@link ErrorKinds}), in name order
+ * @param histogram confirmed transfers by latency, in buckets that double in width (for charts)
  */
 public record BenchReport(BenchPlan plan, String source, long measuredNanos, long confirmed, Latency latency,
-    List<Long> windows, Map<String, Long> errors) {
+    List<Long> windows, Map<String, Long> errors, List<Bucket> histogram) {
 
   public BenchReport {
     windows = List.copyOf(windows);
     errors = new TreeMap<>(errors);
+    histogram = List.copyOf(histogram);
+  }
+
+  /** A report without a latency histogram. */
+  public BenchReport(BenchPlan plan, String source, long measuredNanos, long confirmed, Latency latency,
+      List<Long> windows, Map<String, Long> errors) {
+    this(plan, source, measuredNanos, confirmed, latency, windows, errors, List.of());
+  }
+
+  /** {@code count} transfers took at most {@code upToMicros} (and more than the bucket before). */
+  public record Bucket(long upToMicros, long count) {}
+
+  /** Buckets from 100 µs, each twice as wide as the one before, up to the slowest transfer. */
+  static List<Bucket> buckets(Histogram micros) {
+    List<Bucket> out = new ArrayList<>();
+    if (micros.getTotalCount() == 0) {
+      return out;
+    }
+    for (var v : micros.logarithmicBucketValues(100, 2.0)) {
+      out.add(new Bucket(v.getValueIteratedTo(), v.getCountAddedInThisIterationStep()));
+    }
+    return out;
   }
 
   /** Latency percentiles in microseconds; all 0 when nothing was confirmed. */
@@ -44,7 +67,7 @@ public record BenchReport(BenchPlan plan, String source, long measuredNanos, lon
 
   public static BenchReport of(BenchPlan plan, String source, long measuredNanos, BenchMeter.Totals totals) {
     return new BenchReport(plan, source, measuredNanos, totals.latencyMicros().getTotalCount(),
-        Latency.of(totals.latencyMicros()), totals.windows(), totals.errors());
+        Latency.of(totals.latencyMicros()), totals.windows(), totals.errors(), buckets(totals.latencyMicros()));
   }
 
   /** Confirmed per second over the whole measured time. */
@@ -121,6 +144,70 @@ public record BenchReport(BenchPlan plan, String source, long measuredNanos, lon
     root.put("errorsTotal", errorTotal());
     root.put("errors", new LinkedHashMap<String, Object>(errors));
     return Json.write(root);
+  }
+
+  /**
+   * The run as one self-contained HTML page (no scripts, nothing fetched): the figures, the
+   * latency histogram and throughput over time as inline SVG.
+   */
+  public String html() {
+    StringBuilder out = new StringBuilder();
+    out.append("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>bulwark bench</title>\n")
+        .append("<style>body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#1d2433}")
+        .append("pre{background:#f6f7f9;padding:1em}svg{background:#fff;border:1px solid #e5e7eb}</style></head><body>\n")
+        .append("<h1>bulwark bench</h1>\n<pre>").append(escape(text())).append("</pre>\n");
+    out.append("<h2>Latency histogram</h2>\n").append(histogramSvg());
+    out.append("<h2>Throughput over time (confirmed per second)</h2>\n").append(throughputSvg());
+    return out.append("</body></html>\n").toString();
+  }
+
+  private String histogramSvg() {
+    int w = 720;
+    int h = 240;
+    int pad = 40;
+    long max = histogram.stream().mapToLong(Bucket::count).max().orElse(1);
+    StringBuilder svg = new StringBuilder(String.format(Locale.ROOT,
+        "<svg width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"latency histogram\">", w, h));
+    int n = Math.max(1, histogram.size());
+    double bar = (w - pad - 10.0) / n;
+    for (int i = 0; i < histogram.size(); i++) {
+      Bucket b = histogram.get(i);
+      double height = (h - 2.0 * pad) * b.count() / Math.max(1, max);
+      double x = pad + i * bar;
+      svg.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#2563eb\">"
+          + "<title>&#8804; %s: %,d</title></rect>", x + 1, h - pad - height, Math.max(1, bar - 2), height,
+          millis(b.upToMicros()), b.count()));
+      if (i % Math.max(1, n / 8) == 0) {
+        svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\">%s</text>", x, h - pad + 14,
+            millis(b.upToMicros())));
+      }
+    }
+    svg.append(String.format(Locale.ROOT, "<text x=\"2\" y=\"%d\" font-size=\"10\">%,d</text>", pad, max));
+    return svg.append("</svg>\n").toString();
+  }
+
+  private String throughputSvg() {
+    int w = 720;
+    int h = 200;
+    int pad = 40;
+    long max = windows.stream().mapToLong(Long::longValue).max().orElse(1);
+    StringBuilder svg = new StringBuilder(String.format(Locale.ROOT,
+        "<svg width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"throughput over time\">", w, h));
+    StringBuilder path = new StringBuilder();
+    for (int i = 0; i < windows.size(); i++) {
+      double x = pad + (w - pad - 10.0) * i / Math.max(1, windows.size() - 1);
+      double y = h - pad - (h - 2.0 * pad) * windows.get(i) / Math.max(1, max);
+      path.append(i == 0 ? "M" : "L").append(String.format(Locale.ROOT, "%.1f,%.1f", x, y));
+    }
+    svg.append("<path d=\"").append(path).append("\" fill=\"none\" stroke=\"#16a34a\" stroke-width=\"1.5\"/>");
+    svg.append(String.format(Locale.ROOT, "<text x=\"2\" y=\"%d\" font-size=\"10\">%,d/s</text>", pad, max));
+    svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">%d s</text>", w - 40, h - pad + 14,
+        windows.size()));
+    return svg.append("</svg>\n").toString();
+  }
+
+  private static String escape(String text) {
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
   }
 
   /** One progress line: elapsed seconds, confirmed in the last second, its p99, errors so far. */

@@ -23,6 +23,25 @@ class BenchReportTest {
   }
 
   @Test
+  void theHtmlReportChartsEveryBucketAndEverySecond() {
+    Histogram micros = new Histogram(3);
+    for (long v = 100; v <= 3_000; v += 100) {
+      micros.recordValue(v);
+    }
+    List<BenchReport.Bucket> buckets = BenchReport.buckets(micros);
+    // 100, 200, 400, ..., 3,200 µs: every transfer lands in exactly one bucket.
+    assertThat(buckets.stream().mapToLong(BenchReport.Bucket::count).sum()).isEqualTo(30);
+    assertThat(buckets.getFirst()).isEqualTo(new BenchReport.Bucket(100, 1));
+    BenchReport r = sample();
+    BenchReport withHistogram = new BenchReport(r.plan(), "signed <&>", r.measuredNanos(), r.confirmed(), r.latency(),
+        r.windows(), r.errors(), buckets);
+    String html = withHistogram.html();
+    assertThat(html).startsWith("<!doctype html>").contains("latency histogram", "throughput over time")
+        .contains("signed &lt;&amp;&gt;").doesNotContain("signed <&>").doesNotContain("<script");
+    assertThat(html.split("<rect ", -1)).hasSize(buckets.size() + 1);
+  }
+
+  @Test
   void latencyPercentilesComeFromTheHistogram() {
     Histogram micros = new Histogram(3);
     for (long v = 1; v <= 1000; v++) {
