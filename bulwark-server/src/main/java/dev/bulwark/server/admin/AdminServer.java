@@ -199,19 +199,30 @@ public final class AdminServer implements AutoCloseable {
         sendError(exchange, Answer.error(409, "a backup of this replica is already being taken"));
         return;
       }
-      try (var checkpoint = dev.bulwark.server.raft.Backups.take(replica, java.time.InstantSource.system())) {
-        exchange.getResponseHeaders().set("Content-Type", "application/zip");
-        exchange.getResponseHeaders().set("Cache-Control", "no-store");
-        exchange.getResponseHeaders().set("Content-Disposition", "attachment; filename=\"" + replica.members().cluster()
-            + "-" + replica.id() + "-batch-" + checkpoint.mark().batchNumber() + ".zip\"");
-        exchange.sendResponseHeaders(200, 0);
-        try (OutputStream out = exchange.getResponseBody()) {
-          var manifest = checkpoint.writeZip(out);
-          log.info("backup of batch {} (log index {}) sent: {} files", manifest.batchNumber(), manifest.logIndex(),
-              manifest.files().size());
+      try {
+        dev.bulwark.server.raft.Backups.Checkpoint checkpoint;
+        try {
+          checkpoint = dev.bulwark.server.raft.Backups.take(replica, java.time.InstantSource.system());
+        } catch (dev.bulwark.server.raft.Backups.BackupException e) {
+          sendError(exchange, Answer.error(409, e.getMessage()));
+          return;
+        } catch (IOException | RuntimeException e) {
+          log.warn("backup: the checkpoint failed", e);
+          sendError(exchange, Answer.error(500, "the checkpoint failed: " + e.getMessage()));
+          return;
         }
-      } catch (dev.bulwark.server.raft.Backups.BackupException e) {
-        sendError(exchange, Answer.error(409, e.getMessage()));
+        try (checkpoint) {
+          exchange.getResponseHeaders().set("Content-Type", "application/zip");
+          exchange.getResponseHeaders().set("Cache-Control", "no-store");
+          exchange.getResponseHeaders().set("Content-Disposition", "attachment; filename=\"" + replica.members().cluster()
+              + "-" + replica.id() + "-batch-" + checkpoint.mark().batchNumber() + ".zip\"");
+          exchange.sendResponseHeaders(200, 0);
+          try (OutputStream out = exchange.getResponseBody()) {
+            var manifest = checkpoint.writeZip(out);
+            log.info("backup of batch {} (log index {}) sent: {} files", manifest.batchNumber(), manifest.logIndex(),
+                manifest.files().size());
+          }
+        }
       } finally {
         backingUp.set(false);
       }

@@ -325,6 +325,18 @@ public final class Backups {
       throw new BackupException(zipFile + " is a backup of cluster '" + manifest.cluster() + "', not of '"
           + members.cluster() + "'");
     }
+    try {
+      layDown(zipFile, manifest, members, dataDir);
+    } catch (IOException | RuntimeException e) {
+      // Half a data directory would start as an empty replica: leave none.
+      CheckpointSnapshots.deleteTree(dataDir);
+      throw e;
+    }
+    return manifest;
+  }
+
+  private static void layDown(Path zipFile, Manifest manifest, ReplicaServer.Members members, Path dataDir)
+      throws IOException {
     Path group = dataDir.resolve("raft").resolve(members.groupId().getUuid().toString());
     Path sm = Files.createDirectories(group.resolve("sm"));
     Path scratch = Files.createTempDirectory(sm, "incomplete-");
@@ -345,6 +357,5 @@ public final class Backups {
     Files.writeString(current.resolve("raft-meta"), "term=" + manifest.logTerm() + "\nvotedFor=\n",
         StandardCharsets.ISO_8859_1);
     DataFormat.write(dataDir);
-    return manifest;
   }
 }
