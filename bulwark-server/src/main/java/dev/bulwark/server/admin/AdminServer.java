@@ -51,6 +51,7 @@ import org.slf4j.LoggerFactory;
  * GET /state/VIEW/KEY[?batch=N]        an entry of the state with its proof under head N (default: latest)
  * GET /metrics                         Prometheus text format
  * GET /stats                           recent request latency (p50, p99) for the dashboard
+ * GET /backup                          a consistent online backup of this replica, a zip (docs/operations.md)
  * GET /                                the dashboard
  * </pre>
  */
@@ -83,6 +84,7 @@ public final class AdminServer implements AutoCloseable {
     this.server = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 32);
     server.setExecutor(threads);
     server.createContext("/", this::handle);
+    server.createContext("/backup", this::backup);
     server.start();
   }
 
@@ -176,6 +178,66 @@ public final class AdminServer implements AutoCloseable {
       case "dashboard.js" -> resource("dashboard.js", "text/javascript");
       default -> Answer.error(404, "no such resource: " + path);
     };
+  }
+
+  // ---------------------------------------------------------------- backup
+
+  private final java.util.concurrent.atomic.AtomicBoolean backingUp = new java.util.concurrent.atomic.AtomicBoolean();
+
+  /**
+   * GET /backup: takes a checkpoint, then streams it as a zip with its manifest last (see
+   * {@link dev.bulwark.server.raft.Backups}); one backup at a time, the checkpoint deleted after.
+   */
+  private void backup(HttpExchange exchange) throws IOException {
+    try (exchange) {
+      if (!"GET".equals(exchange.getRequestMethod()) || !"/backup".equals(exchange.getRequestURI().getPath())) {
+        sendError(exchange, "GET".equals(exchange.getRequestMethod()) ? Answer.error(404, "the backup is GET /backup")
+            : Answer.error(405, "the admin API is read-only: GET only"));
+        return;
+      }
+      if (!backingUp.compareAndSet(false, true)) {
+        sendError(exchange, Answer.error(409, "a backup of this replica is already being taken"));
+        return;
+      }
+      try {
+        dev.bulwark.server.raft.Backups.Checkpoint checkpoint;
+        try {
+          checkpoint = dev.bulwark.server.raft.Backups.take(replica, java.time.InstantSource.system());
+        } catch (dev.bulwark.server.raft.Backups.BackupException e) {
+          sendError(exchange, Answer.error(409, e.getMessage()));
+          return;
+        } catch (IOException | RuntimeException e) {
+          log.warn("backup: the checkpoint failed", e);
+          sendError(exchange, Answer.error(500, "the checkpoint failed: " + e.getMessage()));
+          return;
+        }
+        try (checkpoint) {
+          exchange.getResponseHeaders().set("Content-Type", "application/zip");
+          exchange.getResponseHeaders().set("Cache-Control", "no-store");
+          exchange.getResponseHeaders().set("Content-Disposition", "attachment; filename=\"" + replica.members().cluster()
+              + "-" + replica.id() + "-batch-" + checkpoint.mark().batchNumber() + ".zip\"");
+          exchange.sendResponseHeaders(200, 0);
+          try (OutputStream out = exchange.getResponseBody()) {
+            var manifest = checkpoint.writeZip(out);
+            log.info("backup of batch {} (log index {}) sent: {} files", manifest.batchNumber(), manifest.logIndex(),
+                manifest.files().size());
+          }
+        }
+      } finally {
+        backingUp.set(false);
+      }
+    } catch (IOException | RuntimeException e) {
+      // Mid-stream: the client gets a zip without its manifest, which it refuses as cut short.
+      log.warn("backup request failed: {}", e.toString());
+    }
+  }
+
+  private static void sendError(HttpExchange exchange, Answer answer) throws IOException {
+    exchange.getResponseHeaders().set("Content-Type", answer.contentType() + "; charset=utf-8");
+    exchange.sendResponseHeaders(answer.status(), answer.body().length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(answer.body());
+    }
   }
 
   // ---------------------------------------------------------------- status and health

@@ -92,6 +92,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     this.raft = raft;
     this.operatorKey = operatorKey;
     this.clock = clock;
+    DataFormat.checkOrCreate(directory);
     // Raft's log is durable on a majority and replayed past the persisted applied mark.
     this.replica = new Replica(StoreConfig.defaults(directory.resolve("store")).withDurability(Durability.NO_SYNC), app,
         config, Durability.NO_SYNC);
