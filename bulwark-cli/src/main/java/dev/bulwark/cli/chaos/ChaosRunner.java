@@ -348,9 +348,13 @@ public final class ChaosRunner {
       }
       case Fault.RestartKilled r -> {
         for (String id : List.copyOf(killed)) {
+          long before = System.nanoTime();
           restart(id);
           history.append(new History.FaultEvent(history.now(), fault.kind(), id, "started again"));
-          say(fault.kind() + " " + id);
+          // The next fault waits until the replica is back, so that at most one is out at a time.
+          boolean back = awaitFollowing(id, Duration.ofSeconds(60));
+          say(fault.kind() + " " + id + (back ? ", following again after " : ", still not following after ")
+              + (System.nanoTime() - before) / 1_000_000 + " ms");
         }
       }
       case Fault.IsolateLeader i -> skipped(history, fault, "partitions are not implemented");
@@ -425,6 +429,19 @@ public final class ChaosRunner {
     started.add(p.toHandle());
     processes.put(id, p.toHandle());
     killed.remove(id);
+  }
+
+  /** Whether replica {@code id} answers as a follower or leader within {@code wait}. */
+  private boolean awaitFollowing(String id, Duration wait) throws InterruptedException {
+    long deadline = System.nanoTime() + wait.toNanos();
+    while (System.nanoTime() < deadline) {
+      Optional<AdminProbe.Status> s = probe.status(replicas.get(id).adminAddress());
+      if (s.isPresent() && ("FOLLOWER".equals(s.get().role()) || "LEADER".equals(s.get().role()))) {
+        return true;
+      }
+      Thread.sleep(200);
+    }
+    return false;
   }
 
   /** Resumes paused replicas and restarts killed ones, so that all can converge. */
