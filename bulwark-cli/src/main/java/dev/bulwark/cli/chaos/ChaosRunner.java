@@ -269,7 +269,8 @@ public final class ChaosRunner {
         Thread.sleep(200);
       }
       stop.set(true);
-      injector.join(30_000);
+      injector.interrupt(); // it may be waiting for a restarted replica or in a pause; it resumes what it paused
+      injector.join(60_000);
       for (Thread t : workers) {
         t.join(30_000);
       }
@@ -317,8 +318,10 @@ public final class ChaosRunner {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (IOException | RuntimeException e) {
-      history.append(new History.FaultEvent(history.now(), "error", "", "the injector stopped: " + e));
-      out.println("the fault injector stopped: " + e);
+      say("the injector stopped: " + e);
+      if (!stop.get()) {
+        history.append(new History.FaultEvent(history.now(), "error", "", "the injector stopped: " + e));
+      }
     }
   }
 
