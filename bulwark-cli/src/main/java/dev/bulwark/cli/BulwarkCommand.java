@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
     subcommands = {DemoCommand.class, TourCommand.class, ClusterCommand.class, ServeCommand.class,
         LedgerCommands.AccountCommand.class, LedgerCommands.Deposit.class, LedgerCommands.Withdraw.class,
         LedgerCommands.Transfer.class, LedgerCommands.Balance.class,
-        LedgerCommands.History.class, VerifyCommand.ReceiptCommand.class, BenchCommand.class,
+        LedgerCommands.History.class, VerifyCommand.ReceiptCommand.class, BenchCommand.class, ChaosCommand.class,
         KeysCommand.class, VerifyCommand.class, AuditCommand.class, TablesCommand.class, BackupCommand.class, RestoreCommand.class,
         CommandLine.HelpCommand.class})
 public final class BulwarkCommand implements Runnable {

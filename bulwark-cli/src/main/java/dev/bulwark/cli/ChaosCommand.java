@@ -1,0 +1,135 @@
+package dev.bulwark.cli;
+
+import dev.bulwark.cli.chaos.ChaosReport;
+import dev.bulwark.cli.chaos.ChaosRunner;
+import dev.bulwark.cli.chaos.Checker;
+import dev.bulwark.cli.chaos.ClusterControl;
+import dev.bulwark.cli.chaos.FaultSchedule;
+import dev.bulwark.client.ClientConfig;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code bulwark chaos}: faults injected into a local cluster's replica processes while
+ * recorded clients run, then a checker's verdict on the history (see docs/chaos.md). It lives
+ * beside the cluster command so that it starts replicas exactly as 'cluster up' does.
+ */
+@Command(name = "chaos", mixinStandardHelpOptions = true,
+    description = {"Kill, pause and restart a cluster's replicas from a seeded schedule while clients transfer and read, "
+        + "record every operation to a history file, then check the history against the healed cluster.",
+        "Exit status 0 when the check passes, 1 when it finds a violation, 2 on a usage problem."})
+final class ChaosCommand implements Callable<Integer>, ClusterControl {
+  @Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--cluster", paramLabel = "DIR",
+      description = "Use this running cluster (started with 'cluster up') instead of starting one in a temporary directory.")
+  Path existing;
+
+  @Option(names = "--duration", paramLabel = "SECONDS", description = "Run this long (default 60 unless --faults is given).")
+  Integer durationSeconds;
+
+  @Option(names = "--faults", paramLabel = "N", description = "Inject N faults (restarts not counted) instead of running for a duration.")
+  Integer faults;
+
+  @Option(names = "--seed", description = "The fault schedule's seed (default: a random one, printed); the same seed replays the same schedule.")
+  Long seed;
+
+  @Option(names = "--replicas", defaultValue = "3", description = "Replicas of the started cluster (3 to 9, default ${DEFAULT-VALUE}).")
+  int replicas;
+
+  @Option(names = "--clients", defaultValue = "4", description = "Concurrent clients, each with its own account (default ${DEFAULT-VALUE}).")
+  int clients;
+
+  @Option(names = "--history", paramLabel = "FILE", description = "The history file (default chaos-history-SEED.jsonl).")
+  Path history;
+
+  @Option(names = "--keep", description = "Keep the started cluster's directory (its replicas' logs) after the run.")
+  boolean keep;
+
+  @Option(names = "--linearizable-reads",
+      description = "Fail on a stale read (a read older than a write confirmed before it began); by default stale reads are counted.")
+  boolean linearizableReads;
+
+  @Override
+  public Integer call() throws Exception {
+    if (durationSeconds != null && faults != null) {
+      throw new UserError("give --duration or --faults, not both");
+    }
+    long chosenSeed = seed != null ? seed : new SecureRandom().nextLong() & Long.MAX_VALUE;
+    FaultSchedule.Length length;
+    try {
+      length = faults != null ? new FaultSchedule.Length.Faults(faults)
+          : new FaultSchedule.Length.Duration((durationSeconds != null ? durationSeconds : 60) * 1000L);
+    } catch (IllegalArgumentException e) {
+      throw new UserError(e.getMessage());
+    }
+    if (existing != null) {
+      ClusterCommand.replicaDirs(existing); // a usage error if it is not a cluster directory
+    }
+    ChaosRunner.Options options;
+    try {
+      options = new ChaosRunner.Options(chosenSeed, length, replicas, clients, Optional.ofNullable(existing),
+          history != null ? history : Path.of("chaos-history-" + chosenSeed + ".jsonl"), keep,
+          linearizableReads ? Checker.ReadRule.LINEARIZABLE : Checker.ReadRule.SNAPSHOT);
+    } catch (IllegalArgumentException e) {
+      throw new UserError(e.getMessage());
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    ChaosReport report = new ChaosRunner(options, this, out).run();
+    out.println("history: " + options.historyFile().toAbsolutePath() + "; seed " + chosenSeed);
+    report.print(out);
+    out.flush();
+    return report.passed() ? 0 : 1;
+  }
+
+  // ---------------------------------------------------------------- ClusterControl, through 'bulwark cluster'
+
+  @Override
+  public void init(Path dir, int count, int basePort) throws IOException {
+    StringWriter text = new StringWriter();
+    CommandLine cli = BulwarkCommand.commandLine();
+    cli.setOut(new PrintWriter(text, true));
+    cli.setErr(new PrintWriter(text, true));
+    int exit = cli.execute("cluster", "init", dir.toString(), "--replicas", Integer.toString(count), "--base-port",
+        Integer.toString(basePort), "--name", "chaos");
+    if (exit != 0) {
+      throw new IOException("cluster init failed: " + text);
+    }
+  }
+
+  @Override
+  public List<ReplicaInfo> replicas(Path dir) {
+    return ClusterCommand.replicaDirs(dir).stream().map(rdir -> {
+      ReplicaSettings s = ReplicaSettings.read(rdir.resolve("replica.properties"));
+      return new ReplicaInfo(s.id(), rdir, s.httpHost() + ":" + s.httpPort());
+    }).toList();
+  }
+
+  @Override
+  public Process start(Path replicaDir) throws IOException {
+    return ClusterCommand.startReplica(replicaDir, false);
+  }
+
+  @Override
+  public Optional<ProcessHandle> running(Path replicaDir) {
+    return ClusterCommand.running(replicaDir);
+  }
+
+  @Override
+  public ClientConfig client(Path dir, String name) {
+    LedgerCommands.ClusterOption option = new LedgerCommands.ClusterOption();
+    option.cluster = dir;
+    return option.config(name).withLanes(1);
+  }
+}

@@ -1,0 +1,755 @@
+package dev.bulwark.cli.chaos;
+
+import dev.bulwark.client.BulwarkClient;
+import dev.bulwark.client.ClientConfig;
+import dev.bulwark.client.ReceiptRejectedException;
+import dev.bulwark.client.RequestTimeoutException;
+import dev.bulwark.core.Bytes;
+import dev.bulwark.core.crypto.PublicKey;
+import dev.bulwark.core.crypto.SigningKey;
+import dev.bulwark.core.protocol.Outcome;
+import dev.bulwark.core.protocol.ResultEnvelope;
+import dev.bulwark.core.receipt.Receipt;
+import dev.bulwark.core.receipt.ReceiptJson;
+import dev.bulwark.ledger.Account;
+import dev.bulwark.ledger.Ledger;
+import dev.bulwark.ledger.LedgerHistory;
+import dev.bulwark.ledger.LedgerOp;
+import dev.bulwark.ledger.LedgerRequest;
+import dev.bulwark.ledger.LedgerResult;
+import dev.bulwark.store.keys.KeyFiles;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+/**
+ * Runs a chaos test: a cluster (started here in a temporary directory, or an existing one),
+ * clients transferring and reading while the fault schedule is injected into the replicas'
+ * processes, then healing, the final state collected and the checker's verdict. Every process
+ * it starts and every process it pauses is dealt with at the end, also when interrupted (a
+ * shutdown hook runs the same cleanup).
+ */
+public final class ChaosRunner {
+  /**
+   * A run's settings.
+   *
+   * @param existing a running cluster's directory to use instead of starting one
+   * @param keep keep the temporary cluster directory (logs) after the run
+   */
+  public record Options(long seed, FaultSchedule.Length length, int replicas, int clients, Optional<Path> existing,
+      Path historyFile, boolean keep, Checker.ReadRule readRule) {
+    public Options {
+      if (replicas < 3 || replicas > 9) {
+        throw new IllegalArgumentException("chaos needs 3 to 9 replicas (a majority must survive a fault)");
+      }
+      if (clients < 1 || clients > 64) {
+        throw new IllegalArgumentException("chaos runs 1 to 64 clients");
+      }
+    }
+  }
+
+  static final long INITIAL_BALANCE = 1_000;
+
+  private final Options options;
+  private final ClusterControl control;
+  private final PrintWriter out;
+  private final AdminProbe probe = new AdminProbe();
+  private final Map<String, ClusterControl.ReplicaInfo> replicas = new LinkedHashMap<>();
+  /** The live process of each replica that chaos knows of (absent while killed). */
+  private final Map<String, ProcessHandle> processes = new ConcurrentHashMap<>();
+  private final Set<String> killed = ConcurrentHashMap.newKeySet();
+  private final Set<String> paused = ConcurrentHashMap.newKeySet();
+  private final List<ProcessHandle> started = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final AtomicBoolean cleaned = new AtomicBoolean();
+  private final AtomicLong ids = new AtomicLong();
+  private Path tempDir;
+  private Path cluster;
+
+  public ChaosRunner(Options options, ClusterControl control, PrintWriter out) {
+    this.options = options;
+    this.control = control;
+    this.out = out;
+  }
+
+  /** Runs the whole test and returns the checker's report. */
+  public ChaosReport run() throws Exception {
+    boolean root = isRoot();
+    List<Fault.Timed> schedule = FaultSchedule.plan(options.seed(), options.length(), false);
+    out.printf("chaos: seed %d (replay with --seed %d), %d faults planned over %.0f s%n", options.seed(), options.seed(),
+        schedule.stream().filter(t -> !(t.fault() instanceof Fault.RestartKilled)).count(),
+        runMillis(schedule) / 1000.0);
+    out.println(root
+        ? "network partitions are not implemented yet (they need a network namespace, veth pair and nftables rules "
+            + "per replica); injecting kills, pauses and restarts"
+        : "not root: no network partitions (they need root for network namespaces, veth and nftables); injecting "
+            + "kills, pauses and restarts");
+    schedule.forEach(t -> out.println("  " + t));
+    out.flush();
+    Thread hook = new Thread(this::cleanup, "bulwark-chaos-cleanup");
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
+      startCluster();
+      return drive(schedule);
+    } finally {
+      cleanup();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook runs (or ran) the same cleanup
+      }
+      probe.close();
+    }
+  }
+
+  private long runMillis(List<Fault.Timed> schedule) {
+    long planned = FaultSchedule.endMillis(schedule) + FaultSchedule.TAIL_MS;
+    return options.length() instanceof FaultSchedule.Length.Duration d ? Math.max(d.millis(), planned) : planned;
+  }
+
+  private static boolean isRoot() {
+    try {
+      Process p = new ProcessBuilder("id", "-u").redirectErrorStream(true).start();
+      String uid = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+      return p.waitFor(5, TimeUnit.SECONDS) && "0".equals(uid);
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  // ---------------------------------------------------------------- the cluster
+
+  private void startCluster() throws Exception {
+    if (options.existing().isPresent()) {
+      cluster = options.existing().get();
+      for (ClusterControl.ReplicaInfo r : control.replicas(cluster)) {
+        replicas.put(r.id(), r);
+        ProcessHandle p = control.running(r.dir()).orElseThrow(() -> new IllegalStateException(
+            r.id() + " of " + cluster + " is not running (start the cluster with 'bulwark cluster up')"));
+        processes.put(r.id(), p);
+      }
+      out.println("using the running cluster in " + cluster);
+    } else {
+      tempDir = Files.createTempDirectory("bulwark-chaos-");
+      cluster = tempDir.resolve("cluster");
+      int base = freeBasePort(options.replicas());
+      control.init(cluster, options.replicas(), base);
+      for (ClusterControl.ReplicaInfo r : control.replicas(cluster)) {
+        replicas.put(r.id(), r);
+        Process p = control.start(r.dir());
+        started.add(p.toHandle());
+        processes.put(r.id(), p.toHandle());
+      }
+      out.printf("started %d replicas in %s (ports from %d)%n", replicas.size(), cluster, base);
+    }
+    out.flush();
+    if (leader(Duration.ofSeconds(90)).isEmpty()) {
+      throw new IllegalStateException("no leader within 90 s; see the replicas' logs in " + cluster);
+    }
+  }
+
+  /** A base port whose Raft, client and admin ports for {@code n} replicas are all free now. */
+  static int freeBasePort(int n) throws IOException {
+    for (int attempt = 0; attempt < 100; attempt++) {
+      int base;
+      try (ServerSocket s = new ServerSocket(0)) {
+        base = s.getLocalPort() - 1;
+      }
+      if (base < 1024 || base + 200 + n > 65535) {
+        continue;
+      }
+      List<ServerSocket> held = new ArrayList<>();
+      try {
+        for (int i = 1; i <= n; i++) {
+          held.add(new ServerSocket(base + i));
+          held.add(new ServerSocket(base + 100 + i));
+          held.add(new ServerSocket(base + 200 + i));
+        }
+        return base;
+      } catch (IOException taken) {
+        // another base
+      } finally {
+        for (ServerSocket s : held) {
+          s.close();
+        }
+      }
+    }
+    throw new IOException("no free port range found for " + n + " replicas");
+  }
+
+  /** The replica that leads (the highest term's LEADER among live, unpaused replicas), waiting up to {@code wait}. */
+  private Optional<String> leader(Duration wait) throws InterruptedException {
+    long deadline = System.nanoTime() + wait.toNanos();
+    do {
+      String best = null;
+      long bestTerm = -1;
+      for (ClusterControl.ReplicaInfo r : replicas.values()) {
+        if (killed.contains(r.id()) || paused.contains(r.id())) {
+          continue;
+        }
+        Optional<AdminProbe.Status> s = probe.status(r.adminAddress());
+        if (s.isPresent() && "LEADER".equals(s.get().role()) && s.get().term() > bestTerm) {
+          best = r.id();
+          bestTerm = s.get().term();
+        }
+      }
+      if (best != null) {
+        return Optional.of(best);
+      }
+      Thread.sleep(100);
+    } while (System.nanoTime() < deadline);
+    return Optional.empty();
+  }
+
+  // ---------------------------------------------------------------- the run
+
+  private ChaosReport drive(List<Fault.Timed> schedule) throws Exception {
+    Path adminKeyFile = cluster.resolve("admin.key");
+    SigningKey admin = KeyFiles.readPrivateKey(adminKeyFile);
+    PublicKey operator = KeyFiles.readPublicKey(cluster.resolve("operator.pub"));
+    SecureRandom secure = new SecureRandom();
+    String run = HexFormat.of().formatHex(secure.generateSeed(3));
+    List<String> accounts = new ArrayList<>();
+    List<SigningKey> owners = new ArrayList<>();
+    for (int i = 0; i < options.clients(); i++) {
+      accounts.add("chaos-" + run + "-" + i);
+      owners.add(SigningKey.generate(secure));
+    }
+    AtomicBoolean stop = new AtomicBoolean();
+    try (History.Writer history = new History.Writer(options.historyFile())) {
+      // Accounts are opened and funded before the faults start; these operations are in the history too.
+      try (BulwarkClient setup = new BulwarkClient(tuned(control.client(cluster, "chaos-setup")))) {
+        Worker w = new Worker("setup", setup, history, admin, accounts, owners, -1, new SplittableRandom(options.seed()));
+        for (int i = 0; i < accounts.size(); i++) {
+          String account = accounts.get(i);
+          w.write(new History.Open(account), new LedgerOp.OpenAccount(account, owners.get(i).publicKey()), owners.get(i));
+          w.deposit(account, INITIAL_BALANCE);
+        }
+      }
+      out.printf("opened %d accounts with %,d each; workload and faults start%n", accounts.size(), INITIAL_BALANCE);
+      out.flush();
+      List<Thread> workers = new ArrayList<>();
+      List<BulwarkClient> clients = new ArrayList<>();
+      for (int i = 0; i < options.clients(); i++) {
+        BulwarkClient client = new BulwarkClient(tuned(control.client(cluster, "chaos-w" + i)));
+        clients.add(client);
+        Worker w = new Worker("w" + i, client, history, admin, accounts, owners, i,
+            new SplittableRandom(options.seed() * 31 + i));
+        workers.add(Thread.ofPlatform().name("chaos-w" + i).start(() -> w.loop(stop)));
+      }
+      long startNanos = System.nanoTime();
+      Thread injector = Thread.ofPlatform().name("chaos-faults").start(() -> inject(schedule, history, startNanos, stop));
+      long end = startNanos + runMillis(schedule) * 1_000_000;
+      while (System.nanoTime() < end && injector.isAlive()) {
+        Thread.sleep(200);
+      }
+      while (System.nanoTime() < end) {
+        Thread.sleep(200);
+      }
+      stop.set(true);
+      injector.interrupt(); // it may be waiting for a restarted replica or in a pause; it resumes what it paused
+      injector.join(60_000);
+      for (Thread t : workers) {
+        t.join(30_000);
+      }
+      clients.forEach(BulwarkClient::close);
+    }
+    heal();
+    out.println("workload stopped, faults healed; waiting for the replicas to converge");
+    out.flush();
+    converge(Duration.ofSeconds(90));
+    FinalState state = collect(accounts);
+    List<History.Event> events = History.read(options.historyFile());
+    long planned = schedule.stream().filter(t -> !(t.fault() instanceof Fault.RestartKilled)).count();
+    long injected = events.stream().filter(e -> e instanceof History.FaultEvent f && !f.kind().equals("restart")
+        && !f.kind().equals("error") && !f.detail().startsWith("skipped")).count();
+    if (injected < planned) {
+      out.printf("injected %d of the %d planned faults: the others fell behind the schedule (slow restarts) or were "
+          + "skipped%n", injected, planned);
+    }
+    return Checker.check(events, state, Optional.of(operator), options.readRule());
+  }
+
+  /** Short attempts, so a paused leader is left quickly; a bounded request time, so an unknown outcome is recorded. */
+  private static ClientConfig tuned(ClientConfig c) {
+    return new ClientConfig(c.replicas(), c.caCertificate(), c.operatorKey(), c.clientName(), 1, c.firstSequence(),
+        Duration.ofMillis(1_000), Duration.ofSeconds(10), true, c.identity());
+  }
+
+  // ---------------------------------------------------------------- faults
+
+  private void inject(List<Fault.Timed> schedule, History.Writer history, long startNanos, AtomicBoolean stop) {
+    try {
+      for (Fault.Timed t : schedule) {
+        long due = startNanos + t.atMillis() * 1_000_000;
+        while (System.nanoTime() < due) {
+          if (stop.get()) {
+            return;
+          }
+          Thread.sleep(Math.max(1, Math.min(100, (due - System.nanoTime()) / 1_000_000)));
+        }
+        if (stop.get()) {
+          return; // the run is over: a fault that fell behind the schedule is not injected late
+        }
+        inject(t.fault(), history);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (IOException | RuntimeException e) {
+      say("the injector stopped: " + e);
+      if (!stop.get()) {
+        history.append(new History.FaultEvent(history.now(), "error", "", "the injector stopped: " + e));
+      }
+    }
+  }
+
+  private void inject(Fault fault, History.Writer history) throws InterruptedException, IOException {
+    switch (fault) {
+      case Fault.KillLeader k -> {
+        Optional<String> leader = leader(Duration.ofSeconds(5));
+        if (leader.isEmpty()) {
+          skipped(history, fault, "no leader");
+          return;
+        }
+        kill(leader.get(), fault, history);
+      }
+      case Fault.KillFollower k -> {
+        Optional<String> follower = follower(k.pick());
+        if (follower.isEmpty()) {
+          skipped(history, fault, "no leader known, or no live follower");
+          return;
+        }
+        kill(follower.get(), fault, history);
+      }
+      case Fault.PauseLeader p -> {
+        Optional<String> leader = leader(Duration.ofSeconds(5));
+        if (leader.isEmpty()) {
+          skipped(history, fault, "no leader");
+          return;
+        }
+        pause(leader.get(), p.millis(), fault, history);
+      }
+      case Fault.PauseFollower p -> {
+        Optional<String> follower = follower(p.pick());
+        if (follower.isEmpty()) {
+          skipped(history, fault, "no leader known, or no live follower");
+          return;
+        }
+        pause(follower.get(), p.millis(), fault, history);
+      }
+      case Fault.RestartKilled r -> {
+        for (String id : List.copyOf(killed)) {
+          long before = System.nanoTime();
+          restart(id);
+          history.append(new History.FaultEvent(history.now(), fault.kind(), id, "started again"));
+          // The next fault waits until the replica is back, so that at most one is out at a time.
+          boolean back = awaitFollowing(id, Duration.ofSeconds(60));
+          say(fault.kind() + " " + id + (back ? ", following again after " : ", still not following after ")
+              + (System.nanoTime() - before) / 1_000_000 + " ms");
+        }
+      }
+      case Fault.IsolateLeader i -> skipped(history, fault, "partitions are not implemented");
+      case Fault.SplitCluster s -> skipped(history, fault, "partitions are not implemented");
+    }
+  }
+
+  private void say(String line) {
+    synchronized (out) {
+      out.println("  fault: " + line);
+      out.flush();
+    }
+  }
+
+  private void skipped(History.Writer history, Fault fault, String why) {
+    history.append(new History.FaultEvent(history.now(), fault.kind(), "", "skipped: " + why));
+    say(fault.kind() + " skipped: " + why);
+  }
+
+  private Optional<String> follower(int pick) throws InterruptedException {
+    Optional<String> leader = leader(Duration.ofSeconds(5));
+    if (leader.isEmpty()) {
+      return Optional.empty(); // without a leader, any live replica might be about to lead
+    }
+    List<String> followers = replicas.keySet().stream()
+        .filter(id -> !killed.contains(id) && !paused.contains(id) && !id.equals(leader.get())).sorted().toList();
+    return followers.isEmpty() ? Optional.empty() : Optional.of(followers.get(pick % followers.size()));
+  }
+
+  private void kill(String id, Fault fault, History.Writer history) throws InterruptedException {
+    ProcessHandle p = processes.remove(id);
+    if (p == null) {
+      skipped(history, fault, id + " has no process");
+      return;
+    }
+    killed.add(id);
+    history.append(new History.FaultEvent(history.now(), fault.kind(), id, "SIGKILL pid " + p.pid()));
+    p.destroyForcibly();
+    say(fault.kind() + " " + id + " (pid " + p.pid() + ")");
+    try {
+      p.onExit().get(10, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      say("pid " + p.pid() + " still alive 10 s after SIGKILL");
+    }
+  }
+
+  private void pause(String id, long millis, Fault fault, History.Writer history) throws InterruptedException, IOException {
+    ProcessHandle p = processes.get(id);
+    if (p == null) {
+      skipped(history, fault, id + " has no process");
+      return;
+    }
+    paused.add(id);
+    history.append(new History.FaultEvent(history.now(), fault.kind(), id, "SIGSTOP pid " + p.pid() + " for " + millis + " ms"));
+    signal(p, "STOP");
+    say(fault.kind() + " " + id + " for " + millis + " ms");
+    try {
+      Thread.sleep(millis);
+    } finally {
+      signal(p, "CONT");
+      paused.remove(id);
+    }
+  }
+
+  private static void signal(ProcessHandle p, String signal) throws IOException, InterruptedException {
+    Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).redirectErrorStream(true).start();
+    if (!kill.waitFor(10, TimeUnit.SECONDS)) {
+      kill.destroyForcibly();
+      throw new IOException("kill -" + signal + " " + p.pid() + " did not finish");
+    }
+  }
+
+  private void restart(String id) throws IOException {
+    Process p = control.start(replicas.get(id).dir());
+    started.add(p.toHandle());
+    processes.put(id, p.toHandle());
+    killed.remove(id);
+  }
+
+  /** Whether replica {@code id} answers as a follower or leader within {@code wait}. */
+  private boolean awaitFollowing(String id, Duration wait) throws InterruptedException {
+    long deadline = System.nanoTime() + wait.toNanos();
+    while (System.nanoTime() < deadline) {
+      Optional<AdminProbe.Status> s = probe.status(replicas.get(id).adminAddress());
+      if (s.isPresent() && ("FOLLOWER".equals(s.get().role()) || "LEADER".equals(s.get().role()))) {
+        return true;
+      }
+      Thread.sleep(200);
+    }
+    return false;
+  }
+
+  /** Resumes paused replicas and restarts killed ones, so that all can converge. */
+  private void heal() throws IOException, InterruptedException {
+    for (String id : List.copyOf(paused)) {
+      ProcessHandle p = processes.get(id);
+      if (p != null) {
+        signal(p, "CONT");
+      }
+      paused.remove(id);
+    }
+    for (String id : List.copyOf(killed)) {
+      restart(id);
+    }
+  }
+
+  // ---------------------------------------------------------------- the end
+
+  /** Waits until every replica answers with the same applied index twice in a row. */
+  private void converge(Duration wait) throws InterruptedException {
+    long deadline = System.nanoTime() + wait.toNanos();
+    long previous = -1;
+    while (System.nanoTime() < deadline) {
+      Set<Long> applied = new HashSet<>();
+      boolean all = true;
+      for (ClusterControl.ReplicaInfo r : replicas.values()) {
+        Optional<AdminProbe.Status> s = probe.status(r.adminAddress());
+        all &= s.isPresent();
+        s.ifPresent(x -> applied.add(x.appliedIndex()));
+      }
+      if (all && applied.size() == 1) {
+        long index = applied.iterator().next();
+        if (index == previous) {
+          return;
+        }
+        previous = index;
+      } else {
+        previous = -1;
+      }
+      Thread.sleep(500);
+    }
+    out.println("the replicas did not converge within " + wait.toSeconds() + " s; checking what they hold");
+  }
+
+  private FinalState collect(List<String> accounts) throws Exception {
+    List<FinalState.Replica> finals = new ArrayList<>();
+    for (ClusterControl.ReplicaInfo r : replicas.values()) {
+      Optional<AdminProbe.Status> s = probe.status(r.adminAddress());
+      Map<Long, String> heads = s.isPresent() ? probe.heads(r.adminAddress(), s.get().latestHeadBatch()) : Map.of();
+      finals.add(new FinalState.Replica(r.id(), s.map(x -> new FinalState.Status(x.appliedIndex(), x.appliedBatch(),
+          x.stateDigest())), heads));
+    }
+    Map<String, FinalState.Applied> applied = new HashMap<>();
+    Map<String, Long> balances = new HashMap<>();
+    try (BulwarkClient client = new BulwarkClient(control.client(cluster, "chaos-check"))) {
+      for (String account : accounts) {
+        long batch = 0;
+        int index = 0;
+        boolean more = true;
+        for (int pages = 0; more && pages < 10_000; pages++) {
+          LedgerHistory.Page page = LedgerHistory.PAGE.decode(client.appQuery(LedgerHistory.QUERY,
+              LedgerHistory.REQUEST.encode(new LedgerHistory.Request(account, batch, index, LedgerHistory.PAGE_MAX))));
+          for (LedgerHistory.Item item : page.items()) {
+            applied.putIfAbsent(item.batchNumber() + "/" + item.indexInBatch(),
+                new FinalState.Applied(item.batchNumber(), item.indexInBatch(), op(item.request().op())));
+            batch = item.batchNumber();
+            index = item.indexInBatch() + 1;
+          }
+          more = page.more();
+        }
+        var entry = client.query(Ledger.ACCOUNTS.keyBytes(account));
+        entry.value().ifPresent(v -> balances.put(account, Account.CODEC.decode(v).balance()));
+      }
+    }
+    List<FinalState.Applied> ordered = applied.values().stream()
+        .sorted(Comparator.comparingLong(FinalState.Applied::batch).thenComparingInt(FinalState.Applied::index)).toList();
+    return new FinalState(finals, ordered, balances);
+  }
+
+  static History.Op op(LedgerOp op) {
+    return switch (op) {
+      case LedgerOp.OpenAccount o -> new History.Open(o.account());
+      case LedgerOp.Deposit d -> new History.Deposit(d.account(), d.amount(), d.reference().hex());
+      case LedgerOp.Withdraw w -> new History.Withdraw(w.account(), w.amount(), w.reference().hex());
+      case LedgerOp.Transfer t -> new History.Transfer(t.from(), t.to(), t.amount(), t.nonce());
+    };
+  }
+
+  /** Resumes what is paused; stops what this run started and removes its directory, or restarts what it killed in an existing cluster. */
+  private void cleanup() {
+    if (!cleaned.compareAndSet(false, true)) {
+      return;
+    }
+    for (String id : paused) {
+      ProcessHandle p = processes.get(id);
+      if (p != null) {
+        try {
+          signal(p, "CONT");
+        } catch (IOException | InterruptedException e) {
+          p.destroyForcibly();
+        }
+      }
+    }
+    if (options.existing().isPresent()) {
+      for (String id : List.copyOf(killed)) {
+        try {
+          restart(id);
+          out.println("restarted " + id + " of the existing cluster");
+        } catch (IOException e) {
+          out.println("could not restart " + id + ": " + e.getMessage());
+        }
+      }
+      return;
+    }
+    started.forEach(ProcessHandle::destroy);
+    for (ProcessHandle p : started) {
+      try {
+        p.onExit().get(10, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        p.destroyForcibly();
+      }
+    }
+    if (tempDir != null && !options.keep()) {
+      try (Stream<Path> all = Files.walk(tempDir)) {
+        for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      } catch (IOException e) {
+        out.println("could not remove " + tempDir + ": " + e.getMessage());
+      }
+    } else if (tempDir != null) {
+      out.println("kept the cluster directory " + cluster);
+    }
+    out.flush();
+  }
+
+  // ---------------------------------------------------------------- the workload
+
+  /**
+   * One client: transfers from its own account (it alone spends from it, so it knows the
+   * nonce), reads any account's balance, and deposits and withdraws with the admin key; every
+   * operation is recorded with its outcome.
+   */
+  private final class Worker {
+    private final String name;
+    private final BulwarkClient client;
+    private final History.Writer history;
+    private final SigningKey admin;
+    private final List<String> accounts;
+    private final List<SigningKey> owners;
+    private final int own;
+    private final SplittableRandom random;
+    private final Set<String> sent = new HashSet<>();
+    private long nextNonce = 1;
+
+    Worker(String name, BulwarkClient client, History.Writer history, SigningKey admin, List<String> accounts,
+        List<SigningKey> owners, int own, SplittableRandom random) {
+      this.name = name;
+      this.client = client;
+      this.history = history;
+      this.admin = admin;
+      this.accounts = accounts;
+      this.owners = owners;
+      this.own = own;
+      this.random = random;
+    }
+
+    void loop(AtomicBoolean stop) {
+      try {
+        while (!stop.get()) {
+          int roll = random.nextInt(100);
+          if (roll < 55) {
+            transfer();
+          } else if (roll < 85) {
+            read(accounts.get(random.nextInt(accounts.size())));
+          } else if (roll < 95) {
+            deposit(accounts.get(own), 1 + random.nextLong(100));
+          } else {
+            History.Withdraw w = new History.Withdraw(accounts.get(own), 1 + random.nextLong(100), reference());
+            write(w, new LedgerOp.Withdraw(w.account(), w.amount(), Bytes.fromHex(w.reference())), admin);
+          }
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    private String reference() {
+      byte[] r = new byte[12];
+      random.nextBytes(r);
+      return HexFormat.of().formatHex(r);
+    }
+
+    void deposit(String account, long amount) throws InterruptedException {
+      History.Deposit d = new History.Deposit(account, amount, reference());
+      write(d, new LedgerOp.Deposit(account, amount, Bytes.fromHex(d.reference())), admin);
+    }
+
+    private void transfer() throws InterruptedException {
+      String from = accounts.get(own);
+      History.Transfer t = null;
+      for (int attempt = 0; attempt < 50 && t == null; attempt++) {
+        String to = accounts.get(random.nextInt(accounts.size()));
+        History.Transfer candidate = new History.Transfer(from, to, 1 + random.nextLong(50), nextNonce);
+        if (!to.equals(from) && !sent.contains(candidate.key())) {
+          t = candidate;
+        }
+      }
+      if (t == null) {
+        return;
+      }
+      sent.add(t.key());
+      History.Completion c = write(t, new LedgerOp.Transfer(t.from(), t.to(), t.amount(), t.nonce()), owners.get(own));
+      if (c.outcome() == History.Outcome.OK) {
+        nextNonce = t.nonce() + 1;
+      } else {
+        // Refused (a stale nonce?) or unknown: learn the nonce again from a proven read.
+        History.Completion r = read(from);
+        if (r.outcome() == History.Outcome.OK && r.balance() >= 0) {
+          nextNonce = lastReadNonce + 1;
+        }
+      }
+    }
+
+    private long lastReadNonce;
+
+    History.Completion read(String account) throws InterruptedException {
+      long id = ids.incrementAndGet();
+      history.append(new History.Invoke(history.now(), name, id, new History.Read(account)));
+      History.Completion c;
+      try {
+        BulwarkClient.ProvenEntry entry = client.query(Ledger.ACCOUNTS.keyBytes(account));
+        long balance = -1;
+        if (entry.value().isPresent()) {
+          Account a = Account.CODEC.decode(entry.value().get());
+          balance = a.balance();
+          lastReadNonce = a.nonce();
+        }
+        c = new History.Completion(History.Outcome.OK, -1, balance, "", Optional.of(new History.HeadRef(
+            entry.head().head().batchNumber(), entry.head().head().hash().hex())), Optional.empty());
+      } catch (RequestTimeoutException e) {
+        c = History.Completion.of(History.Outcome.UNKNOWN, "timeout: " + e.getMessage());
+      } catch (ReceiptRejectedException e) {
+        c = History.Completion.of(e.getMessage().contains("no signed head") ? History.Outcome.UNKNOWN
+            : History.Outcome.INVALID_PROOF, e.getMessage());
+      } catch (RuntimeException e) {
+        c = History.Completion.of(History.Outcome.UNKNOWN, "client error: " + e);
+      }
+      history.append(new History.Complete(history.now(), name, id, c));
+      return c;
+    }
+
+    History.Completion write(History.Op op, LedgerOp ledgerOp, SigningKey key) throws InterruptedException {
+      long id = ids.incrementAndGet();
+      Bytes payload = LedgerRequest.CODEC.encode(LedgerRequest.sign(ledgerOp, key));
+      history.append(new History.Invoke(history.now(), name, id, op));
+      History.Completion c;
+      try {
+        c = completion(client.submit(payload));
+      } catch (RequestTimeoutException e) {
+        c = History.Completion.of(History.Outcome.UNKNOWN, "timeout" + e.lastOutcome().map(o -> ", last answer " + o).orElse(""));
+      } catch (ReceiptRejectedException e) {
+        c = History.Completion.of(History.Outcome.INVALID_PROOF, e.getMessage());
+      } catch (RuntimeException e) {
+        c = History.Completion.of(History.Outcome.UNKNOWN, "client error: " + e);
+      }
+      history.append(new History.Complete(history.now(), name, id, c));
+      return c;
+    }
+
+    private History.Completion completion(Outcome outcome) {
+      return switch (outcome) {
+        case Outcome.Confirmed c when c.result() instanceof ResultEnvelope.Applied a -> {
+          LedgerResult r = LedgerResult.CODEC.decode(a.result());
+          yield new History.Completion(History.Outcome.OK, c.receipt().confirmation().batchNumber(), r.balance(), "",
+              head(c.receipt()), Optional.of(ReceiptJson.write(c.receipt())));
+        }
+        case Outcome.Confirmed c when c.result() instanceof ResultEnvelope.Refused refused ->
+            new History.Completion(History.Outcome.FAILED, c.receipt().confirmation().batchNumber(), -1,
+                "refused " + refused.code() + " " + refused.message(), head(c.receipt()),
+                Optional.of(ReceiptJson.write(c.receipt())));
+        case Outcome.Confirmed c -> History.Completion.of(History.Outcome.UNKNOWN, "confirmed with an unknown result");
+        case Outcome.Rejected r -> History.Completion.of(History.Outcome.FAILED, "rejected " + r.code() + " " + r.message());
+        case Outcome.NotCommitted n -> History.Completion.of(History.Outcome.NOT_COMMITTED, n.reason());
+        default -> History.Completion.of(History.Outcome.UNKNOWN, outcome.toString());
+      };
+    }
+
+    private static Optional<History.HeadRef> head(Receipt receipt) {
+      return receipt instanceof Receipt.PerBatch b
+          ? Optional.of(new History.HeadRef(b.head().head().batchNumber(), b.head().head().hash().hex()))
+          : Optional.empty();
+    }
+  }
+}
