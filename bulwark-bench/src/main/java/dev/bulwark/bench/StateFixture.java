@@ -5,6 +5,7 @@ import dev.bulwark.core.Digest;
 import dev.bulwark.core.kv.Transaction;
 import dev.bulwark.core.kv.WriteSet;
 import dev.bulwark.core.state.NodeLoader;
+import dev.bulwark.core.state.NodeRef;
 import dev.bulwark.core.state.StateNode;
 import dev.bulwark.core.state.StateTrie;
 import dev.bulwark.core.state.StateUpdate;
@@ -214,12 +215,11 @@ final class StateFixture {
       if (root.equals(StateTrie.EMPTY_ROOT)) {
         return new TreeStats(0, 0, 0, 0, 0);
       }
-      record At(Digest hash, int depth) {}
-      ArrayDeque<At> stack = new ArrayDeque<>();
-      stack.push(new At(root, 0));
+      ArrayDeque<NodeRef> stack = new ArrayDeque<>();
+      stack.push(loader.root(root));
       while (!stack.isEmpty()) {
-        At at = stack.pop();
-        StateNode node = loader.load(at.hash());
+        NodeRef at = stack.pop();
+        StateNode node = loader.load(at);
         bytes += node.encoding().length();
         depthMax = Math.max(depthMax, at.depth());
         switch (node) {
@@ -230,9 +230,9 @@ final class StateFixture {
           case StateNode.Internal in -> {
             internal++;
             for (int i = 0; i < 16; i++) {
-              Digest child = in.child(i);
-              if (child != null) {
-                stack.push(new At(child, at.depth() + 1));
+              if (in.hasChild(i)) {
+                stack.push(new NodeRef(in.child(i), in.childVersion(i), at.depth() + 1,
+                    NodeRef.childPath(at.path(), at.depth(), i)));
               }
             }
           }
