@@ -260,6 +260,10 @@ final class StateFixture {
     long updates;
     long writeBytes;
     long collectedNodes;
+    /** CPU time of the committing thread in each phase of {@link #commit}, summed. */
+    long stageCpuNanos;
+    long writeCpuNanos;
+    long collectCpuNanos;
 
     Workload(ObjectStore objects, StateStore state, long keys, long seed) {
       this.objects = objects;
@@ -287,13 +291,18 @@ final class StateFixture {
       long next = version + 1;
       StateTrie.Result result;
       WriteSet writes;
+      long cpu0 = THREADS.getCurrentThreadCpuTime();
       try (StoreSnapshot snapshot = objects.snapshot()) {
         Transaction tx = new Transaction(snapshot);
         result = state.stage(tx, next, root, batch);
         writes = tx.commit();
       }
+      long cpu1 = THREADS.getCurrentThreadCpuTime();
       objects.commit(writes);
       state.committed(next);
+      long cpu2 = THREADS.getCurrentThreadCpuTime();
+      stageCpuNanos += cpu1 - cpu0;
+      writeCpuNanos += cpu2 - cpu1;
       version = next;
       root = result.root();
       versions++;
@@ -301,6 +310,7 @@ final class StateFixture {
       writeBytes += writes.byteSize();
       if (versions % COLLECT_EVERY == 0) {
         collectedNodes += state.collectGarbage().nodesDeleted();
+        collectCpuNanos += THREADS.getCurrentThreadCpuTime() - cpu2;
       }
       return writes.byteSize();
     }
@@ -313,6 +323,8 @@ final class StateFixture {
       return root;
     }
   }
+
+  private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
 
   static long usedHeapBytes() {
     Runtime rt = Runtime.getRuntime();

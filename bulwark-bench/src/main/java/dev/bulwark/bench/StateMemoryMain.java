@@ -139,6 +139,9 @@ public final class StateMemoryMain {
       System.out.printf("updates per CPU second: median %,.0f counting the whole process (collector, RocksDB's"
           + " background threads, JVM), median %,.0f counting the committing thread alone%n",
           median(sortedAfterFirst(processCpuRates)), median(sortedAfterFirst(threadCpuRates)));
+      System.out.printf("committing thread's CPU per update: %.1f us staging (trie update, encoding, transaction),"
+          + " %.1f us writing (RocksDB), %.1f us collecting garbage%n", workload.stageCpuNanos / 1e3 / workload.updates,
+          workload.writeCpuNanos / 1e3 / workload.updates, workload.collectCpuNanos / 1e3 / workload.updates);
       System.out.printf("write set: %.0f bytes/update; collector: %.2f nodes deleted/update%n",
           (double) workload.writeBytes / workload.updates, (double) workload.collectedNodes / workload.updates);
       System.out.printf("cache: weight %d MiB, %,d entries, hit ratio %.2f%% over the run (%,d hits, %,d misses), %,d evictions%n",

@@ -111,6 +111,11 @@ public final class ObjectCache implements RefResolver {
     plain.put(key, PlainCache.tag(key), value, Math.max(1, encodedBytes));
   }
 
+  /** Drops every immutable value: for when values once cached may not be what the store holds (a discarded write). */
+  public void invalidateAllImmutable() {
+    plain.clear();
+  }
+
   /** Drops the entry of an immutable value that was deleted from the store. */
   public void invalidateImmutable(Bytes storeKey) {
     byte[] key = storeKey.unsafeArray();

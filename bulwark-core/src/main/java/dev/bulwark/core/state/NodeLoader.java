@@ -19,4 +19,14 @@ public interface NodeLoader {
   default NodeRef root(Digest root) {
     return NodeRef.root(root, NodeRef.UNKNOWN_VERSION);
   }
+
+  /**
+   * Nodes down to this depth are linked from their parent node in memory once loaded or built,
+   * so walks through the upper levels follow references instead of asking this loader. 0
+   * links nothing. The memory it costs is up to 16^0 + ... + 16^depth nodes per tree whose
+   * root stays in memory.
+   */
+  default int linkDepth() {
+    return 0;
+  }
 }

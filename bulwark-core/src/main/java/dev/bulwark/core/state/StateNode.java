@@ -178,6 +178,12 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
     /** The version of each child in nibble order, or {@code null} when unknown. */
     private final long[] childVersions;
     private Digest hash;
+    /**
+     * Children already in memory, by rank, so a walk follows a reference instead of asking the
+     * loader (see {@link NodeLoader#linkDepth()}). A racy cache of immutable values: a slot is
+     * either empty or holds the child's node.
+     */
+    private StateNode[] links;
 
     Internal(Bytes encoding, int bitmap, long[] childVersions) {
       this.encoding = encoding;
@@ -318,6 +324,29 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
     /** Sets the hash computed while building the node, so it is not computed again. */
     void knownHash(Digest h) {
       hash = h;
+    }
+
+    /** The child at {@code nibble} if it is held in memory, else {@code null}. */
+    StateNode linked(int nibble) {
+      StateNode[] l = links;
+      return l == null ? null : l[rank(nibble)];
+    }
+
+    void link(int nibble, StateNode child) {
+      StateNode[] l = links;
+      if (l == null) {
+        l = new StateNode[childCount()];
+        links = l;
+      }
+      l[rank(nibble)] = child;
+    }
+
+    /**
+     * Forgets the children held in memory, so that a tree that is no longer the latest stops
+     * pinning its upper levels.
+     */
+    public void dropLinks() {
+      links = null;
     }
 
     @Override public boolean equals(Object o) {

@@ -79,23 +79,33 @@ public final class StateTrie {
     return child == null ? null : new NodeRef(child, internal.childVersion(nib), depth + 1, NodeRef.pathOf(keyHash, depth + 1));
   }
 
+  /**
+   * Child {@code nib} (present) of {@code parent} at {@code depth}: linked, or loaded. Reads
+   * follow links but make none: only updates link, so only the trees they build pin memory.
+   */
+  private static StateNode child(NodeLoader loader, StateNode.Internal parent, int nib, Digest keyHash, int depth) {
+    StateNode linked = parent.linked(nib);
+    return linked != null ? linked : loader.load(childRef(parent, nib, keyHash, depth));
+  }
+
   /** The value of {@code key} under {@code root}. */
   public static Optional<Bytes> get(NodeLoader loader, Digest root, Bytes key) {
     if (root.equals(EMPTY_ROOT)) {
       return Optional.empty();
     }
     Digest keyHash = Digest.sha256(key);
-    NodeRef at = loader.root(root);
+    StateNode node = loader.load(loader.root(root));
     for (int depth = 0; depth <= DEPTH_MAX; depth++) {
-      switch (loader.load(at)) {
+      switch (node) {
         case StateNode.Leaf leaf -> {
           return leaf.key().equals(key) ? Optional.of(leaf.value()) : Optional.empty();
         }
         case StateNode.Internal internal -> {
-          at = childRef(internal, nibble(keyHash, depth), keyHash, depth);
-          if (at == null) {
+          int nib = nibble(keyHash, depth);
+          if (!internal.hasChild(nib)) {
             return Optional.empty();
           }
+          node = child(loader, internal, nib, keyHash, depth);
         }
       }
     }
@@ -109,15 +119,15 @@ public final class StateTrie {
       return new StateProof(path);
     }
     Digest keyHash = Digest.sha256(key);
-    NodeRef at = loader.root(root);
+    StateNode node = loader.load(loader.root(root));
     for (int depth = 0; depth <= DEPTH_MAX; depth++) {
-      StateNode node = loader.load(at);
       path.add(node.encoding());
       if (node instanceof StateNode.Internal internal) {
-        at = childRef(internal, nibble(keyHash, depth), keyHash, depth);
-        if (at == null) {
+        int nib = nibble(keyHash, depth);
+        if (!internal.hasChild(nib)) {
           return new StateProof(path);
         }
+        node = child(loader, internal, nib, keyHash, depth);
       } else {
         return new StateProof(path);
       }
@@ -164,6 +174,7 @@ public final class StateTrie {
     private final NodeLoader loader;
     private final NodeSink sink;
     private final long version;
+    private final int linkDepth;
     private final MessageDigest sha = Digest.newSha256();
     final List<NodeRef> stale = new ArrayList<>();
     final List<NodeRef> created = new ArrayList<>();
@@ -172,6 +183,7 @@ public final class StateTrie {
       this.loader = loader;
       this.sink = sink;
       this.version = version;
+      this.linkDepth = loader.linkDepth();
     }
 
     private Digest sha256(byte[] data) {
@@ -257,8 +269,19 @@ public final class StateTrie {
         while (j < to && nibble(ups[j].keyHash(), depth) == nib) {
           j++;
         }
-        Sub child = internal.hasChild(nib) ? new Sub(internal.child(nib), internal.childVersion(nib), null, false) : null;
-        Sub after = update(child, depth + 1, NodeRef.childPath(path, depth, nib), ups, i, j);
+        Bytes childPath = NodeRef.childPath(path, depth, nib);
+        Sub child = null;
+        if (internal.hasChild(nib)) {
+          StateNode node = internal.linked(nib);
+          Digest hash = internal.child(nib);
+          long childVersion = internal.childVersion(nib);
+          if (node == null && depth + 1 <= linkDepth) {
+            node = loader.load(new NodeRef(hash, childVersion, depth + 1, childPath));
+            internal.link(nib, node);
+          }
+          child = new Sub(hash, childVersion, node, false);
+        }
+        Sub after = update(child, depth + 1, childPath, ups, i, j);
         if (after != child) {
           changedMask |= 1 << nib;
           updated[nib] = after;
@@ -277,7 +300,7 @@ public final class StateTrie {
       if (count == 1) {
         int nib = Integer.numberOfTrailingZeros(presentAfter);
         Sub only = (changedMask & (1 << nib)) != 0 ? updated[nib]
-            : new Sub(internal.child(nib), internal.childVersion(nib), null, false);
+            : new Sub(internal.child(nib), internal.childVersion(nib), internal.linked(nib), false);
         Bytes onlyPath = NodeRef.childPath(path, depth, nib);
         StateNode single = load(only, depth + 1, onlyPath);
         if (single instanceof StateNode.Leaf) {
@@ -291,6 +314,7 @@ public final class StateTrie {
       byte[] old = internal.encoding().unsafeArray();
       byte[] out = new byte[StateNode.Internal.HEADER + Digest.LENGTH * count];
       long[] versions = new long[count];
+      StateNode[] children = new StateNode[16];
       out[0] = StateNode.INTERNAL_TAG;
       out[1] = (byte) (presentAfter >>> 8);
       out[2] = (byte) presentAfter;
@@ -305,9 +329,11 @@ public final class StateTrie {
             place(child, depth + 1, NodeRef.childPath(path, depth, n));
             System.arraycopy(child.hash().unsafeArray(), 0, out, at, Digest.LENGTH);
             versions[rank] = child.version();
+            children[n] = child.node();
           } else {
             System.arraycopy(old, StateNode.Internal.HEADER + oldRank * Digest.LENGTH, out, at, Digest.LENGTH);
             versions[rank] = internal.childVersionAt(oldRank);
+            children[n] = internal.linked(n);
           }
           rank++;
         }
@@ -315,11 +341,18 @@ public final class StateTrie {
           oldRank++;
         }
       }
-      return internalSub(out, presentAfter, versions);
+      return internalSub(out, presentAfter, versions, children, depth);
     }
 
-    private Sub internalSub(byte[] encoding, int bitmap, long[] versions) {
+    private Sub internalSub(byte[] encoding, int bitmap, long[] versions, StateNode[] children, int depth) {
       StateNode.Internal node = new StateNode.Internal(Bytes.adopt(encoding), bitmap, versions);
+      if (depth + 1 <= linkDepth) {
+        for (int n = 0; n < 16; n++) {
+          if (children[n] != null) {
+            node.link(n, children[n]);
+          }
+        }
+      }
       Digest hash = sha256(encoding);
       node.knownHash(hash);
       return new Sub(hash, version, node, true);
@@ -402,6 +435,7 @@ public final class StateTrie {
       }
       byte[] out = new byte[StateNode.Internal.HEADER + Digest.LENGTH * count];
       long[] versions = new long[count];
+      StateNode[] nodes = new StateNode[16];
       out[0] = StateNode.INTERNAL_TAG;
       out[1] = (byte) (bitmap >>> 8);
       out[2] = (byte) bitmap;
@@ -412,10 +446,11 @@ public final class StateTrie {
           place(child, depth + 1, paths[n]);
           System.arraycopy(child.hash().unsafeArray(), 0, out, StateNode.Internal.HEADER + rank * Digest.LENGTH, Digest.LENGTH);
           versions[rank] = version;
+          nodes[n] = child.node();
           rank++;
         }
       }
-      return internalSub(out, bitmap, versions);
+      return internalSub(out, bitmap, versions, nodes, depth);
     }
   }
 }

@@ -39,8 +39,23 @@ class StateTrieTest {
 
     final Map<Address, StateNode> stored = new HashMap<>();
     final Map<Digest, Long> roots = new HashMap<>();
+    final int linkDepth;
+    int loads;
+
+    Nodes() {
+      this(0);
+    }
+
+    Nodes(int linkDepth) {
+      this.linkDepth = linkDepth;
+    }
+
+    @Override public int linkDepth() {
+      return linkDepth;
+    }
 
     @Override public StateNode load(NodeRef ref) {
+      loads++;
       StateNode node = stored.get(Address.of(ref));
       if (node == null) {
         throw new IllegalStateException("missing node " + ref);
@@ -104,7 +119,7 @@ class StateTrieTest {
   void randomBatchesMatchTheModelAndEveryRetainedRootStaysReadable() {
     for (long seed : new long[] {1, 2, 3, 0xB01A_4CL}) {
       SplittableRandom random = new SplittableRandom(seed);
-      Nodes nodes = new Nodes();
+      Nodes nodes = new Nodes((int) (seed % 3)); // upper levels linked in memory to depth 0, 1 or 2
       TreeMap<Bytes, Bytes> model = new TreeMap<>();
       Digest root = StateTrie.EMPTY_ROOT;
       List<Digest> roots = new ArrayList<>();
@@ -335,6 +350,29 @@ class StateTrieTest {
     assertThat(result.root()).isEqualTo(StateNode.Leaf.of(a, Bytes.utf8("a")).hash());
     assertThat(result.stale()).extracting(NodeRef::depth).containsExactlyInAnyOrder(0, 1, 2, 2);
     assertThat(StateTrie.get(nodes, result.root(), a)).contains(Bytes.utf8("a"));
+  }
+
+  @Test
+  void linkedUpperLevelsAreWalkedWithoutTheLoader() {
+    Nodes plain = new Nodes(0);
+    Nodes linked = new Nodes(2);
+    Digest root = fill(plain, 3000).root();
+    assertThat(fill(linked, 3000).root()).isEqualTo(root);
+    List<StateUpdate> batch = new ArrayList<>();
+    for (int i = 0; i < 3000; i += 10) {
+      batch.add(StateUpdate.put(key(i), Bytes.utf8("new " + i)));
+    }
+    plain.loads = 0;
+    linked.loads = 0;
+    Digest next = StateTrie.update(plain, root, 1, batch, plain).root();
+    assertThat(StateTrie.update(linked, root, 1, batch, linked).root()).isEqualTo(next);
+    // The tree built from scratch links depths 1 and 2 already: only the root and deeper nodes are loaded.
+    assertThat(linked.loads).isLessThan(plain.loads - 16);
+    for (int i = 0; i < 3000; i += 7) {
+      Optional<Bytes> expected = Optional.of(Bytes.utf8((i % 10 == 0 ? "new " : "balance ") + i));
+      assertThat(StateTrie.get(linked, next, key(i))).isEqualTo(expected);
+      assertThat(StateTrie.prove(linked, next, key(i)).verify(next, key(i), expected)).isTrue();
+    }
   }
 
   @Test

@@ -26,7 +26,9 @@ import dev.bulwark.core.table.Table;
 import dev.bulwark.store.ObjectStore;
 import dev.bulwark.store.StoreSnapshot;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -152,6 +154,10 @@ public final class StateStore {
 
   private final ObjectStore objects;
   private final StateConfig config;
+  /** The root node of the latest staged tree, whose upper levels are linked in memory. */
+  private StateNode.Internal linkedRoot;
+  /** Roots staged and not yet committed, to notice a staged version that was discarded. */
+  private final Map<Long, Digest> stagedRoots = new HashMap<>();
   private volatile long latest;
   private volatile long oldestRetained;
   private volatile long collectedThrough;
@@ -196,7 +202,15 @@ public final class StateStore {
     return Bytes.adopt(out);
   }
 
-  /** Loads nodes through the shared cache from {@code view} (a snapshot or a transaction). */
+  /** Whether nodes at {@code depth} go through the object cache (the linked upper levels do not). */
+  private boolean cached(int depth) {
+    return depth == 0 || depth > config.linkedDepth();
+  }
+
+  /**
+   * Loads nodes from {@code view} (a snapshot or a transaction): through the shared cache,
+   * except the linked upper levels, which are read directly when no link holds them.
+   */
   public NodeLoader loader(ReadView view) {
     return new NodeLoader() {
       @Override public StateNode load(NodeRef ref) {
@@ -204,12 +218,20 @@ public final class StateStore {
           throw new IllegalArgumentException("state node " + ref.hash() + " has no known version");
         }
         Bytes key = nodeKey(ref);
-        StateNode node = objects.cache().findImmutable(key, view, stored -> decodeNode(ref, stored)).orElseThrow(
-            () -> new CorruptionException("state node " + ref, "referenced but not stored"));
-        if (!node.hash().equals(ref.hash())) {
-          throw new CorruptionException("state node " + ref, "stored node hashes to " + node.hash());
+        if (!cached(ref.depth())) {
+          return checked(ref, view.get(key).map(stored -> decodeNode(ref, stored)));
         }
-        return node;
+        StateNode node = objects.cache().findImmutable(key, view, stored -> decodeNode(ref, stored)).orElse(null);
+        if (node != null && !node.hash().equals(ref.hash())) {
+          // A node cached from a staged version that was then discarded: the store has another.
+          objects.cache().invalidateImmutable(key);
+          node = objects.cache().findImmutable(key, view, stored -> decodeNode(ref, stored)).orElse(null);
+        }
+        return checked(ref, Optional.ofNullable(node));
+      }
+
+      @Override public int linkDepth() {
+        return config.linkedDepth();
       }
 
       @Override public NodeRef root(Digest root) {
@@ -220,6 +242,14 @@ public final class StateStore {
         return NodeRef.root(root, rows.getLast().key().version());
       }
     };
+  }
+
+  private static StateNode checked(NodeRef ref, Optional<StateNode> found) {
+    StateNode node = found.orElseThrow(() -> new CorruptionException("state node " + ref, "referenced but not stored"));
+    if (!node.hash().equals(ref.hash())) {
+      throw new CorruptionException("state node " + ref, "stored node hashes to " + node.hash());
+    }
+    return node;
   }
 
   private static StateNode decodeNode(NodeRef ref, Bytes stored) {
@@ -274,13 +304,29 @@ public final class StateStore {
       throw new IllegalArgumentException("version " + version + " is not after the latest committed " + latest);
     }
     Encoder value = new Encoder(1024);
+    StateNode[] newRoot = new StateNode[1];
     StateTrie.Result result = StateTrie.update(loader(tx), parentRoot, version, updates, (ref, node) -> {
       Bytes key = nodeKey(ref);
       value.reset();
       NODE_CODEC.encode(node, value);
       tx.put(key, value.toBytes());
-      objects.cache().offerImmutable(key, node, value.size());
+      if (cached(ref.depth())) {
+        objects.cache().offerImmutable(key, node, value.size());
+      }
+      if (ref.depth() == 0) {
+        newRoot[0] = node;
+      }
     });
+    synchronized (stagedRoots) {
+      stagedRoots.put(version, result.root());
+      // Only the latest tree keeps its upper levels linked: an older root lets go of them.
+      if (newRoot[0] instanceof StateNode.Internal internal) {
+        if (linkedRoot != null && linkedRoot != internal) {
+          linkedRoot.dropLinks();
+        }
+        linkedRoot = internal;
+      }
+    }
     ROOTS.put(tx, version, result.root());
     if (result.rootVersion() == version) {
       ROOT_INDEX.put(tx, new RootKey(result.root(), version), true);
@@ -338,10 +384,25 @@ public final class StateStore {
     return out;
   }
 
-  /** Records that the transaction holding {@code version} committed. */
+  /**
+   * Records that the transaction holding {@code version} committed. If this store staged a
+   * different tree for that version (a leader's batch that was discarded, then the version
+   * came from another leader), the nodes it cached are not the stored ones: they are dropped.
+   */
   public void committed(long version) {
     if (version <= latest) {
       throw new IllegalStateException("version " + version + " committed after " + latest);
+    }
+    synchronized (stagedRoots) {
+      Digest staged = stagedRoots.remove(version);
+      stagedRoots.keySet().removeIf(v -> v < version);
+      if (staged != null && !ROOTS.get(objects.store(), version).map(staged::equals).orElse(false)) {
+        objects.cache().invalidateAllImmutable();
+        if (linkedRoot != null) {
+          linkedRoot.dropLinks();
+          linkedRoot = null;
+        }
+      }
     }
     latest = version;
     oldestRetained = Math.max(oldestRetained, version - config.retainedVersions() + 1);
@@ -406,8 +467,10 @@ public final class StateStore {
         for (StaleNode n : batch) {
           Bytes key = nodeKey(n.address().version(), n.address().depth(), n.address().path());
           writes.delete(key);
-          // A dead node must not keep a place in the cache that live nodes need.
-          objects.cache().invalidateImmutable(key);
+          if (cached(n.address().depth())) {
+            // A dead node must not keep a place in the cache that live nodes need.
+            objects.cache().invalidateImmutable(key);
+          }
           if (n.rootHash() != null) {
             writes.delete(ROOT_INDEX.keyOf(new RootKey(n.rootHash(), n.address().version())).toBytes());
           }

@@ -7,6 +7,7 @@ import dev.bulwark.core.Bytes;
 import dev.bulwark.core.Digest;
 import dev.bulwark.core.kv.Cursor;
 import dev.bulwark.core.kv.KeyRange;
+import dev.bulwark.core.kv.Transaction;
 import dev.bulwark.core.state.NodeLoader;
 import dev.bulwark.core.state.NodeRef;
 import dev.bulwark.core.state.StateNode;
@@ -315,6 +316,39 @@ class StateStoreTest {
     StateNode.Leaf leaf = StateNode.Leaf.of(Bytes.utf8("k"), Bytes.utf8("v"));
     assertThat(StateStore.NODE_CODEC.decode(StateStore.NODE_CODEC.encode(leaf))).isEqualTo(leaf);
     assertThatThrownBy(() -> StateStore.NODE_CODEC.decode(plain.encoding())).isInstanceOf(RuntimeException.class);
+  }
+
+  @Test
+  void aStagedVersionThatIsDiscardedLeavesNothingBehindWhenAnotherTreeCommitsAsThatVersion() {
+    try (ObjectStore objects = open(dir, Backend.ROCKSDB)) {
+      StateStore state = new StateStore(objects, StateConfig.DEFAULT.withRetainedVersions(2).withLinkedDepth(1));
+      Digest root = StateTrie.EMPTY_ROOT;
+      List<StateUpdate> base = new ArrayList<>();
+      for (int i = 0; i < 200; i++) {
+        base.add(StateUpdate.put(key(i), Bytes.utf8("v" + i)));
+      }
+      root = state.commit(0, root, base);
+      // A leader stages version 1 and loses it; version 1 then comes with other contents.
+      try (StoreSnapshot snapshot = objects.snapshot()) {
+        state.stage(new Transaction(snapshot), 1, root, List.of(StateUpdate.put(key(1), Bytes.utf8("lost"))));
+      }
+      Digest one = state.commit(1, root, List.of(StateUpdate.put(key(1), Bytes.utf8("kept")), StateUpdate.delete(key(2))));
+      assertThat(state.get(1, key(1))).contains(Bytes.utf8("kept"));
+      assertThat(state.prove(1, key(2)).verify(one, key(2), Optional.empty())).isTrue();
+      Digest two = state.commit(2, one, List.of(StateUpdate.put(key(3), Bytes.utf8("three"))));
+      state.collectGarbage();
+      for (int i = 0; i < 200; i++) {
+        Optional<Bytes> expected = i == 2 ? Optional.empty() : Optional.of(Bytes.utf8(i == 1 ? "kept" : i == 3 ? "three" : "v" + i));
+        assertThat(state.get(2, key(i))).isEqualTo(expected);
+        assertThat(state.prove(2, key(i)).verify(two, key(i), expected)).isTrue();
+      }
+      Set<Bytes> live = new HashSet<>();
+      try (StoreSnapshot snapshot = objects.snapshot()) {
+        live.addAll(reachable(state.loader(snapshot), one));
+        live.addAll(reachable(state.loader(snapshot), two));
+      }
+      assertThat(storedNodes(objects)).isEqualTo(live);
+    }
   }
 
   @Test
