@@ -42,8 +42,8 @@ import java.util.List;
  * dev.bulwark.bench.StateMemoryMain --keys 10000000 --cache-mb 256}; options:
  * {@code --keys N} (default 1000000), {@code --cache-mb M} (256), {@code --batches B} (2000),
  * {@code --window W} (100), {@code --build-cache-mb M} (256, the cache while building),
- * {@code --build-only}, {@code --warm} (load the whole tree into the cache first, as
- * {@code StateUpdateBenchmark}'s {@code cache=warm} does).
+ * {@code --build-only}, {@code --warm} (load the whole tree into the cache first and link
+ * its upper levels, as {@code StateUpdateBenchmark}'s {@code cache=warm} does).
  */
 public final class StateMemoryMain {
   private StateMemoryMain() {}
@@ -89,6 +89,7 @@ public final class StateMemoryMain {
       if (warm) {
         long walked = System.nanoTime();
         StateFixture.TreeStats tree = StateFixture.walk(objects, state);
+        state.linkUpperLevels();
         System.out.printf("warmed the cache in %.1f s: %s%n", (System.nanoTime() - walked) / 1e9, tree);
       }
       StateFixture.Workload workload = new StateFixture.Workload(objects, state, keys, System.nanoTime());

@@ -104,6 +104,7 @@ public class StateUpdateBenchmark {
     if (cache.equals("warm")) {
       long started = System.nanoTime();
       StateFixture.TreeStats tree = StateFixture.walk(objects, state);
+      state.linkUpperLevels();
       System.out.printf("warmed the cache in %.1f s: %s; cache %s%n", (System.nanoTime() - started) / 1e9, tree,
           objects.cache().stats());
     }

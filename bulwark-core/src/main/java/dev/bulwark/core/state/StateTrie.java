@@ -88,6 +88,42 @@ public final class StateTrie {
     return linked != null ? linked : loader.load(childRef(parent, nib, keyHash, depth));
   }
 
+  /**
+   * Links the upper levels of the tree under {@code root}, down to {@link NodeLoader#linkDepth()},
+   * into its root node in memory (loading what is not linked yet), so the next updates start
+   * with them in place. Returns the root node (null for the empty root) and how many nodes it
+   * loaded.
+   */
+  public static StateNode linkUpperLevels(NodeLoader loader, Digest root, long[] loaded) {
+    if (root.equals(EMPTY_ROOT)) {
+      return null;
+    }
+    NodeRef rootRef = loader.root(root);
+    StateNode node = loader.load(rootRef);
+    loaded[0]++;
+    linkBelow(loader, node, rootRef, loader.linkDepth(), loaded);
+    return node;
+  }
+
+  private static void linkBelow(NodeLoader loader, StateNode node, NodeRef at, int linkDepth, long[] loaded) {
+    if (!(node instanceof StateNode.Internal internal) || at.depth() + 1 > linkDepth) {
+      return;
+    }
+    for (int n = 0; n < 16; n++) {
+      if (internal.hasChild(n)) {
+        NodeRef ref = new NodeRef(internal.child(n), internal.childVersion(n), at.depth() + 1,
+            NodeRef.childPath(at.path(), at.depth(), n));
+        StateNode child = internal.linked(n);
+        if (child == null) {
+          child = loader.load(ref);
+          loaded[0]++;
+          internal.link(n, child);
+        }
+        linkBelow(loader, child, ref, linkDepth, loaded);
+      }
+    }
+  }
+
   /** The value of {@code key} under {@code root}. */
   public static Optional<Bytes> get(NodeLoader loader, Digest root, Bytes key) {
     if (root.equals(EMPTY_ROOT)) {

@@ -352,6 +352,14 @@ class StateTrieTest {
     assertThat(StateTrie.get(nodes, result.root(), a)).contains(Bytes.utf8("a"));
   }
 
+  static long[] versionsOf(StateNode.Internal node) {
+    long[] out = new long[node.childCount()];
+    for (int r = 0; r < out.length; r++) {
+      out[r] = node.childVersionAt(r);
+    }
+    return out;
+  }
+
   @Test
   void linkedUpperLevelsAreWalkedWithoutTheLoader() {
     Nodes plain = new Nodes(0);
@@ -368,6 +376,15 @@ class StateTrieTest {
     assertThat(StateTrie.update(linked, root, 1, batch, linked).root()).isEqualTo(next);
     // The tree built from scratch links depths 1 and 2 already: only the root and deeper nodes are loaded.
     assertThat(linked.loads).isLessThan(plain.loads - 16);
+    // A loader whose nodes carry no links (as if just read from a store) links the upper levels on request.
+    Nodes reread = new Nodes(2);
+    linked.stored.forEach((address, node) -> reread.stored.put(address, node instanceof StateNode.Internal in
+        ? StateNode.Internal.restore(in.encoding(), versionsOf(in)) : node));
+    reread.roots.putAll(linked.roots);
+    long[] loaded = new long[1];
+    assertThat(StateTrie.linkUpperLevels(reread, next, loaded).hash()).isEqualTo(next);
+    assertThat(loaded[0]).isEqualTo(1 + 16 + 256); // 3000 keys fill the first two levels
+    assertThat(StateTrie.get(reread, next, key(7))).contains(Bytes.utf8("balance 7"));
     for (int i = 0; i < 3000; i += 7) {
       Optional<Bytes> expected = Optional.of(Bytes.utf8((i % 10 == 0 ? "new " : "balance ") + i));
       assertThat(StateTrie.get(linked, next, key(i))).isEqualTo(expected);

@@ -260,6 +260,27 @@ public final class StateStore {
     }
   }
 
+  /**
+   * Links the upper levels of the latest tree in memory now (see {@link StateConfig#linkedDepth()})
+   * instead of one batch at a time, and returns how many nodes that loaded: for a benchmark's
+   * warm start, or a replica about to lead.
+   */
+  public long linkUpperLevels() {
+    long[] loaded = new long[1];
+    try (StoreSnapshot snapshot = objects.snapshot()) {
+      StateNode root = StateTrie.linkUpperLevels(loader(snapshot), root(snapshot, latest), loaded);
+      synchronized (stagedRoots) {
+        if (root instanceof StateNode.Internal internal && internal != linkedRoot) {
+          if (linkedRoot != null) {
+            linkedRoot.dropLinks();
+          }
+          linkedRoot = internal;
+        }
+      }
+    }
+    return loaded[0];
+  }
+
   /** The root of {@code version}; the empty root for -1 (the state before any version). */
   public Digest root(ReadView view, long version) {
     if (version == NONE) {
