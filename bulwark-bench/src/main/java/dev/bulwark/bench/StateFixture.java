@@ -5,6 +5,7 @@ import dev.bulwark.core.Digest;
 import dev.bulwark.core.kv.Transaction;
 import dev.bulwark.core.kv.WriteSet;
 import dev.bulwark.core.state.NodeLoader;
+import dev.bulwark.core.state.NodeRef;
 import dev.bulwark.core.state.StateNode;
 import dev.bulwark.core.state.StateTrie;
 import dev.bulwark.core.state.StateUpdate;
@@ -214,12 +215,11 @@ final class StateFixture {
       if (root.equals(StateTrie.EMPTY_ROOT)) {
         return new TreeStats(0, 0, 0, 0, 0);
       }
-      record At(Digest hash, int depth) {}
-      ArrayDeque<At> stack = new ArrayDeque<>();
-      stack.push(new At(root, 0));
+      ArrayDeque<NodeRef> stack = new ArrayDeque<>();
+      stack.push(loader.root(root));
       while (!stack.isEmpty()) {
-        At at = stack.pop();
-        StateNode node = loader.load(at.hash());
+        NodeRef at = stack.pop();
+        StateNode node = loader.load(at);
         bytes += node.encoding().length();
         depthMax = Math.max(depthMax, at.depth());
         switch (node) {
@@ -230,9 +230,9 @@ final class StateFixture {
           case StateNode.Internal in -> {
             internal++;
             for (int i = 0; i < 16; i++) {
-              Digest child = in.child(i);
-              if (child != null) {
-                stack.push(new At(child, at.depth() + 1));
+              if (in.hasChild(i)) {
+                stack.push(new NodeRef(in.child(i), in.childVersion(i), at.depth() + 1,
+                    NodeRef.childPath(at.path(), at.depth(), i)));
               }
             }
           }
@@ -260,6 +260,10 @@ final class StateFixture {
     long updates;
     long writeBytes;
     long collectedNodes;
+    /** CPU time of the committing thread in each phase of {@link #commit}, summed. */
+    long stageCpuNanos;
+    long writeCpuNanos;
+    long collectCpuNanos;
 
     Workload(ObjectStore objects, StateStore state, long keys, long seed) {
       this.objects = objects;
@@ -287,13 +291,18 @@ final class StateFixture {
       long next = version + 1;
       StateTrie.Result result;
       WriteSet writes;
+      long cpu0 = THREADS.getCurrentThreadCpuTime();
       try (StoreSnapshot snapshot = objects.snapshot()) {
         Transaction tx = new Transaction(snapshot);
         result = state.stage(tx, next, root, batch);
         writes = tx.commit();
       }
+      long cpu1 = THREADS.getCurrentThreadCpuTime();
       objects.commit(writes);
       state.committed(next);
+      long cpu2 = THREADS.getCurrentThreadCpuTime();
+      stageCpuNanos += cpu1 - cpu0;
+      writeCpuNanos += cpu2 - cpu1;
       version = next;
       root = result.root();
       versions++;
@@ -301,6 +310,7 @@ final class StateFixture {
       writeBytes += writes.byteSize();
       if (versions % COLLECT_EVERY == 0) {
         collectedNodes += state.collectGarbage().nodesDeleted();
+        collectCpuNanos += THREADS.getCurrentThreadCpuTime() - cpu2;
       }
       return writes.byteSize();
     }
@@ -313,6 +323,8 @@ final class StateFixture {
       return root;
     }
   }
+
+  private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
 
   static long usedHeapBytes() {
     Runtime rt = Runtime.getRuntime();

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryUsage;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,7 +26,9 @@ import java.util.List;
  * {@value StateFixture#BATCH} random account overwrites (NO_SYNC, the garbage collector inline
  * every {@value StateFixture#COLLECT_EVERY} versions, {@link StateConfig#DEFAULT} retention),
  * timing windows of {@code --window} versions. Then it prints updates per second (median,
- * minimum and maximum over the windows after the first, which warms the cache), the cache's
+ * minimum and maximum over the windows after the first, which warms the cache), updates per
+ * CPU second of the whole process and of the committing thread (medians over the same
+ * windows: on a machine shared with other work, wall-clock rates measure the neighbours), the cache's
  * weight, entries and hit ratio over the run, heap used after {@code System.gc()}, resident
  * memory ({@code VmRSS}, and the peak {@code VmHWM}, from {@code /proc/self/status}) and the
  * database's size on disk.
@@ -39,8 +42,8 @@ import java.util.List;
  * dev.bulwark.bench.StateMemoryMain --keys 10000000 --cache-mb 256}; options:
  * {@code --keys N} (default 1000000), {@code --cache-mb M} (256), {@code --batches B} (2000),
  * {@code --window W} (100), {@code --build-cache-mb M} (256, the cache while building),
- * {@code --build-only}, {@code --warm} (load the whole tree into the cache first, as
- * {@code StateUpdateBenchmark}'s {@code cache=warm} does).
+ * {@code --build-only}, {@code --warm} (load the whole tree into the cache first and link
+ * its upper levels, as {@code StateUpdateBenchmark}'s {@code cache=warm} does).
  */
 public final class StateMemoryMain {
   private StateMemoryMain() {}
@@ -82,29 +85,43 @@ public final class StateMemoryMain {
       long opened = System.nanoTime();
       StateStore state = new StateStore(objects, StateConfig.DEFAULT);
       state.collectGarbage();
-      System.out.printf("opened at version %d in %.1f s (creation index %,d entries)%n", state.latestVersion(),
-          (System.nanoTime() - opened) / 1e9, state.creationIndexSize());
+      System.out.printf("opened at version %d in %.1f s%n", state.latestVersion(), (System.nanoTime() - opened) / 1e9);
       if (warm) {
         long walked = System.nanoTime();
         StateFixture.TreeStats tree = StateFixture.walk(objects, state);
+        state.linkUpperLevels();
         System.out.printf("warmed the cache in %.1f s: %s%n", (System.nanoTime() - walked) / 1e9, tree);
       }
       StateFixture.Workload workload = new StateFixture.Workload(objects, state, keys, System.nanoTime());
       CacheStats before = objects.cache().stats();
       List<Double> rates = new ArrayList<>();
+      List<Double> processCpuRates = new ArrayList<>();
+      List<Double> threadCpuRates = new ArrayList<>();
       long windowStart = System.nanoTime();
+      long windowProcessCpu = processCpuNanos();
+      long windowThreadCpu = THREADS.getCurrentThreadCpuTime();
       long started = windowStart;
       for (int b = 1; b <= batches; b++) {
         workload.commit(workload.randomBatch());
         if (b % window == 0 || b == batches) {
           long now = System.nanoTime();
+          long processCpu = processCpuNanos();
+          long threadCpu = THREADS.getCurrentThreadCpuTime();
           int n = b % window == 0 ? window : b % window;
-          double rate = n * (double) StateFixture.BATCH / ((now - windowStart) / 1e9);
+          double updates = n * (double) StateFixture.BATCH;
+          double rate = updates / ((now - windowStart) / 1e9);
+          double perProcessCpu = updates / ((processCpu - windowProcessCpu) / 1e9);
+          double perThreadCpu = updates / ((threadCpu - windowThreadCpu) / 1e9);
           rates.add(rate);
+          processCpuRates.add(perProcessCpu);
+          threadCpuRates.add(perThreadCpu);
           CacheStats s = objects.cache().stats();
-          System.out.printf("  %,d batches, %.0f s: %,.0f updates/s, cache %d MiB %,d entries, heap %d MiB%n", b,
-              (now - started) / 1e9, rate, s.weightBytes() >> 20, s.entries(), StateFixture.usedHeapBytes() >> 20);
+          System.out.printf("  %,d batches, %.0f s: %,.0f updates/s; per CPU second %,.0f (process), %,.0f (this thread);"
+              + " cache %d MiB %,d entries, heap %d MiB%n", b, (now - started) / 1e9, rate, perProcessCpu, perThreadCpu,
+              s.weightBytes() >> 20, s.entries(), StateFixture.usedHeapBytes() >> 20);
           windowStart = now;
+          windowProcessCpu = processCpu;
+          windowThreadCpu = threadCpu;
         }
       }
       double seconds = (System.nanoTime() - started) / 1e9;
@@ -120,14 +137,31 @@ public final class StateMemoryMain {
       System.out.printf("updates/s: median %,.0f, min %,.0f, max %,.0f over %d windows of %d batches (first window left out);"
           + " overall %,.0f%n", median(sorted), sorted[0], sorted[sorted.length - 1], sorted.length, window,
           workload.updates / seconds);
+      System.out.printf("updates per CPU second: median %,.0f counting the whole process (collector, RocksDB's"
+          + " background threads, JVM), median %,.0f counting the committing thread alone%n",
+          median(sortedAfterFirst(processCpuRates)), median(sortedAfterFirst(threadCpuRates)));
+      System.out.printf("committing thread's CPU per update: %.1f us staging (trie update, encoding, transaction),"
+          + " %.1f us writing (RocksDB), %.1f us collecting garbage%n", workload.stageCpuNanos / 1e3 / workload.updates,
+          workload.writeCpuNanos / 1e3 / workload.updates, workload.collectCpuNanos / 1e3 / workload.updates);
       System.out.printf("write set: %.0f bytes/update; collector: %.2f nodes deleted/update%n",
           (double) workload.writeBytes / workload.updates, (double) workload.collectedNodes / workload.updates);
       System.out.printf("cache: weight %d MiB, %,d entries, hit ratio %.2f%% over the run (%,d hits, %,d misses), %,d evictions%n",
           after.weightBytes() >> 20, after.entries(), 100.0 * hits / Math.max(1, hits + misses), hits, misses,
           after.evictions() - before.evictions());
-      System.out.printf("creation index: %,d entries%n", state.creationIndexSize());
       report("after the run", objects, directory);
     }
+  }
+
+  private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
+  /** CPU time of the whole process: on a shared machine, a figure other processes barely move. */
+  private static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+  }
+
+  private static double[] sortedAfterFirst(List<Double> windows) {
+    List<Double> measured = windows.size() > 1 ? windows.subList(1, windows.size()) : windows;
+    return measured.stream().mapToDouble(Double::doubleValue).sorted().toArray();
   }
 
   private static double median(double[] sorted) {

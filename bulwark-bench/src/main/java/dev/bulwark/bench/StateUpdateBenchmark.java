@@ -104,6 +104,7 @@ public class StateUpdateBenchmark {
     if (cache.equals("warm")) {
       long started = System.nanoTime();
       StateFixture.TreeStats tree = StateFixture.walk(objects, state);
+      state.linkUpperLevels();
       System.out.printf("warmed the cache in %.1f s: %s; cache %s%n", (System.nanoTime() - started) / 1e9, tree,
           objects.cache().stats());
     }
@@ -116,11 +117,11 @@ public class StateUpdateBenchmark {
       StateStore state = workload.state;
       state.collectGarbage();
       System.out.printf("%nversions %d to %d; %d versions in this trial, write set %.0f bytes/update, collected %.2f nodes/update;"
-              + " cache %s; creation index %,d entries; %d MiB on disk%n",
+              + " cache %s; %d MiB on disk%n",
           state.oldestRetainedVersion(), state.latestVersion(), workload.versions,
           (double) workload.writeBytes / Math.max(1, workload.updates),
           (double) workload.collectedNodes / Math.max(1, workload.updates), objects.cache().stats(),
-          state.creationIndexSize(), StateFixture.directorySize(objects.store().directory()) >> 20);
+          StateFixture.directorySize(objects.store().directory()) >> 20);
       objects.close();
     }
   }

@@ -9,15 +9,25 @@ import dev.bulwark.core.table.ContentKey;
 import dev.bulwark.core.table.ContentTable;
 import dev.bulwark.core.table.RefResolver;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
- * The one shared cache of decoded content-addressed values, bounded by the bytes of their
- * encodings. Caffeine's W-TinyLFU keeps hot objects without a global LRU lock (the seed's
- * worry). Content is immutable, so an entry never goes stale: it can only be evicted.
+ * The one shared cache of decoded immutable values, bounded by the bytes of their encodings.
+ * Content-addressed values live in Caffeine, whose W-TinyLFU keeps hot objects without a
+ * global LRU lock (the seed's worry); values under plain keys that are written once and only
+ * ever deleted after (state trie nodes, see {@link #findImmutable}) live in a leaner
+ * {@link PlainCache} with {@value #PLAIN_SHARE} of the bound, because a trie update makes
+ * several cache operations per node and Caffeine's policy cost more than the trie work. An
+ * entry never goes stale: it can only be evicted or dropped.
  */
 public final class ObjectCache implements RefResolver {
   private final ReadView source;
   private final Cache<ContentKey, Object> cache;
+  /** Immutable values under plain keys (state trie nodes), with their own share of the bound. */
+  private final PlainCache plain;
+
+  /** The share of the bound that values under plain keys get: the state trie's nodes, the bulk of what is cached. */
+  static final double PLAIN_SHARE = 0.75;
 
   /**
    * @param source where misses are loaded from (the live store: content never changes)
@@ -28,8 +38,10 @@ public final class ObjectCache implements RefResolver {
       throw new IllegalArgumentException("cache weight bound must be non-negative: " + weightBytesMax);
     }
     this.source = source;
+    long plainMax = (long) (weightBytesMax * PLAIN_SHARE);
+    this.plain = new PlainCache(plainMax);
     this.cache = Caffeine.newBuilder()
-        .maximumWeight(weightBytesMax)
+        .maximumWeight(weightBytesMax - plainMax)
         .<ContentKey, Object>weigher((key, value) -> ((Weighed) value).weight())
         .executor(Runnable::run)
         .recordStats()
@@ -50,7 +62,7 @@ public final class ObjectCache implements RefResolver {
    * read from any view is the value for everyone.
    */
   public <T> Optional<T> find(ContentTable<T> table, ContentKey key, ReadView view) {
-    Weighed found = (Weighed) cache.get(key, k -> load(table, k, view));
+    Weighed found = (Weighed) cache.get(key, k -> load(table, key, view));
     return found == null ? Optional.empty() : Optional.of(cast(found.value()));
   }
 
@@ -71,6 +83,45 @@ public final class ObjectCache implements RefResolver {
     cache.put(key, new Weighed(value, Math.max(1, encodedBytes)));
   }
 
+  /**
+   * The value stored under {@code storeKey}, from memory or read from {@code view} and decoded
+   * with {@code decode}. For values that are never rewritten under their key once written (the
+   * caller's promise: a key is written once, and only deleted after that), so a value read from
+   * any view is the value for everyone.
+   */
+  public <T> Optional<T> findImmutable(Bytes storeKey, ReadView view, Function<Bytes, T> decode) {
+    byte[] key = storeKey.unsafeArray();
+    long tag = PlainCache.tag(key);
+    Object cached = plain.get(key, tag);
+    if (cached != null) {
+      return Optional.of(cast(cached));
+    }
+    Optional<Bytes> stored = view.get(storeKey);
+    if (stored.isEmpty()) {
+      return Optional.empty();
+    }
+    T value = decode.apply(stored.get());
+    plain.put(key, tag, value, Math.max(1, stored.get().length()));
+    return Optional.of(value);
+  }
+
+  /** Puts an immutable value just written under {@code storeKey} (see {@link #findImmutable}). */
+  public void offerImmutable(Bytes storeKey, Object value, int encodedBytes) {
+    byte[] key = storeKey.unsafeArray();
+    plain.put(key, PlainCache.tag(key), value, Math.max(1, encodedBytes));
+  }
+
+  /** Drops every immutable value: for when values once cached may not be what the store holds (a discarded write). */
+  public void invalidateAllImmutable() {
+    plain.clear();
+  }
+
+  /** Drops the entry of an immutable value that was deleted from the store. */
+  public void invalidateImmutable(Bytes storeKey) {
+    byte[] key = storeKey.unsafeArray();
+    plain.remove(key, PlainCache.tag(key));
+  }
+
   @Override
   public <T> T resolve(ContentTable<T> table, ContentKey key) {
     return find(table, key).orElseThrow(
@@ -84,6 +135,7 @@ public final class ObjectCache implements RefResolver {
 
   /** Drops every entry (for tests and benchmarks of the uncached path). */
   public void invalidateAll() {
+    plain.clear();
     cache.invalidateAll();
     cache.cleanUp();
   }
@@ -91,8 +143,8 @@ public final class ObjectCache implements RefResolver {
   public CacheStats stats() {
     com.github.benmanes.caffeine.cache.stats.CacheStats s = cache.stats();
     long weight = cache.policy().eviction().map(e -> e.weightedSize().orElse(0)).orElse(0L);
-    return new CacheStats(s.hitCount(), s.missCount(), s.evictionCount(), s.totalLoadTime(), weight,
-        cache.estimatedSize());
+    return new CacheStats(s.hitCount() + plain.hits(), s.missCount() + plain.misses(), s.evictionCount() + plain.evictions(),
+        s.totalLoadTime(), weight + plain.weight(), cache.estimatedSize() + plain.size());
   }
 
   @SuppressWarnings("unchecked")

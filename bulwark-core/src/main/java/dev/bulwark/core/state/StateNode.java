@@ -11,7 +11,9 @@ import dev.bulwark.core.codec.TypeDescription;
 /**
  * A node of the state trie, held as a flyweight over its canonical encoding. A node's hash is
  * the SHA-256 of that encoding, so the hash a parent stores is also the node's content key:
- * the trie is a graph of content-addressed objects, and a proof is the chain of encodings.
+ * a proof is the chain of encodings from the root. (A store keeps a node under the version
+ * that wrote it and its path instead, see {@link NodeRef}, and an internal node it gives back
+ * also knows its children's versions.)
  *
  * <pre>
  * leaf:     0x00 | varint key length | key | varint value length | value
@@ -121,6 +123,11 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
       return encoding.slice(valueOffset, valueOffset + valueLength);
     }
 
+    /** Sets the key hash already computed by the caller, so it is not computed again. */
+    void knownKeyHash(Digest k) {
+      keyHash = k;
+    }
+
     /** SHA-256 of the key: the path of nibbles from the root. */
     public Digest keyHash() {
       Digest k = keyHash;
@@ -159,16 +166,29 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
     }
   }
 
-  /** Up to sixteen children, one per nibble of the key hash at this depth. */
+  /**
+   * Up to sixteen children, one per nibble of the key hash at this depth. Besides its canonical
+   * encoding (children's hashes only), a node from the store knows the version that wrote each
+   * child, which is where the child is stored; a node parsed from a proof does not.
+   */
   final class Internal implements StateNode {
     static final int HEADER = 3;
     private final Bytes encoding;
     private final int bitmap;
+    /** The version of each child in nibble order, or {@code null} when unknown. */
+    private final long[] childVersions;
     private Digest hash;
+    /**
+     * Children already in memory, by rank, so a walk follows a reference instead of asking the
+     * loader (see {@link NodeLoader#linkDepth()}). A racy cache of immutable values: a slot is
+     * either empty or holds the child's node.
+     */
+    private StateNode[] links;
 
-    private Internal(Bytes encoding, int bitmap) {
+    Internal(Bytes encoding, int bitmap, long[] childVersions) {
       this.encoding = encoding;
       this.bitmap = bitmap;
+      this.childVersions = childVersions;
     }
 
     /** A node over {@code children}, indexed by nibble, {@code null} where there is none. */
@@ -196,10 +216,30 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
           at += Digest.LENGTH;
         }
       }
-      return new Internal(Bytes.adopt(out), bitmap);
+      return new Internal(Bytes.adopt(out), bitmap, null);
     }
 
     static Internal parse(Bytes encoding) {
+      return new Internal(encoding, checkedBitmap(encoding), null);
+    }
+
+    /**
+     * A node from its canonical encoding and the version that wrote each child, in nibble
+     * order: how a store that keeps nodes under (version, path) gives them back.
+     */
+    public static Internal restore(Bytes encoding, long[] childVersions) {
+      if (encoding.isEmpty() || encoding.at(0) != INTERNAL_TAG) {
+        throw new IllegalArgumentException("not an internal state node");
+      }
+      int bitmap = checkedBitmap(encoding);
+      if (childVersions.length != Integer.bitCount(bitmap)) {
+        throw new IllegalArgumentException(childVersions.length + " child versions for " + Integer.bitCount(bitmap)
+            + " children");
+      }
+      return new Internal(encoding, bitmap, childVersions);
+    }
+
+    private static int checkedBitmap(Bytes encoding) {
       if (encoding.length() < HEADER) {
         throw new IllegalArgumentException("malformed state node: " + encoding.length() + " bytes");
       }
@@ -212,7 +252,7 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
         throw new IllegalArgumentException("malformed state node: " + encoding.length() + " bytes for "
             + Integer.bitCount(bitmap) + " children, expected " + expected);
       }
-      return new Internal(encoding, bitmap);
+      return bitmap;
     }
 
     /** Bit i is set when nibble i has a child. */
@@ -228,14 +268,35 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
       return (bitmap & (1 << nibble)) != 0;
     }
 
+    private int rank(int nibble) {
+      return Integer.bitCount(bitmap & ((1 << nibble) - 1));
+    }
+
     /** The hash of the child at {@code nibble}, or {@code null}. */
     public Digest child(int nibble) {
       if (!hasChild(nibble)) {
         return null;
       }
-      int rank = Integer.bitCount(bitmap & ((1 << nibble) - 1));
-      int at = HEADER + rank * Digest.LENGTH;
+      int at = HEADER + rank(nibble) * Digest.LENGTH;
       return Digest.of(java.util.Arrays.copyOfRange(encoding.unsafeArray(), at, at + Digest.LENGTH));
+    }
+
+    /** The version that wrote the child at {@code nibble}, or {@link NodeRef#UNKNOWN_VERSION}. */
+    public long childVersion(int nibble) {
+      if (!hasChild(nibble)) {
+        throw new IllegalArgumentException("no child at nibble " + nibble);
+      }
+      return childVersions == null ? NodeRef.UNKNOWN_VERSION : childVersions[rank(nibble)];
+    }
+
+    /** Whether this node knows where its children are stored. */
+    public boolean hasChildVersions() {
+      return childVersions != null;
+    }
+
+    /** The version of the {@code rank}-th child (in nibble order), for a store that encodes them. */
+    public long childVersionAt(int rank) {
+      return childVersions == null ? NodeRef.UNKNOWN_VERSION : childVersions[rank];
     }
 
     /** All sixteen slots, {@code null} where empty. */
@@ -258,6 +319,34 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
         hash = h;
       }
       return h;
+    }
+
+    /** Sets the hash computed while building the node, so it is not computed again. */
+    void knownHash(Digest h) {
+      hash = h;
+    }
+
+    /** The child at {@code nibble} if it is held in memory, else {@code null}. */
+    StateNode linked(int nibble) {
+      StateNode[] l = links;
+      return l == null ? null : l[rank(nibble)];
+    }
+
+    void link(int nibble, StateNode child) {
+      StateNode[] l = links;
+      if (l == null) {
+        l = new StateNode[childCount()];
+        links = l;
+      }
+      l[rank(nibble)] = child;
+    }
+
+    /**
+     * Forgets the children held in memory, so that a tree that is no longer the latest stops
+     * pinning its upper levels.
+     */
+    public void dropLinks() {
+      links = null;
     }
 
     @Override public boolean equals(Object o) {

@@ -2,18 +2,18 @@ package dev.bulwark.core.state;
 
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.Digest;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * The authenticated state: a 16-ary Merkle radix trie over the SHA-256 of each key, whose
- * nodes are content-addressed (a node's hash is the SHA-256 of its encoding, see
- * {@link StateNode}). Persistent and immutable: an update writes new nodes along the changed
+ * nodes are hashed like content (a node's hash is the SHA-256 of its encoding, see
+ * {@link StateNode}) but stored under the version that wrote them and their path (see
+ * {@link NodeRef}). Persistent and immutable: an update writes new nodes along the changed
  * paths and shares everything else with the old root, so every retained root stays readable.
  *
  * <p><b>Shape.</b> A leaf sits at the shallowest depth where no other key shares its path;
@@ -25,6 +25,11 @@ import java.util.Set;
  * k·(log16(n) - log16(k)) + k nodes, one SHA-256 each over at most 515 bytes; a binary trie
  * would write four times as many nodes. The price is proof size: up to 15 sibling hashes per
  * level instead of one, about 2.5 KB for a million keys, which is still O(log n).
+ *
+ * <p><b>Cost.</b> The walk never copies a child hash it does not change (a rebuilt node copies
+ * the unchanged children's bytes straight from the old encoding), hashes with one reused
+ * engine, and writes a node only when its place is final, so a leaf that moves up is written
+ * once, where it ends.
  *
  * <p>This class is pure: nodes come from a {@link NodeLoader} and new ones go to a
  * {@link NodeSink}; the store decides where they live.
@@ -38,18 +43,19 @@ public final class StateTrie {
 
   private StateTrie() {}
 
-  /** Receives each node a batch creates, to be stored under its hash. */
+  /** Receives each node a batch creates, to be stored at {@code ref} (its version and path). */
   @FunctionalInterface
   public interface NodeSink {
-    void write(StateNode node);
+    void write(NodeRef ref, StateNode node);
   }
 
   /**
-   * The outcome of a batch: the new root, the nodes it created, and the nodes of the old tree it
-   * made unreachable from the new root (candidates for garbage collection once no retained root
-   * needs them).
+   * The outcome of a batch: the new root and the version that wrote its node, the nodes the
+   * batch wrote, and the nodes of the old tree that are not in the new one ("stale": garbage
+   * once no retained root needs them). Nodes are never written twice under one reference, so
+   * a stale node stays out of every later tree.
    */
-  public record Result(Digest root, List<Digest> created, List<Digest> stale) {}
+  public record Result(Digest root, long rootVersion, List<NodeRef> created, List<NodeRef> stale) {}
 
   /** Nibble {@code depth} (0 = high half of the first byte) of a key hash. */
   public static int nibble(Digest keyHash, int depth) {
@@ -67,23 +73,75 @@ public final class StateTrie {
     return true;
   }
 
+  /** The reference of child {@code nib} of {@code internal}, which sits at depth {@code depth} on {@code keyHash}'s path. */
+  private static NodeRef childRef(StateNode.Internal internal, int nib, Digest keyHash, int depth) {
+    Digest child = internal.child(nib);
+    return child == null ? null : new NodeRef(child, internal.childVersion(nib), depth + 1, NodeRef.pathOf(keyHash, depth + 1));
+  }
+
+  /**
+   * Child {@code nib} (present) of {@code parent} at {@code depth}: linked, or loaded. Reads
+   * follow links but make none: only updates link, so only the trees they build pin memory.
+   */
+  private static StateNode child(NodeLoader loader, StateNode.Internal parent, int nib, Digest keyHash, int depth) {
+    StateNode linked = parent.linked(nib);
+    return linked != null ? linked : loader.load(childRef(parent, nib, keyHash, depth));
+  }
+
+  /**
+   * Links the upper levels of the tree under {@code root}, down to {@link NodeLoader#linkDepth()},
+   * into its root node in memory (loading what is not linked yet), so the next updates start
+   * with them in place. Returns the root node (null for the empty root) and how many nodes it
+   * loaded.
+   */
+  public static StateNode linkUpperLevels(NodeLoader loader, Digest root, long[] loaded) {
+    if (root.equals(EMPTY_ROOT)) {
+      return null;
+    }
+    NodeRef rootRef = loader.root(root);
+    StateNode node = loader.load(rootRef);
+    loaded[0]++;
+    linkBelow(loader, node, rootRef, loader.linkDepth(), loaded);
+    return node;
+  }
+
+  private static void linkBelow(NodeLoader loader, StateNode node, NodeRef at, int linkDepth, long[] loaded) {
+    if (!(node instanceof StateNode.Internal internal) || at.depth() + 1 > linkDepth) {
+      return;
+    }
+    for (int n = 0; n < 16; n++) {
+      if (internal.hasChild(n)) {
+        NodeRef ref = new NodeRef(internal.child(n), internal.childVersion(n), at.depth() + 1,
+            NodeRef.childPath(at.path(), at.depth(), n));
+        StateNode child = internal.linked(n);
+        if (child == null) {
+          child = loader.load(ref);
+          loaded[0]++;
+          internal.link(n, child);
+        }
+        linkBelow(loader, child, ref, linkDepth, loaded);
+      }
+    }
+  }
+
   /** The value of {@code key} under {@code root}. */
   public static Optional<Bytes> get(NodeLoader loader, Digest root, Bytes key) {
     if (root.equals(EMPTY_ROOT)) {
       return Optional.empty();
     }
     Digest keyHash = Digest.sha256(key);
-    Digest at = root;
+    StateNode node = loader.load(loader.root(root));
     for (int depth = 0; depth <= DEPTH_MAX; depth++) {
-      switch (loader.load(at)) {
+      switch (node) {
         case StateNode.Leaf leaf -> {
           return leaf.key().equals(key) ? Optional.of(leaf.value()) : Optional.empty();
         }
         case StateNode.Internal internal -> {
-          at = internal.child(nibble(keyHash, depth));
-          if (at == null) {
+          int nib = nibble(keyHash, depth);
+          if (!internal.hasChild(nib)) {
             return Optional.empty();
           }
+          node = child(loader, internal, nib, keyHash, depth);
         }
       }
     }
@@ -97,15 +155,15 @@ public final class StateTrie {
       return new StateProof(path);
     }
     Digest keyHash = Digest.sha256(key);
-    Digest at = root;
+    StateNode node = loader.load(loader.root(root));
     for (int depth = 0; depth <= DEPTH_MAX; depth++) {
-      StateNode node = loader.load(at);
       path.add(node.encoding());
       if (node instanceof StateNode.Internal internal) {
-        at = internal.child(nibble(keyHash, depth));
-        if (at == null) {
+        int nib = nibble(keyHash, depth);
+        if (!internal.hasChild(nib)) {
           return new StateProof(path);
         }
+        node = child(loader, internal, nib, keyHash, depth);
       } else {
         return new StateProof(path);
       }
@@ -114,76 +172,104 @@ public final class StateTrie {
   }
 
   /**
-   * Applies a batch of updates to the tree under {@code root} in one pass and returns the new
-   * root. Updates are grouped by path, so every node on a changed path is rebuilt and hashed
-   * exactly once, however many updates pass through it. A later update of the same key in the
-   * list wins.
+   * Applies a batch of updates to the tree under {@code root} in one pass, as {@code version},
+   * and returns the new root. Updates are grouped by path, so every node on a changed path is
+   * rebuilt and hashed exactly once, however many updates pass through it, and a node is
+   * handed to {@code sink} only once its place in the new tree is final. A later update of the
+   * same key in the list wins.
    */
-  public static Result update(NodeLoader loader, Digest root, List<StateUpdate> updates, NodeSink sink) {
-    Pending[] pending = sortedUnique(updates);
-    Updater updater = new Updater(loader, sink);
-    Sub oldRoot = root.equals(EMPTY_ROOT) ? null : new Sub(root, null);
-    Sub newRoot = updater.update(oldRoot, 0, pending, 0, pending.length);
-    Digest newRootHash = newRoot == null ? EMPTY_ROOT : newRoot.hash();
-    if (newRoot != null && newRoot != oldRoot) {
-      updater.placed.add(newRoot.hash());
+  public static Result update(NodeLoader loader, Digest root, long version, List<StateUpdate> updates, NodeSink sink) {
+    if (version < 0) {
+      throw new IllegalArgumentException("versions are not negative: " + version);
     }
-    List<Digest> stale = new ArrayList<>();
-    for (Digest d : updater.replaced) {
-      if (!updater.placed.contains(d)) {
-        stale.add(d);
-      }
+    Updater updater = new Updater(loader, sink, version);
+    Pending[] pending = updater.sortedUnique(updates);
+    Sub oldRoot = null;
+    if (!root.equals(EMPTY_ROOT)) {
+      NodeRef ref = loader.root(root);
+      oldRoot = new Sub(root, ref.version(), null, false);
     }
-    return new Result(newRootHash, List.copyOf(updater.created), List.copyOf(stale));
+    Sub newRoot = updater.update(oldRoot, 0, Bytes.EMPTY, pending, 0, pending.length);
+    if (newRoot == null) {
+      return new Result(EMPTY_ROOT, NodeRef.UNKNOWN_VERSION, List.copyOf(updater.created), List.copyOf(updater.stale));
+    }
+    updater.place(newRoot, 0, Bytes.EMPTY);
+    return new Result(newRoot.hash(), newRoot.version(), List.copyOf(updater.created), List.copyOf(updater.stale));
   }
 
   /** An update with its key hash, the order the trie is walked in. */
   private record Pending(Digest keyHash, Bytes key, Optional<Bytes> value) {}
 
-  private static Pending[] sortedUnique(List<StateUpdate> updates) {
-    Pending[] all = new Pending[updates.size()];
-    for (int i = 0; i < all.length; i++) {
-      StateUpdate u = updates.get(i);
-      all[i] = new Pending(Digest.sha256(u.key()), u.key(), u.value());
-    }
-    // Stable sort: among updates of one key, the last one ends up last.
-    Arrays.sort(all, Comparator.comparing(Pending::keyHash));
-    List<Pending> unique = new ArrayList<>(all.length);
-    for (int i = 0; i < all.length; i++) {
-      if (i + 1 < all.length && all[i + 1].keyHash().equals(all[i].keyHash())) {
-        if (!all[i + 1].key().equals(all[i].key())) {
-          throw new IllegalStateException("two keys with one SHA-256: " + all[i].key() + ", " + all[i + 1].key());
-        }
-        continue;
-      }
-      unique.add(all[i]);
-    }
-    return unique.toArray(new Pending[0]);
-  }
-
-  /** A subtree: its hash, and its node once loaded or built. */
-  private record Sub(Digest hash, StateNode node) {
-    StateNode load(NodeLoader loader) {
-      return node != null ? node : loader.load(hash);
-    }
-  }
-
-  /** A key-value pair of a subtree being built: an existing leaf, or a new one to write. */
-  private record Entry(Digest keyHash, StateNode.Leaf leaf, Digest existingHash) {}
+  /**
+   * A subtree: its hash, the version that wrote (or will write) its node, the node once loaded
+   * or built, and whether it is new in this batch and not yet written.
+   */
+  private record Sub(Digest hash, long version, StateNode node, boolean fresh) {}
 
   private static final class Updater {
     private final NodeLoader loader;
     private final NodeSink sink;
-    final Set<Digest> replaced = new HashSet<>();
-    final Set<Digest> placed = new HashSet<>();
-    final List<Digest> created = new ArrayList<>();
+    private final long version;
+    private final int linkDepth;
+    private final MessageDigest sha = Digest.newSha256();
+    final List<NodeRef> stale = new ArrayList<>();
+    final List<NodeRef> created = new ArrayList<>();
 
-    Updater(NodeLoader loader, NodeSink sink) {
+    Updater(NodeLoader loader, NodeSink sink, long version) {
       this.loader = loader;
       this.sink = sink;
+      this.version = version;
+      this.linkDepth = loader.linkDepth();
     }
 
-    Sub update(Sub current, int depth, Pending[] ups, int from, int to) {
+    private Digest sha256(byte[] data) {
+      sha.update(data);
+      return Digest.finish(sha);
+    }
+
+    Pending[] sortedUnique(List<StateUpdate> updates) {
+      Pending[] all = new Pending[updates.size()];
+      for (int i = 0; i < all.length; i++) {
+        StateUpdate u = updates.get(i);
+        all[i] = new Pending(sha256(u.key().unsafeArray()), u.key(), u.value());
+      }
+      // Stable sort: among updates of one key, the last one ends up last.
+      Arrays.sort(all, Comparator.comparing(Pending::keyHash));
+      int n = 0;
+      for (int i = 0; i < all.length; i++) {
+        if (i + 1 < all.length && all[i + 1].keyHash().equals(all[i].keyHash())) {
+          if (!all[i + 1].key().equals(all[i].key())) {
+            throw new IllegalStateException("two keys with one SHA-256: " + all[i].key() + ", " + all[i + 1].key());
+          }
+          continue;
+        }
+        all[n++] = all[i];
+      }
+      return n == all.length ? all : Arrays.copyOf(all, n);
+    }
+
+    private StateNode load(Sub sub, int depth, Bytes path) {
+      return sub.node() != null ? sub.node() : loader.load(new NodeRef(sub.hash(), sub.version(), depth, path));
+    }
+
+    private void markStale(Sub sub, int depth, Bytes path) {
+      stale.add(new NodeRef(sub.hash(), sub.version(), depth, path));
+    }
+
+    /** Writes {@code sub} at (depth, path) if it is new; its place is final now. */
+    void place(Sub sub, int depth, Bytes path) {
+      if (sub.fresh()) {
+        NodeRef ref = new NodeRef(sub.hash(), version, depth, path);
+        sink.write(ref, sub.node());
+        created.add(ref);
+      }
+    }
+
+    /**
+     * The subtree at {@code path} ({@code depth} nibbles) after the updates {@code ups[from, to)};
+     * the very same {@code current} when nothing in it changes.
+     */
+    Sub update(Sub current, int depth, Bytes path, Pending[] ups, int from, int to) {
       if (from == to) {
         return current;
       }
@@ -191,28 +277,27 @@ public final class StateTrie {
         throw new IllegalStateException("state trie deeper than a key hash");
       }
       if (current == null) {
-        return build(depth, entries(null, null, ups, from, to));
+        List<Entry> entries = entries(null, ups, from, to);
+        return build(depth, entries, 0, entries.size());
       }
-      StateNode node = current.load(loader);
-      return switch (node) {
+      return switch (load(current, depth, path)) {
         case StateNode.Leaf leaf -> {
-          Sub result = build(depth, entries(leaf, current.hash(), ups, from, to));
-          if (result == null || !result.hash().equals(current.hash())) {
-            replaced.add(current.hash());
+          List<Entry> entries = entries(leaf, ups, from, to);
+          if (entries.size() == 1 && entries.getFirst().existing()) {
+            yield current; // the same key with the same value
           }
-          yield result;
+          markStale(current, depth, path);
+          yield build(depth, entries, 0, entries.size());
         }
-        case StateNode.Internal internal -> updateInternal(current, internal, depth, ups, from, to);
+        case StateNode.Internal internal -> updateInternal(current, internal, depth, path, ups, from, to);
       };
     }
 
-    private Sub updateInternal(Sub current, StateNode.Internal internal, int depth, Pending[] ups, int from, int to) {
-      Digest[] children = internal.children();
-      Sub[] subs = new Sub[16];
-      for (int i = 0; i < 16; i++) {
-        subs[i] = children[i] == null ? null : new Sub(children[i], null);
-      }
-      boolean changed = false;
+    private Sub updateInternal(Sub current, StateNode.Internal internal, int depth, Bytes path, Pending[] ups, int from,
+        int to) {
+      Sub[] updated = new Sub[16];
+      int changedMask = 0;
+      int presentAfter = internal.bitmap();
       int i = from;
       while (i < to) {
         int nib = nibble(ups[i].keyHash(), depth);
@@ -220,44 +305,100 @@ public final class StateTrie {
         while (j < to && nibble(ups[j].keyHash(), depth) == nib) {
           j++;
         }
-        Sub updated = update(subs[nib], depth + 1, ups, i, j);
-        if (updated != subs[nib] && (updated == null || subs[nib] == null || !updated.hash().equals(subs[nib].hash()))) {
-          changed = true;
+        Bytes childPath = NodeRef.childPath(path, depth, nib);
+        Sub child = null;
+        if (internal.hasChild(nib)) {
+          StateNode node = internal.linked(nib);
+          Digest hash = internal.child(nib);
+          long childVersion = internal.childVersion(nib);
+          if (node == null && depth + 1 <= linkDepth) {
+            node = loader.load(new NodeRef(hash, childVersion, depth + 1, childPath));
+            internal.link(nib, node);
+          }
+          child = new Sub(hash, childVersion, node, false);
         }
-        subs[nib] = updated;
+        Sub after = update(child, depth + 1, childPath, ups, i, j);
+        if (after != child) {
+          changedMask |= 1 << nib;
+          updated[nib] = after;
+          presentAfter = after == null ? presentAfter & ~(1 << nib) : presentAfter | (1 << nib);
+        }
         i = j;
       }
-      if (!changed) {
+      if (changedMask == 0) {
         return current;
       }
-      replaced.add(current.hash());
-      int count = 0;
-      Sub only = null;
-      Digest[] newChildren = new Digest[16];
-      for (int n = 0; n < 16; n++) {
-        if (subs[n] != null) {
-          count++;
-          only = subs[n];
-          newChildren[n] = subs[n].hash();
-        }
-      }
+      markStale(current, depth, path);
+      int count = Integer.bitCount(presentAfter);
       if (count == 0) {
         return null;
       }
       if (count == 1) {
-        StateNode single = only.load(loader);
+        int nib = Integer.numberOfTrailingZeros(presentAfter);
+        Sub only = (changedMask & (1 << nib)) != 0 ? updated[nib]
+            : new Sub(internal.child(nib), internal.childVersion(nib), internal.linked(nib), false);
+        Bytes onlyPath = NodeRef.childPath(path, depth, nib);
+        StateNode single = load(only, depth + 1, onlyPath);
         if (single instanceof StateNode.Leaf) {
-          // A lone leaf moves up to where its path becomes unique.
-          Sub moved = new Sub(only.hash(), single);
-          placed.add(moved.hash());
-          return moved;
+          // A lone leaf moves up to where its path becomes unique: a new place, so a new node.
+          if (!only.fresh()) {
+            markStale(only, depth + 1, onlyPath);
+          }
+          return new Sub(only.hash(), version, single, true);
         }
       }
-      return write(StateNode.Internal.of(newChildren));
+      byte[] old = internal.encoding().unsafeArray();
+      byte[] out = new byte[StateNode.Internal.HEADER + Digest.LENGTH * count];
+      long[] versions = new long[count];
+      StateNode[] children = new StateNode[16];
+      out[0] = StateNode.INTERNAL_TAG;
+      out[1] = (byte) (presentAfter >>> 8);
+      out[2] = (byte) presentAfter;
+      int rank = 0;
+      int oldRank = 0;
+      for (int n = 0; n < 16; n++) {
+        boolean hadChild = internal.hasChild(n);
+        if ((presentAfter & (1 << n)) != 0) {
+          int at = StateNode.Internal.HEADER + rank * Digest.LENGTH;
+          if ((changedMask & (1 << n)) != 0) {
+            Sub child = updated[n];
+            place(child, depth + 1, NodeRef.childPath(path, depth, n));
+            System.arraycopy(child.hash().unsafeArray(), 0, out, at, Digest.LENGTH);
+            versions[rank] = child.version();
+            children[n] = child.node();
+          } else {
+            System.arraycopy(old, StateNode.Internal.HEADER + oldRank * Digest.LENGTH, out, at, Digest.LENGTH);
+            versions[rank] = internal.childVersionAt(oldRank);
+            children[n] = internal.linked(n);
+          }
+          rank++;
+        }
+        if (hadChild) {
+          oldRank++;
+        }
+      }
+      return internalSub(out, presentAfter, versions, children, depth);
     }
 
+    private Sub internalSub(byte[] encoding, int bitmap, long[] versions, StateNode[] children, int depth) {
+      StateNode.Internal node = new StateNode.Internal(Bytes.adopt(encoding), bitmap, versions);
+      if (depth + 1 <= linkDepth) {
+        for (int n = 0; n < 16; n++) {
+          if (children[n] != null) {
+            node.link(n, children[n]);
+          }
+        }
+      }
+      Digest hash = sha256(encoding);
+      node.knownHash(hash);
+      return new Sub(hash, version, node, true);
+    }
+
+    /** A key-value pair of a subtree being built; {@code existing} when it is the leaf already stored. */
+    private record Entry(Digest keyHash, StateNode.Leaf leaf, boolean existing) {}
+
     /** The existing leaf (if any) and the updates of this subtree, as sorted unique entries. */
-    private List<Entry> entries(StateNode.Leaf existing, Digest existingHash, Pending[] ups, int from, int to) {
+    private List<Entry> entries(StateNode.Leaf existing, Pending[] ups, int from, int to) {
       List<Entry> out = new ArrayList<>(to - from + 1);
       Digest existingKeyHash = existing == null ? null : existing.keyHash();
       boolean existingHandled = existing == null;
@@ -266,7 +407,7 @@ public final class StateTrie {
         if (!existingHandled) {
           int order = existingKeyHash.compareTo(p.keyHash());
           if (order < 0) {
-            out.add(new Entry(existingKeyHash, existing, existingHash));
+            out.add(new Entry(existingKeyHash, existing, true));
             existingHandled = true;
           } else if (order == 0) {
             existingHandled = true;
@@ -274,7 +415,7 @@ public final class StateTrie {
               throw new IllegalStateException("two keys with one SHA-256: " + existing.key() + ", " + p.key());
             }
             if (p.value().isPresent() && p.value().get().equals(existing.value())) {
-              out.add(new Entry(existingKeyHash, existing, existingHash)); // unchanged value
+              out.add(new Entry(existingKeyHash, existing, true)); // unchanged value
               continue;
             }
             if (p.value().isEmpty()) {
@@ -283,51 +424,69 @@ public final class StateTrie {
           }
         }
         if (p.value().isPresent()) {
-          out.add(new Entry(p.keyHash(), StateNode.Leaf.of(p.key(), p.value().get()), null));
+          StateNode.Leaf leaf = StateNode.Leaf.of(p.key(), p.value().get());
+          leaf.knownKeyHash(p.keyHash());
+          out.add(new Entry(p.keyHash(), leaf, false));
         }
       }
       if (!existingHandled) {
-        out.add(new Entry(existingKeyHash, existing, existingHash));
+        out.add(new Entry(existingKeyHash, existing, true));
       }
       return out;
     }
 
-    /** The canonical subtree holding exactly {@code entries}, which share their first {@code depth} nibbles. */
-    private Sub build(int depth, List<Entry> entries) {
-      if (entries.isEmpty()) {
+    /**
+     * The canonical subtree holding exactly {@code entries[from, to)}, which share their first
+     * {@code depth} nibbles; every node of it is new (an existing leaf that ends up here is at a
+     * new place).
+     */
+    private Sub build(int depth, List<Entry> entries, int from, int to) {
+      if (from == to) {
         return null;
       }
-      if (entries.size() == 1) {
-        Entry e = entries.getFirst();
-        if (e.existingHash() != null) {
-          Sub kept = new Sub(e.existingHash(), e.leaf());
-          placed.add(kept.hash());
-          return kept;
-        }
-        return write(e.leaf());
+      if (to - from == 1) {
+        StateNode.Leaf leaf = entries.get(from).leaf();
+        return new Sub(leaf.hash(), version, leaf, true);
       }
       if (depth >= DEPTH_MAX) {
         throw new IllegalStateException("two keys with one SHA-256 at depth " + depth);
       }
-      Digest[] children = new Digest[16];
-      int i = 0;
-      while (i < entries.size()) {
-        int nib = nibble(entries.get(i).keyHash(), depth);
+      int bitmap = 0;
+      int count = 0;
+      Sub[] children = new Sub[16];
+      Bytes[] paths = new Bytes[16];
+      int i = from;
+      while (i < to) {
+        Digest keyHash = entries.get(i).keyHash();
+        int nib = nibble(keyHash, depth);
         int j = i + 1;
-        while (j < entries.size() && nibble(entries.get(j).keyHash(), depth) == nib) {
+        while (j < to && nibble(entries.get(j).keyHash(), depth) == nib) {
           j++;
         }
-        children[nib] = build(depth + 1, entries.subList(i, j)).hash();
+        children[nib] = build(depth + 1, entries, i, j);
+        paths[nib] = NodeRef.pathOf(keyHash, depth + 1); // every entry of the group spells the same path
+        bitmap |= 1 << nib;
+        count++;
         i = j;
       }
-      return write(StateNode.Internal.of(children));
-    }
-
-    private Sub write(StateNode node) {
-      sink.write(node);
-      created.add(node.hash());
-      placed.add(node.hash());
-      return new Sub(node.hash(), node);
+      byte[] out = new byte[StateNode.Internal.HEADER + Digest.LENGTH * count];
+      long[] versions = new long[count];
+      StateNode[] nodes = new StateNode[16];
+      out[0] = StateNode.INTERNAL_TAG;
+      out[1] = (byte) (bitmap >>> 8);
+      out[2] = (byte) bitmap;
+      int rank = 0;
+      for (int n = 0; n < 16; n++) {
+        Sub child = children[n];
+        if (child != null) {
+          place(child, depth + 1, paths[n]);
+          System.arraycopy(child.hash().unsafeArray(), 0, out, StateNode.Internal.HEADER + rank * Digest.LENGTH, Digest.LENGTH);
+          versions[rank] = version;
+          nodes[n] = child.node();
+          rank++;
+        }
+      }
+      return internalSub(out, bitmap, versions, nodes, depth);
     }
   }
 }

@@ -54,7 +54,7 @@ final class ReceiptFixture {
   /** The authenticated state: one balance per user, each request credits its user. */
   static final AuthenticatedMap<String, Long> BALANCES = new AuthenticatedMap<>("balance", Codecs.utf8(), Codecs.i64());
   final Map<Digest, StateNode> stateNodes = new HashMap<>();
-  final NodeLoader stateLoader = hash -> Objects.requireNonNull(stateNodes.get(hash), "missing state node");
+  final NodeLoader stateLoader = ref -> Objects.requireNonNull(stateNodes.get(ref.hash()), "missing state node");
   final Map<String, Long> balances = new TreeMap<>();
   Digest stateRoot = StateTrie.EMPTY_ROOT;
 
@@ -90,7 +90,7 @@ final class ReceiptFixture {
       long balance = balances.merge(user, 10L * (batchNumber + 1), Long::sum);
       updates.add(BALANCES.put(user, balance));
     }
-    stateRoot = StateTrie.update(stateLoader, stateRoot, updates, node -> stateNodes.put(node.hash(), node)).root();
+    stateRoot = StateTrie.update(stateLoader, stateRoot, batchNumber, updates, (ref, node) -> stateNodes.put(node.hash(), node)).root();
     Digest previous = heads.isEmpty() ? BatchHead.ZERO : heads.getLast().head().hash();
     BatchHead head = new BatchHead(operatorId, batchNumber, state.size(), state.root(), stateRoot, previous, timeMs);
     SignedBatchHead signed = SignedBatchHead.sign(head, key);

@@ -25,34 +25,70 @@ import org.junit.jupiter.api.Test;
  * that depend only on the contents, and the created/stale sets that garbage collection uses.
  */
 class StateTrieTest {
-  /** Nodes by hash, as the store would hold them. */
+  /**
+   * Nodes by (version, depth, path), as the store holds them: a load checks the hash, and no
+   * reference is ever written twice. Roots are found by hash through the latest version that
+   * wrote one.
+   */
   static final class Nodes implements NodeLoader, StateTrie.NodeSink {
-    final Map<Digest, StateNode> byHash = new HashMap<>();
-
-    @Override public StateNode load(Digest hash) {
-      StateNode node = byHash.get(hash);
-      if (node == null) {
-        throw new IllegalStateException("missing node " + hash);
+    record Address(long version, int depth, Bytes path) {
+      static Address of(NodeRef ref) {
+        return new Address(ref.version(), ref.depth(), ref.path());
       }
+    }
+
+    final Map<Address, StateNode> stored = new HashMap<>();
+    final Map<Digest, Long> roots = new HashMap<>();
+    final int linkDepth;
+    int loads;
+
+    Nodes() {
+      this(0);
+    }
+
+    Nodes(int linkDepth) {
+      this.linkDepth = linkDepth;
+    }
+
+    @Override public int linkDepth() {
+      return linkDepth;
+    }
+
+    @Override public StateNode load(NodeRef ref) {
+      loads++;
+      StateNode node = stored.get(Address.of(ref));
+      if (node == null) {
+        throw new IllegalStateException("missing node " + ref);
+      }
+      assertThat(node.hash()).as("node at %s", ref).isEqualTo(ref.hash());
       return node;
     }
 
-    @Override public void write(StateNode node) {
-      byHash.put(node.hash(), node);
+    @Override public NodeRef root(Digest root) {
+      return NodeRef.root(root, roots.get(root));
     }
 
-    Set<Digest> reachable(Digest root) {
-      Set<Digest> seen = new HashSet<>();
+    @Override public void write(NodeRef ref, StateNode node) {
+      assertThat(node.hash()).isEqualTo(ref.hash());
+      assertThat(stored.put(Address.of(ref), node)).as("written twice: %s", ref).isNull();
+      if (ref.depth() == 0) {
+        roots.merge(ref.hash(), ref.version(), Math::max);
+      }
+    }
+
+    Set<NodeRef> reachable(Digest root) {
+      Set<NodeRef> seen = new HashSet<>();
       if (root.equals(StateTrie.EMPTY_ROOT)) {
         return seen;
       }
-      Deque<Digest> todo = new ArrayDeque<>(List.of(root));
+      Deque<NodeRef> todo = new ArrayDeque<>(List.of(root(root)));
       while (!todo.isEmpty()) {
-        Digest d = todo.pop();
-        if (seen.add(d) && load(d) instanceof StateNode.Internal internal) {
-          for (Digest child : internal.children()) {
-            if (child != null) {
-              todo.push(child);
+        NodeRef ref = todo.pop();
+        if (seen.add(ref) && load(ref) instanceof StateNode.Internal internal) {
+          for (int n = 0; n < 16; n++) {
+            if (internal.hasChild(n)) {
+              todo.push(new NodeRef(internal.child(n), internal.childVersion(n), ref.depth() + 1,
+                  NodeRef.childPath(ref.path(), ref.depth(), n)));
             }
           }
         }
@@ -76,14 +112,14 @@ class StateTrieTest {
     List<StateUpdate> all = new ArrayList<>();
     model.forEach((k, v) -> all.add(StateUpdate.put(k, v)));
     Collections.shuffle(all, new java.util.Random(1));
-    return StateTrie.update(fresh, StateTrie.EMPTY_ROOT, all, fresh).root();
+    return StateTrie.update(fresh, StateTrie.EMPTY_ROOT, 0, all, fresh).root();
   }
 
   @Test
   void randomBatchesMatchTheModelAndEveryRetainedRootStaysReadable() {
     for (long seed : new long[] {1, 2, 3, 0xB01A_4CL}) {
       SplittableRandom random = new SplittableRandom(seed);
-      Nodes nodes = new Nodes();
+      Nodes nodes = new Nodes((int) (seed % 3)); // upper levels linked in memory to depth 0, 1 or 2
       TreeMap<Bytes, Bytes> model = new TreeMap<>();
       Digest root = StateTrie.EMPTY_ROOT;
       List<Digest> roots = new ArrayList<>();
@@ -103,23 +139,24 @@ class StateTrieTest {
             model.put(k, v);
           }
         }
-        Set<Digest> before = nodes.reachable(root);
-        StateTrie.Result result = StateTrie.update(nodes, root, updates, nodes);
-        Set<Digest> after = nodes.reachable(result.root());
+        Set<NodeRef> before = nodes.reachable(root);
+        StateTrie.Result result = StateTrie.update(nodes, root, batch, updates, nodes);
+        Set<NodeRef> after = nodes.reachable(result.root());
         // What garbage collection relies on.
         assertThat(after).as("seed %d batch %d: created nodes are in the new tree", seed, batch)
             .containsAll(result.created());
-        for (Digest s : result.stale()) {
+        for (NodeRef s : result.stale()) {
           assertThat(after).as("seed %d batch %d: a stale node is not in the new tree", seed, batch).doesNotContain(s);
           assertThat(before).contains(s);
         }
-        Set<Digest> gone = new HashSet<>(before);
+        Set<NodeRef> gone = new HashSet<>(before);
         gone.removeAll(after);
         assertThat(new HashSet<>(result.stale())).as("seed %d batch %d: every dropped node is stale", seed, batch)
             .isEqualTo(gone);
-        Set<Digest> appeared = new HashSet<>(after);
+        Set<NodeRef> appeared = new HashSet<>(after);
         appeared.removeAll(before);
-        assertThat(result.created()).containsAll(appeared);
+        assertThat(new HashSet<>(result.created())).as("seed %d batch %d: exactly the new nodes are written", seed, batch)
+            .isEqualTo(appeared).hasSameSizeAs(result.created());
 
         root = result.root();
         roots.add(root);
@@ -148,7 +185,7 @@ class StateTrieTest {
     for (int i = 0; i < count; i++) {
       updates.add(StateUpdate.put(key(i), Bytes.utf8("balance " + i)));
     }
-    return StateTrie.update(nodes, StateTrie.EMPTY_ROOT, updates, nodes);
+    return StateTrie.update(nodes, StateTrie.EMPTY_ROOT, 0, updates, nodes);
   }
 
   @Test
@@ -229,7 +266,7 @@ class StateTrieTest {
     for (int i = 0; i < 50; i++) {
       deletes.add(StateUpdate.delete(key(i)));
     }
-    StateTrie.Result result = StateTrie.update(nodes, root, deletes, nodes);
+    StateTrie.Result result = StateTrie.update(nodes, root, 1, deletes, nodes);
     assertThat(result.root()).isEqualTo(StateTrie.EMPTY_ROOT);
     assertThat(result.stale()).hasSize(nodes.reachable(root).size());
   }
@@ -245,14 +282,114 @@ class StateTrieTest {
     for (int i = 0; i < 100; i++) {
       same.add(StateUpdate.put(key(i), Bytes.utf8("balance " + i)));
     }
-    StateTrie.Result unchanged = StateTrie.update(nodes, full.root(), same, nodes);
+    StateTrie.Result unchanged = StateTrie.update(nodes, full.root(), 1, same, nodes);
     assertThat(unchanged.root()).isEqualTo(full.root());
     assertThat(unchanged.created()).isEmpty();
     assertThat(unchanged.stale()).isEmpty();
     // The last update of a key in a batch wins.
     List<StateUpdate> twice = List.of(StateUpdate.put(key(1), Bytes.utf8("a")), StateUpdate.put(key(1), Bytes.utf8("b")));
-    Digest root = StateTrie.update(nodes, full.root(), twice, nodes).root();
+    Digest root = StateTrie.update(nodes, full.root(), 2, twice, nodes).root();
     assertThat(StateTrie.get(nodes, root, key(1))).contains(Bytes.utf8("b"));
+  }
+
+  @Test
+  void deletingTheStaleNodesOfReleasedVersionsKeepsEveryRetainedTreeWhole() {
+    // The store's collection rule on the pure trie: the stale nodes of version s go once tree
+    // s-1 is released. With few values per key, the same leaves and subtrees come back often.
+    SplittableRandom random = new SplittableRandom(42);
+    Nodes nodes = new Nodes();
+    int retained = 3;
+    List<Digest> roots = new ArrayList<>();
+    List<List<NodeRef>> staleAt = new ArrayList<>();
+    Digest root = StateTrie.EMPTY_ROOT;
+    for (int version = 0; version < 120; version++) {
+      List<StateUpdate> updates = new ArrayList<>();
+      for (int u = random.nextInt(0, 30); u > 0; u--) {
+        Bytes k = key(random.nextInt(80));
+        updates.add(random.nextInt(4) == 0 ? StateUpdate.delete(k) : StateUpdate.put(k, Bytes.utf8("v" + random.nextInt(2))));
+      }
+      StateTrie.Result result = StateTrie.update(nodes, root, version, updates, nodes);
+      root = result.root();
+      roots.add(root);
+      staleAt.add(result.stale());
+      int oldest = Math.max(0, version - retained + 1);
+      // Collect every version s whose tree s-1 is released (s <= oldest).
+      for (int s = 1; s <= oldest; s++) {
+        for (NodeRef dead : staleAt.get(s)) {
+          nodes.stored.remove(Nodes.Address.of(dead));
+        }
+        staleAt.set(s, List.of());
+      }
+      Set<Nodes.Address> live = new HashSet<>();
+      for (int v = oldest; v <= version; v++) {
+        for (NodeRef ref : nodes.reachable(roots.get(v))) { // throws if a reachable node was deleted
+          live.add(Nodes.Address.of(ref));
+        }
+      }
+      assertThat(nodes.stored.keySet()).as("version %d: exactly the retained trees are stored", version).isEqualTo(live);
+    }
+  }
+
+  @Test
+  void aLeafThatMovesUpIsWrittenAtItsNewPlaceAndItsOldPlaceIsStale() {
+    Nodes nodes = new Nodes();
+    // Two keys whose hashes share a first nibble sit below an internal node at depth 1.
+    Bytes a = key(0);
+    Bytes b = null;
+    for (int i = 1; b == null; i++) {
+      if (StateTrie.nibble(Digest.sha256(key(i)), 0) == StateTrie.nibble(Digest.sha256(a), 0)) {
+        b = key(i);
+      }
+    }
+    Digest root = StateTrie.update(nodes, StateTrie.EMPTY_ROOT, 0, List.of(StateUpdate.put(a, Bytes.utf8("a")),
+        StateUpdate.put(b, Bytes.utf8("b"))), nodes).root();
+    StateTrie.Result result = StateTrie.update(nodes, root, 1, List.of(StateUpdate.delete(b)), nodes);
+    // a's leaf is now the root itself: one new node, written once, at depth 0.
+    assertThat(result.created()).hasSize(1);
+    assertThat(result.created().getFirst().depth()).isZero();
+    assertThat(result.root()).isEqualTo(StateNode.Leaf.of(a, Bytes.utf8("a")).hash());
+    assertThat(result.stale()).extracting(NodeRef::depth).containsExactlyInAnyOrder(0, 1, 2, 2);
+    assertThat(StateTrie.get(nodes, result.root(), a)).contains(Bytes.utf8("a"));
+  }
+
+  static long[] versionsOf(StateNode.Internal node) {
+    long[] out = new long[node.childCount()];
+    for (int r = 0; r < out.length; r++) {
+      out[r] = node.childVersionAt(r);
+    }
+    return out;
+  }
+
+  @Test
+  void linkedUpperLevelsAreWalkedWithoutTheLoader() {
+    Nodes plain = new Nodes(0);
+    Nodes linked = new Nodes(2);
+    Digest root = fill(plain, 3000).root();
+    assertThat(fill(linked, 3000).root()).isEqualTo(root);
+    List<StateUpdate> batch = new ArrayList<>();
+    for (int i = 0; i < 3000; i += 10) {
+      batch.add(StateUpdate.put(key(i), Bytes.utf8("new " + i)));
+    }
+    plain.loads = 0;
+    linked.loads = 0;
+    Digest next = StateTrie.update(plain, root, 1, batch, plain).root();
+    assertThat(StateTrie.update(linked, root, 1, batch, linked).root()).isEqualTo(next);
+    // The tree built from scratch links depths 1 and 2 already: only the root and deeper nodes are loaded.
+    assertThat(linked.loads).isLessThan(plain.loads - 16);
+    // A loader whose nodes carry no links (as if just read from a store) links the upper levels on request.
+    Nodes reread = new Nodes(2);
+    linked.stored.forEach((address, node) -> reread.stored.put(address, node instanceof StateNode.Internal in
+        ? StateNode.Internal.restore(in.encoding(), versionsOf(in)) : node));
+    reread.roots.putAll(linked.roots);
+    long[] loaded = new long[1];
+    assertThat(StateTrie.linkUpperLevels(reread, next, loaded).hash()).isEqualTo(next);
+    assertThat(loaded[0]).isEqualTo(1 + 16 + 256); // 3000 keys fill the first two levels
+    assertThat(StateTrie.get(reread, next, key(7))).contains(Bytes.utf8("balance 7"));
+    for (int i = 0; i < 3000; i += 7) {
+      Optional<Bytes> expected = Optional.of(Bytes.utf8((i % 10 == 0 ? "new " : "balance ") + i));
+      assertThat(StateTrie.get(linked, next, key(i))).isEqualTo(expected);
+      assertThat(StateTrie.prove(linked, next, key(i)).verify(next, key(i), expected)).isTrue();
+    }
   }
 
   @Test

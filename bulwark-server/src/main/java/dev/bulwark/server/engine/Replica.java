@@ -102,7 +102,6 @@ public final class Replica implements AutoCloseable {
     writes.put(EngineTables.APPLIED_MARK.keyOf(EngineTables.APPLIED_KEY).toBytes(),
         new Mutation.Put(EngineTables.APPLIED.encode(next)));
     WriteSet all = WriteSet.adopt(writes);
-    state.beforeApply(all, entry.batchNumber());
     objects.store().write(all, applyDurability);
     state.committed(entry.batchNumber());
     applied = next;

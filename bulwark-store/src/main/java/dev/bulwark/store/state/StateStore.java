@@ -1,74 +1,146 @@
 package dev.bulwark.store.state;
 
+import dev.bulwark.core.Bytes;
 import dev.bulwark.core.CorruptionException;
 import dev.bulwark.core.Digest;
-import dev.bulwark.core.Bytes;
 import dev.bulwark.core.codec.Codec;
 import dev.bulwark.core.codec.Codecs;
+import dev.bulwark.core.codec.DecodeException;
+import dev.bulwark.core.codec.DecodeLimits;
+import dev.bulwark.core.codec.Decoder;
+import dev.bulwark.core.codec.Encoder;
 import dev.bulwark.core.codec.KeyCodec;
+import dev.bulwark.core.codec.TypeDescription;
 import dev.bulwark.core.kv.ReadView;
 import dev.bulwark.core.kv.Transaction;
 import dev.bulwark.core.kv.WriteSet;
 import dev.bulwark.core.state.NodeLoader;
+import dev.bulwark.core.state.NodeRef;
 import dev.bulwark.core.state.StateNode;
 import dev.bulwark.core.state.StateProof;
 import dev.bulwark.core.state.StateTrie;
 import dev.bulwark.core.state.StateUpdate;
-import dev.bulwark.core.table.ContentKey;
-import dev.bulwark.core.table.ContentTable;
 import dev.bulwark.core.table.IntentTable;
 import dev.bulwark.core.table.KeyPrefix;
 import dev.bulwark.core.table.Table;
 import dev.bulwark.store.ObjectStore;
 import dev.bulwark.store.StoreSnapshot;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
- * The versioned, authenticated state in the store: the {@link StateTrie}'s nodes in a content
- * table, one root per version, and the bookkeeping that lets old versions go.
+ * The versioned, authenticated state in the store: the {@link StateTrie}'s nodes, one root
+ * per version, and the bookkeeping that lets old versions go.
+ *
+ * <p><b>Node keys.</b> A node is stored under the version that wrote it and its path (see
+ * {@link NodeRef}): {@code table id | version (8 bytes, big-endian) | depth (1 byte) | path}.
+ * A version's nodes are one contiguous, ascending run of keys, which RocksDB takes at a
+ * fraction of the cost of the same number of keys scattered by hash; and a key is never
+ * written twice. An internal node's stored value is its canonical encoding followed by each
+ * child's version (a varint each, in nibble order), which is where the child is stored. A
+ * root is found from its hash through a small index ({@code hash | version}).
  *
  * <p><b>Retention.</b> The latest {@link StateConfig#retainedVersions()} roots stay readable;
  * older roots are released in the same transaction that adds a new one, and a read under a
  * released root fails with {@link RootReleasedException}.
  *
- * <p><b>Garbage collection.</b> Each version journals the nodes it created and the nodes it
- * made unreachable ("stale"). A node stale at version s is in tree s-1 but not in tree s, and
- * can only come back by being created again (content addressing: the same bytes, the same
- * key). So once tree s-1 is released, a node stale at s may be deleted unless some version
- * at or after s created it again. The collector checks that against an in-memory index of
- * recent creations, rebuilt from the journal on open; {@link #stage} records a batch's
- * creations in that index before its writes can commit, and the collector re-checks under the
- * same lock right before it deletes, so a node is never deleted while a new tree uses it.
- * Deletions go in bounded batches, and a collected version's journal goes with them, so
- * storage stays proportional to the live state plus the retained window.
+ * <p><b>Garbage collection.</b> Each version journals the nodes of the previous tree it left
+ * out ("stale"). A node stale at version s is in tree s-1 and, as its key is never written
+ * again, in no tree from s on. So once tree s-1 is released, the stale nodes of s are deleted,
+ * with no index of what later versions created and no lock against the writer. Deletions go
+ * in bounded batches, and a collected version's journal goes with them, so storage stays
+ * proportional to the live state plus the retained window.
  */
 public final class StateStore {
   /** Where one version's journal part lives. */
   record JournalKey(long version, long part) {}
 
-  /** Part of one version's journal. */
-  record Journal(List<Digest> created, List<Digest> stale) {}
+  /** Where a node is stored: the version that wrote it, its depth and its packed path. */
+  record NodeAddress(long version, int depth, Bytes path) {}
+
+  /** Where a root node is stored, found by its hash. */
+  record RootKey(Digest hash, long version) {}
 
   static final KeyCodec<JournalKey> JOURNAL_KEY = Codecs.keyRecord("bulwark.StateJournalKey",
       Codecs.field("version", Codecs.u64(), JournalKey::version),
       Codecs.field("part", Codecs.u64(), JournalKey::part),
       JournalKey::new);
 
-  static final Codec<Journal> JOURNAL_CODEC = Codecs.record("bulwark.StateJournal",
-      Codecs.field("created", Codecs.list(Codecs.digest()), Journal::created),
-      Codecs.field("stale", Codecs.list(Codecs.digest()), Journal::stale),
-      Journal::new);
+  static final KeyCodec<RootKey> ROOT_KEY = Codecs.keyRecord("bulwark.StateRootKey",
+      Codecs.field("hash", Codecs.digest(), RootKey::hash),
+      Codecs.field("version", Codecs.u64(), RootKey::version),
+      RootKey::new);
 
-  public static final ContentTable<StateNode> NODES = ContentTable.of("bulwark.state-node", 1, StateNode.CODEC);
+  /** {@code version (u64) | depth (u8) | path ((depth + 1) / 2 bytes)}, ordered by version first. */
+  static final KeyCodec<NodeAddress> NODE_KEY = new KeyCodec<>() {
+    @Override public TypeDescription type() {
+      return new TypeDescription.Primitive("bulwark.state-node-address/1");
+    }
+
+    @Override public void encode(NodeAddress a, Encoder out) {
+      out.writeLongBigEndian(a.version()).writeByte(a.depth()).writeBytes(a.path());
+    }
+
+    @Override public NodeAddress decode(Decoder in) {
+      long version = in.readLongBigEndian();
+      int depth = in.readUnsignedByte();
+      if (depth > StateTrie.DEPTH_MAX) {
+        throw in.error(DecodeException.Reason.INVALID_VALUE, "node depth " + depth);
+      }
+      return new NodeAddress(version, depth, Bytes.adopt(in.readBytes((depth + 1) / 2)));
+    }
+  };
+
+  /** A stored node: its canonical encoding, then (internal nodes) each child's version as a varint. */
+  static final Codec<StateNode> NODE_CODEC = new Codec<>() {
+    @Override public TypeDescription type() {
+      return new TypeDescription.Primitive("bulwark.state-node/2");
+    }
+
+    @Override public void encode(StateNode node, Encoder out) {
+      out.writeBytes(node.encoding());
+      if (node instanceof StateNode.Internal internal) {
+        for (int r = 0; r < internal.childCount(); r++) {
+          out.writeVarLong(internal.childVersionAt(r));
+        }
+      }
+    }
+
+    @Override public StateNode decode(Decoder in) {
+      int start = in.position();
+      try {
+        if (in.peekUnsignedByte() != StateNode.INTERNAL_TAG) {
+          return StateNode.decode(Bytes.adopt(in.readBytes(in.remaining())));
+        }
+        byte[] header = in.readBytes(3);
+        int children = Integer.bitCount((header[1] & 0xFF) << 8 | (header[2] & 0xFF));
+        byte[] encoding = new byte[3 + Digest.LENGTH * children];
+        System.arraycopy(header, 0, encoding, 0, 3);
+        System.arraycopy(in.readBytes(Digest.LENGTH * children), 0, encoding, 3, Digest.LENGTH * children);
+        long[] versions = new long[children];
+        for (int r = 0; r < children; r++) {
+          versions[r] = in.readVarLong();
+        }
+        return StateNode.Internal.restore(Bytes.adopt(encoding), versions);
+      } catch (IllegalArgumentException e) {
+        throw new DecodeException(DecodeException.Reason.INVALID_VALUE, start, e.getMessage());
+      }
+    }
+  };
+
+  public static final IntentTable<NodeAddress, StateNode> NODES = IntentTable.of("bulwark.state-node", 2, NODE_KEY, NODE_CODEC);
   static final IntentTable<Long, Digest> ROOTS = IntentTable.of("bulwark.state-root", 1, Codecs.u64(), Codecs.digest());
-  static final IntentTable<JournalKey, Journal> JOURNAL =
-      IntentTable.of("bulwark.state-journal", 1, JOURNAL_KEY, JOURNAL_CODEC);
+  static final IntentTable<RootKey, Boolean> ROOT_INDEX = IntentTable.of("bulwark.state-root-index", 1, ROOT_KEY, Codecs.bool());
+  /** One version's stale nodes, packed: per node, its version (varint), depth (byte) and path. */
+  static final IntentTable<JournalKey, Bytes> JOURNAL =
+      IntentTable.of("bulwark.state-stale-journal", 1, JOURNAL_KEY, Codecs.bytes());
   static final IntentTable<String, Long> META = IntentTable.of("bulwark.state-meta", 1, Codecs.keyUtf8(), Codecs.u64());
 
   /** The tables a database must register to hold authenticated state. */
-  public static final List<Table<?>> TABLES = List.of(NODES, ROOTS, JOURNAL, META);
+  public static final List<Table<?>> TABLES = List.of(NODES, ROOTS, ROOT_INDEX, JOURNAL, META);
 
   private static final String LATEST = "latest";
   private static final String OLDEST = "oldest-retained";
@@ -76,12 +148,16 @@ public final class StateStore {
   /** Meta value meaning "no version yet". */
   private static final long NONE = -1;
   private static final int JOURNAL_PARTS_MAX = 1 << 20;
+  /** The most versions one root hash is indexed under at once (the same root can come back). */
+  private static final int ROOT_VERSIONS_MAX = 1 << 16;
+  private static final byte[] NODE_PREFIX = NODES.id().toByteArray();
 
   private final ObjectStore objects;
   private final StateConfig config;
-  private final Object gcLock = new Object();
-  /** First 8 bytes of a node hash -> the latest version that created it, for versions not yet collected. */
-  private final LongLongMap createdAt = new LongLongMap(1 << 16);
+  /** The root node of the latest staged tree, whose upper levels are linked in memory. */
+  private StateNode.Internal linkedRoot;
+  /** Roots staged and not yet committed, to notice a staged version that was discarded. */
+  private final Map<Long, Digest> stagedRoots = new HashMap<>();
   private volatile long latest;
   private volatile long oldestRetained;
   private volatile long collectedThrough;
@@ -93,11 +169,6 @@ public final class StateStore {
     this.latest = META.get(store, LATEST).orElse(NONE);
     this.oldestRetained = META.get(store, OLDEST).orElse(0L);
     this.collectedThrough = META.get(store, COLLECTED).orElse(NONE);
-    for (long v = collectedThrough + 1; v <= latest; v++) {
-      for (Journal part : journal(store, v)) {
-        remember(part.created(), v);
-      }
-    }
   }
 
   public StateConfig config() {
@@ -113,10 +184,101 @@ public final class StateStore {
     return oldestRetained;
   }
 
-  /** Loads nodes through the shared cache from {@code view} (a snapshot or a transaction). */
+  /** The store key of the node at {@code ref}. */
+  public static Bytes nodeKey(NodeRef ref) {
+    return nodeKey(ref.version(), ref.depth(), ref.path());
+  }
+
+  private static Bytes nodeKey(long version, int depth, Bytes path) {
+    byte[] p = path.unsafeArray();
+    byte[] out = new byte[NODE_PREFIX.length + 9 + p.length];
+    System.arraycopy(NODE_PREFIX, 0, out, 0, NODE_PREFIX.length);
+    int at = NODE_PREFIX.length;
+    for (int i = 0; i < 8; i++) {
+      out[at + i] = (byte) (version >>> (56 - 8 * i));
+    }
+    out[at + 8] = (byte) depth;
+    System.arraycopy(p, 0, out, at + 9, p.length);
+    return Bytes.adopt(out);
+  }
+
+  /** Whether nodes at {@code depth} go through the object cache (the linked upper levels do not). */
+  private boolean cached(int depth) {
+    return depth == 0 || depth > config.linkedDepth();
+  }
+
+  /**
+   * Loads nodes from {@code view} (a snapshot or a transaction): through the shared cache,
+   * except the linked upper levels, which are read directly when no link holds them.
+   */
   public NodeLoader loader(ReadView view) {
-    return hash -> objects.cache().find(NODES, new ContentKey(NODES.id(), hash), view).orElseThrow(
-        () -> new CorruptionException("state node " + hash, "referenced but not stored"));
+    return new NodeLoader() {
+      @Override public StateNode load(NodeRef ref) {
+        if (ref.version() < 0) {
+          throw new IllegalArgumentException("state node " + ref.hash() + " has no known version");
+        }
+        Bytes key = nodeKey(ref);
+        if (!cached(ref.depth())) {
+          return checked(ref, view.get(key).map(stored -> decodeNode(ref, stored)));
+        }
+        StateNode node = objects.cache().findImmutable(key, view, stored -> decodeNode(ref, stored)).orElse(null);
+        if (node != null && !node.hash().equals(ref.hash())) {
+          // A node cached from a staged version that was then discarded: the store has another.
+          objects.cache().invalidateImmutable(key);
+          node = objects.cache().findImmutable(key, view, stored -> decodeNode(ref, stored)).orElse(null);
+        }
+        return checked(ref, Optional.ofNullable(node));
+      }
+
+      @Override public int linkDepth() {
+        return config.linkedDepth();
+      }
+
+      @Override public NodeRef root(Digest root) {
+        List<IntentTable.Row<RootKey, Boolean>> rows = ROOT_INDEX.scan(view, KeyPrefix.of(Codecs.digest(), root), ROOT_VERSIONS_MAX);
+        if (rows.isEmpty()) {
+          throw new CorruptionException("state root " + root, "not in the root index");
+        }
+        return NodeRef.root(root, rows.getLast().key().version());
+      }
+    };
+  }
+
+  private static StateNode checked(NodeRef ref, Optional<StateNode> found) {
+    StateNode node = found.orElseThrow(() -> new CorruptionException("state node " + ref, "referenced but not stored"));
+    if (!node.hash().equals(ref.hash())) {
+      throw new CorruptionException("state node " + ref, "stored node hashes to " + node.hash());
+    }
+    return node;
+  }
+
+  private static StateNode decodeNode(NodeRef ref, Bytes stored) {
+    try {
+      return NODE_CODEC.decode(stored);
+    } catch (DecodeException e) {
+      throw new CorruptionException("state node " + ref, e.getMessage());
+    }
+  }
+
+  /**
+   * Links the upper levels of the latest tree in memory now (see {@link StateConfig#linkedDepth()})
+   * instead of one batch at a time, and returns how many nodes that loaded: for a benchmark's
+   * warm start, or a replica about to lead.
+   */
+  public long linkUpperLevels() {
+    long[] loaded = new long[1];
+    try (StoreSnapshot snapshot = objects.snapshot()) {
+      StateNode root = StateTrie.linkUpperLevels(loader(snapshot), root(snapshot, latest), loaded);
+      synchronized (stagedRoots) {
+        if (root instanceof StateNode.Internal internal && internal != linkedRoot) {
+          if (linkedRoot != null) {
+            linkedRoot.dropLinks();
+          }
+          linkedRoot = internal;
+        }
+      }
+    }
+    return loaded[0];
   }
 
   /** The root of {@code version}; the empty root for -1 (the state before any version). */
@@ -162,22 +324,42 @@ public final class StateStore {
     if (version <= latest) {
       throw new IllegalArgumentException("version " + version + " is not after the latest committed " + latest);
     }
-    StateTrie.Result result = StateTrie.update(loader(tx), parentRoot, updates, node -> {
-      tx.put(new ContentKey(NODES.id(), node.hash()).toBytes(), node.encoding());
-      objects.cache().offer(NODES, new ContentKey(NODES.id(), node.hash()), node, node.encoding().length());
+    Encoder value = new Encoder(1024);
+    StateNode[] newRoot = new StateNode[1];
+    StateTrie.Result result = StateTrie.update(loader(tx), parentRoot, version, updates, (ref, node) -> {
+      Bytes key = nodeKey(ref);
+      value.reset();
+      NODE_CODEC.encode(node, value);
+      tx.put(key, value.toBytes());
+      if (cached(ref.depth())) {
+        objects.cache().offerImmutable(key, node, value.size());
+      }
+      if (ref.depth() == 0) {
+        newRoot[0] = node;
+      }
     });
-    synchronized (gcLock) {
-      // Before the writes can commit: the collector must see these creations.
-      remember(result.created(), version);
+    synchronized (stagedRoots) {
+      stagedRoots.put(version, result.root());
+      // Only the latest tree keeps its upper levels linked: an older root lets go of them.
+      if (newRoot[0] instanceof StateNode.Internal internal) {
+        if (linkedRoot != null && linkedRoot != internal) {
+          linkedRoot.dropLinks();
+        }
+        linkedRoot = internal;
+      }
     }
     ROOTS.put(tx, version, result.root());
+    if (result.rootVersion() == version) {
+      ROOT_INDEX.put(tx, new RootKey(result.root(), version), true);
+    }
+    List<NodeRef> stale = result.stale();
     int chunk = config.journalChunkDigests();
-    int parts = Math.max(1, Math.ceilDiv(Math.max(result.created().size(), result.stale().size()), chunk));
+    int parts = Math.max(1, Math.ceilDiv(stale.size(), chunk));
     if (parts > JOURNAL_PARTS_MAX) {
       throw new IllegalArgumentException("a batch of " + updates.size() + " updates is too large to journal");
     }
     for (int p = 0; p < parts; p++) {
-      JOURNAL.put(tx, new JournalKey(version, p), new Journal(slice(result.created(), p, chunk), slice(result.stale(), p, chunk)));
+      JOURNAL.put(tx, new JournalKey(version, p), packStale(stale, p * chunk, Math.min(stale.size(), (p + 1) * chunk)));
     }
     META.put(tx, LATEST, version);
     long oldest = Math.max(oldestRetained, version - config.retainedVersions() + 1);
@@ -188,34 +370,60 @@ public final class StateStore {
     return result;
   }
 
-  private static List<Digest> slice(List<Digest> all, int part, int chunk) {
-    int from = Math.min(all.size(), part * chunk);
-    return all.subList(from, Math.min(all.size(), from + chunk));
+  private static Bytes packStale(List<NodeRef> stale, int from, int to) {
+    Encoder out = new Encoder(Math.max(16, (to - from) * 8));
+    for (int i = from; i < to; i++) {
+      NodeRef ref = stale.get(i);
+      out.writeVarLong(ref.version()).writeByte(ref.depth()).writeBytes(ref.path());
+      if (ref.depth() == 0) {
+        out.writeBytes(ref.hash().unsafeArray()); // a root: its index entry goes too
+      }
+    }
+    return out.toBytes();
+  }
+
+  /** A stale node as the journal holds it: its address, and its hash for a root. */
+  private record StaleNode(NodeAddress address, Digest rootHash) {}
+
+  private static List<StaleNode> unpackStale(Bytes packed, long version) {
+    List<StaleNode> out = new ArrayList<>();
+    Decoder in = new Decoder(packed, DecodeLimits.DEFAULT);
+    try {
+      while (in.remaining() > 0) {
+        long v = in.readVarLong();
+        int depth = in.readUnsignedByte();
+        if (depth > StateTrie.DEPTH_MAX || v >= version || v < 0) {
+          throw new CorruptionException("state journal of version " + version, "stale node at version " + v + ", depth " + depth);
+        }
+        Bytes path = Bytes.adopt(in.readBytes((depth + 1) / 2));
+        Digest rootHash = depth == 0 ? Digest.of(in.readBytes(Digest.LENGTH)) : null;
+        out.add(new StaleNode(new NodeAddress(v, depth, path), rootHash));
+      }
+    } catch (DecodeException e) {
+      throw new CorruptionException("state journal of version " + version, e.getMessage());
+    }
+    return out;
   }
 
   /**
-   * Registers the creations journaled in {@code writes} (a version computed elsewhere, by the
-   * leader) before they are written, so the collector cannot delete a node the version brings
-   * back. Call it before writing {@code writes}, then {@link #committed} after.
+   * Records that the transaction holding {@code version} committed. If this store staged a
+   * different tree for that version (a leader's batch that was discarded, then the version
+   * came from another leader), the nodes it cached are not the stored ones: they are dropped.
    */
-  public void beforeApply(WriteSet writes, long version) {
-    Bytes start = JOURNAL.keyOf(new JournalKey(version, 0)).toBytes();
-    Bytes end = JOURNAL.range(KeyPrefix.of(Codecs.u64(), version)).end();
-    List<Digest> created = new ArrayList<>();
-    for (var e : writes.mutations().subMap(start, true, end, false).entrySet()) {
-      if (e.getValue() instanceof dev.bulwark.core.kv.Mutation.Put put) {
-        created.addAll(JOURNAL_CODEC.decode(put.value()).created());
-      }
-    }
-    synchronized (gcLock) {
-      remember(created, version);
-    }
-  }
-
-  /** Records that the transaction holding {@code version} committed. */
   public void committed(long version) {
     if (version <= latest) {
       throw new IllegalStateException("version " + version + " committed after " + latest);
+    }
+    synchronized (stagedRoots) {
+      Digest staged = stagedRoots.remove(version);
+      stagedRoots.keySet().removeIf(v -> v < version);
+      if (staged != null && !ROOTS.get(objects.store(), version).map(staged::equals).orElse(false)) {
+        objects.cache().invalidateAllImmutable();
+        if (linkedRoot != null) {
+          linkedRoot.dropLinks();
+          linkedRoot = null;
+        }
+      }
     }
     latest = version;
     oldestRetained = Math.max(oldestRetained, version - config.retainedVersions() + 1);
@@ -242,24 +450,9 @@ public final class StateStore {
     }
   }
 
-  private void remember(List<Digest> created, long version) {
-    for (Digest d : created) {
-      createdAt.mergeMax(prefix(d), version);
-    }
-  }
-
-  private static long prefix(Digest d) {
-    byte[] b = d.unsafeArray();
-    long v = 0;
-    for (int i = 0; i < 8; i++) {
-      v = (v << 8) | (b[i] & 0xFF);
-    }
-    return v;
-  }
-
-  private List<Journal> journal(ReadView view, long version) {
-    List<Journal> parts = new ArrayList<>();
-    for (IntentTable.Row<JournalKey, Journal> row : JOURNAL.scan(view, KeyPrefix.of(Codecs.u64(), version), JOURNAL_PARTS_MAX)) {
+  private List<Bytes> journal(ReadView view, long version) {
+    List<Bytes> parts = new ArrayList<>();
+    for (IntentTable.Row<JournalKey, Bytes> row : JOURNAL.scan(view, KeyPrefix.of(Codecs.u64(), version), JOURNAL_PARTS_MAX)) {
       parts.add(row.value());
     }
     return parts;
@@ -270,7 +463,8 @@ public final class StateStore {
 
   /**
    * Deletes the nodes that no retained root can reach any more, version by version, in bounded
-   * store batches. Safe to run beside {@link #stage}: call it from a background thread.
+   * store batches. Safe to run beside {@link #stage}: call it from a background thread (one
+   * collector at a time).
    */
   public Collected collectGarbage() {
     long versions = 0;
@@ -278,43 +472,38 @@ public final class StateStore {
     // Nodes stale at s were in tree s-1: collectable once tree s-1 is released.
     while (collectedThrough < Math.min(oldestRetained, latest)) {
       long s = collectedThrough + 1;
-      List<Journal> parts;
+      List<Bytes> parts;
       try (StoreSnapshot snapshot = objects.snapshot()) {
         parts = journal(snapshot, s);
       }
-      List<Digest> stale = new ArrayList<>();
-      for (Journal part : parts) {
-        stale.addAll(part.stale());
+      List<StaleNode> stale = new ArrayList<>();
+      for (Bytes part : parts) {
+        stale.addAll(unpackStale(part, s));
       }
       int chunk = config.collectDeletesMax();
       for (int from = 0; from < stale.size() || from == 0; from += chunk) {
-        List<Digest> candidates = stale.subList(Math.min(from, stale.size()), Math.min(stale.size(), from + chunk));
+        List<StaleNode> batch = stale.subList(Math.min(from, stale.size()), Math.min(stale.size(), from + chunk));
         boolean last = from + chunk >= stale.size();
-        synchronized (gcLock) {
-          WriteSet.Builder writes = WriteSet.builder();
-          for (Digest d : candidates) {
-            long created = createdAt.get(prefix(d), Long.MIN_VALUE);
-            if (created < s) {
-              ContentKey key = new ContentKey(NODES.id(), d);
-              writes.delete(key.toBytes());
-              // A dead node must not keep a place in the cache that live nodes need.
-              objects.cache().invalidate(key);
-              deleted++;
-            }
+        WriteSet.Builder writes = WriteSet.builder();
+        for (StaleNode n : batch) {
+          Bytes key = nodeKey(n.address().version(), n.address().depth(), n.address().path());
+          writes.delete(key);
+          if (cached(n.address().depth())) {
+            // A dead node must not keep a place in the cache that live nodes need.
+            objects.cache().invalidateImmutable(key);
           }
-          if (last) {
-            for (int p = 0; p < parts.size(); p++) {
-              writes.delete(JOURNAL.keyOf(new JournalKey(s, p)).toBytes());
-            }
-            writes.put(META.keyOf(COLLECTED).toBytes(), Codecs.u64().encode(s));
-            for (Journal part : parts) {
-              for (Digest d : part.created()) {
-                createdAt.remove(prefix(d), s);
-              }
-            }
+          if (n.rootHash() != null) {
+            writes.delete(ROOT_INDEX.keyOf(new RootKey(n.rootHash(), n.address().version())).toBytes());
           }
-          objects.store().write(writes.build(), objects.config().durability());
+          deleted++;
         }
+        if (last) {
+          for (int p = 0; p < parts.size(); p++) {
+            writes.delete(JOURNAL.keyOf(new JournalKey(s, p)).toBytes());
+          }
+          writes.put(META.keyOf(COLLECTED).toBytes(), Codecs.u64().encode(s));
+        }
+        objects.store().write(writes.build(), objects.config().durability());
         if (last) {
           break;
         }
@@ -328,12 +517,5 @@ public final class StateStore {
   /** Versions whose stale nodes are still waiting for the collector. */
   public long collectionBacklog() {
     return Math.max(0, Math.min(oldestRetained, latest) - collectedThrough);
-  }
-
-  /** Entries in the in-memory index of recent creations (bounded by the retained window). */
-  public int creationIndexSize() {
-    synchronized (gcLock) {
-      return createdAt.size();
-    }
   }
 }

@@ -7,12 +7,14 @@ import dev.bulwark.core.Bytes;
 import dev.bulwark.core.Digest;
 import dev.bulwark.core.kv.Cursor;
 import dev.bulwark.core.kv.KeyRange;
+import dev.bulwark.core.kv.Transaction;
 import dev.bulwark.core.state.NodeLoader;
+import dev.bulwark.core.state.NodeRef;
 import dev.bulwark.core.state.StateNode;
 import dev.bulwark.core.state.StateProof;
 import dev.bulwark.core.state.StateTrie;
 import dev.bulwark.core.state.StateUpdate;
-import dev.bulwark.core.table.ContentKey;
+import dev.bulwark.core.table.KeyPrefix;
 import dev.bulwark.store.Backend;
 import dev.bulwark.store.Durability;
 import dev.bulwark.store.ObjectStore;
@@ -53,29 +55,31 @@ class StateStoreTest {
         .withCacheBytesMax(1 << 20), StateStore.TABLES);
   }
 
-  /** Every node hash stored in the node table. */
-  static Set<Digest> storedNodes(ObjectStore objects) {
-    Set<Digest> out = new HashSet<>();
+  /** The store key of every node in the node table. */
+  static Set<Bytes> storedNodes(ObjectStore objects) {
+    Set<Bytes> out = new HashSet<>();
     try (Cursor c = objects.store().scan(KeyRange.prefix(StateStore.NODES.id().prefix()))) {
       while (c.hasNext()) {
-        out.add(ContentKey.fromBytes(c.next().key()).digest());
+        out.add(c.next().key());
       }
     }
     return out;
   }
 
-  static Set<Digest> reachable(NodeLoader loader, Digest root) {
-    Set<Digest> seen = new HashSet<>();
+  /** The store key of every node reachable from {@code root} (loading each checks its hash). */
+  static Set<Bytes> reachable(NodeLoader loader, Digest root) {
+    Set<Bytes> seen = new HashSet<>();
     if (root.equals(StateTrie.EMPTY_ROOT)) {
       return seen;
     }
-    Deque<Digest> todo = new ArrayDeque<>(List.of(root));
+    Deque<NodeRef> todo = new ArrayDeque<>(List.of(loader.root(root)));
     while (!todo.isEmpty()) {
-      Digest d = todo.pop();
-      if (seen.add(d) && loader.load(d) instanceof StateNode.Internal internal) {
-        for (Digest child : internal.children()) {
-          if (child != null) {
-            todo.push(child);
+      NodeRef ref = todo.pop();
+      if (seen.add(StateStore.nodeKey(ref)) && loader.load(ref) instanceof StateNode.Internal internal) {
+        for (int n = 0; n < 16; n++) {
+          if (internal.hasChild(n)) {
+            todo.push(new NodeRef(internal.child(n), internal.childVersion(n), ref.depth() + 1,
+                NodeRef.childPath(ref.path(), ref.depth(), n)));
           }
         }
       }
@@ -120,7 +124,7 @@ class StateStoreTest {
 
   static void checkRetained(StateStore state, History h, ObjectStore objects) {
     long oldest = state.oldestRetainedVersion();
-    Set<Digest> live = new HashSet<>();
+    Set<Bytes> live = new HashSet<>();
     try (StoreSnapshot snapshot = objects.snapshot()) {
       NodeLoader loader = state.loader(snapshot);
       for (long v = oldest; v <= state.latestVersion(); v++) {
@@ -143,7 +147,7 @@ class StateStoreTest {
           .hasMessageContaining("was released");
     }
     // Collection never removed a reachable node.
-    Set<Digest> stored = storedNodes(objects);
+    Set<Bytes> stored = storedNodes(objects);
     assertThat(stored).containsAll(live);
     if (state.collectionBacklog() == 0) {
       // Fully collected: what is stored is exactly what the retained roots reach.
@@ -189,7 +193,7 @@ class StateStoreTest {
   }
 
   @Test
-  void reopeningWithACollectionBacklogRebuildsTheCreationIndex() {
+  void reopeningWithACollectionBacklogCollectsItFromTheJournal() {
     History h = new History(99, 60);
     StateConfig config = StateConfig.DEFAULT.withRetainedVersions(3);
     try (ObjectStore objects = open(dir, Backend.ROCKSDB)) {
@@ -201,12 +205,14 @@ class StateStoreTest {
     }
     try (ObjectStore objects = open(dir, Backend.ROCKSDB)) {
       StateStore state = new StateStore(objects, config);
-      assertThat(state.creationIndexSize()).isPositive();
-      state.collectGarbage();
+      assertThat(state.collectionBacklog()).isGreaterThan(20);
+      StateStore.Collected collected = state.collectGarbage();
+      assertThat(collected.nodesDeleted()).isPositive();
       assertThat(state.collectionBacklog()).isZero();
       checkRetained(state, h, objects);
-      // The index only holds creations of versions not yet collected.
-      assertThat(state.creationIndexSize()).isLessThan(storedNodes(objects).size() * 3 + 1);
+      // Collected versions leave no journal behind.
+      assertThat(objects.scan(StateStore.JOURNAL, KeyPrefix.NONE, 1_000_000)).allSatisfy(
+          row -> assertThat(row.key().version()).isGreaterThan(collected.collectedThrough()));
     }
   }
 
@@ -258,6 +264,90 @@ class StateStoreTest {
         assertThat(collector.nodesDeleted()).isPositive();
       }
       checkRetained(state, h, objects);
+    }
+  }
+
+  @Test
+  void aRootThatComesBackIsFoundAtItsNewNodeAfterTheOldOneIsCollected() {
+    try (ObjectStore objects = open(dir, Backend.ROCKSDB)) {
+      StateStore state = new StateStore(objects, StateConfig.DEFAULT.withRetainedVersions(2));
+      List<Digest> roots = new ArrayList<>();
+      Digest root = StateTrie.EMPTY_ROOT;
+      // The state goes back and forth between two contents: each root hash comes back again
+      // and again, written anew by a later version each time.
+      for (int v = 0; v < 12; v++) {
+        root = state.commit(v, root, List.of(StateUpdate.put(key(1), Bytes.utf8("x")),
+            StateUpdate.put(key(2), Bytes.utf8(v % 2 == 0 ? "a" : "b"))));
+        roots.add(root);
+        state.collectGarbage();
+        for (long r = state.oldestRetainedVersion(); r <= v; r++) {
+          assertThat(state.prove(r, key(2)).verify(roots.get((int) r), key(2), Optional.of(Bytes.utf8(r % 2 == 0 ? "a" : "b"))))
+              .isTrue();
+        }
+      }
+      assertThat(roots.get(10)).isEqualTo(roots.get(0));
+      // Only the retained trees' nodes and their roots' index entries are left.
+      Set<Bytes> live = new HashSet<>();
+      try (StoreSnapshot snapshot = objects.snapshot()) {
+        for (long v = state.oldestRetainedVersion(); v <= state.latestVersion(); v++) {
+          live.addAll(reachable(state.loader(snapshot), roots.get((int) v)));
+        }
+      }
+      assertThat(storedNodes(objects)).isEqualTo(live);
+      assertThat(objects.scan(StateStore.ROOT_INDEX, KeyPrefix.NONE, 100)).hasSize(2);
+    }
+  }
+
+  @Test
+  void nodeKeysAreTheTablesKeyEncodingAndStoredNodesKeepTheirChildrenVersions() {
+    NodeRef ref = new NodeRef(Digest.sha256(Bytes.utf8("n")), 0x0102030405L, 3, Bytes.fromHex("abc0"));
+    assertThat(StateStore.nodeKey(ref)).isEqualTo(
+        StateStore.NODES.keyOf(new StateStore.NodeAddress(ref.version(), ref.depth(), ref.path())).toBytes());
+    Digest[] children = new Digest[16];
+    children[3] = Digest.sha256(Bytes.utf8("c3"));
+    children[9] = Digest.sha256(Bytes.utf8("c9"));
+    StateNode.Internal plain = StateNode.Internal.of(children);
+    StateNode.Internal node = StateNode.Internal.restore(plain.encoding(), new long[] {7, 1L << 40});
+    StateNode back = StateStore.NODE_CODEC.decode(StateStore.NODE_CODEC.encode(node));
+    assertThat(back).isEqualTo(node);
+    assertThat(((StateNode.Internal) back).childVersion(3)).isEqualTo(7);
+    assertThat(((StateNode.Internal) back).childVersion(9)).isEqualTo(1L << 40);
+    assertThat(back.hash()).isEqualTo(plain.hash()); // the versions are not part of the hash
+    StateNode.Leaf leaf = StateNode.Leaf.of(Bytes.utf8("k"), Bytes.utf8("v"));
+    assertThat(StateStore.NODE_CODEC.decode(StateStore.NODE_CODEC.encode(leaf))).isEqualTo(leaf);
+    assertThatThrownBy(() -> StateStore.NODE_CODEC.decode(plain.encoding())).isInstanceOf(RuntimeException.class);
+  }
+
+  @Test
+  void aStagedVersionThatIsDiscardedLeavesNothingBehindWhenAnotherTreeCommitsAsThatVersion() {
+    try (ObjectStore objects = open(dir, Backend.ROCKSDB)) {
+      StateStore state = new StateStore(objects, StateConfig.DEFAULT.withRetainedVersions(2).withLinkedDepth(1));
+      Digest root = StateTrie.EMPTY_ROOT;
+      List<StateUpdate> base = new ArrayList<>();
+      for (int i = 0; i < 200; i++) {
+        base.add(StateUpdate.put(key(i), Bytes.utf8("v" + i)));
+      }
+      root = state.commit(0, root, base);
+      // A leader stages version 1 and loses it; version 1 then comes with other contents.
+      try (StoreSnapshot snapshot = objects.snapshot()) {
+        state.stage(new Transaction(snapshot), 1, root, List.of(StateUpdate.put(key(1), Bytes.utf8("lost"))));
+      }
+      Digest one = state.commit(1, root, List.of(StateUpdate.put(key(1), Bytes.utf8("kept")), StateUpdate.delete(key(2))));
+      assertThat(state.get(1, key(1))).contains(Bytes.utf8("kept"));
+      assertThat(state.prove(1, key(2)).verify(one, key(2), Optional.empty())).isTrue();
+      Digest two = state.commit(2, one, List.of(StateUpdate.put(key(3), Bytes.utf8("three"))));
+      state.collectGarbage();
+      for (int i = 0; i < 200; i++) {
+        Optional<Bytes> expected = i == 2 ? Optional.empty() : Optional.of(Bytes.utf8(i == 1 ? "kept" : i == 3 ? "three" : "v" + i));
+        assertThat(state.get(2, key(i))).isEqualTo(expected);
+        assertThat(state.prove(2, key(i)).verify(two, key(i), expected)).isTrue();
+      }
+      Set<Bytes> live = new HashSet<>();
+      try (StoreSnapshot snapshot = objects.snapshot()) {
+        live.addAll(reachable(state.loader(snapshot), one));
+        live.addAll(reachable(state.loader(snapshot), two));
+      }
+      assertThat(storedNodes(objects)).isEqualTo(live);
     }
   }
 
