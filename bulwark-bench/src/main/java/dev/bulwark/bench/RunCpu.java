@@ -23,6 +23,8 @@ final class RunCpu {
   private final Map<Long, String> names = new HashMap<>();
   private long processBefore;
   private long wallBefore;
+  private long gcMsBefore;
+  private long gcCountBefore;
 
   RunCpu() {
     if (!threads.isThreadCpuTimeEnabled()) {
@@ -40,6 +42,16 @@ final class RunCpu {
     }
     processBefore = os.getProcessCpuTime();
     wallBefore = System.nanoTime();
+    gcMsBefore = gcMs();
+    gcCountBefore = gcCount();
+  }
+
+  private static long gcMs() {
+    return ManagementFactory.getGarbageCollectorMXBeans().stream().mapToLong(b -> Math.max(0, b.getCollectionTime())).sum();
+  }
+
+  private static long gcCount() {
+    return ManagementFactory.getGarbageCollectorMXBeans().stream().mapToLong(b -> Math.max(0, b.getCollectionCount())).sum();
   }
 
   /** Prints µs of CPU per request for each kind of thread with at least 1 µs, busiest first. */
@@ -68,6 +80,8 @@ final class RunCpu {
             (double) e.getValue() / wall));
     System.out.printf("  %-34s %7.1f µs  (GC, JIT, RocksDB background, threads that ended)%n", "other",
         (process - javaThreads) / 1e3 / requests);
+    System.out.printf("  garbage collections: %d, %d ms in all (wall time of the collectors' pauses and cycles)%n",
+        gcCount() - gcCountBefore, gcMs() - gcMsBefore);
   }
 
   private static String kind(String name) {

@@ -33,9 +33,22 @@ public final class Digest implements Comparable<Digest> {
     return of(HEX.parseHex(hex));
   }
 
+  /**
+   * One SHA-256 engine per thread for the one-shot hashes below: cloning the prototype for
+   * every hash made an engine and its buffers per trie node, log node and key hashed.
+   */
+  private static final ThreadLocal<MessageDigest> ENGINE = ThreadLocal.withInitial(Digest::newSha256);
+
+  /** This thread's SHA-256 engine, reset: for a hash made and finished in one call, never held across calls. */
+  public static MessageDigest threadSha256() {
+    MessageDigest engine = ENGINE.get();
+    engine.reset();
+    return engine;
+  }
+
   /** SHA-256 of {@code data}. */
   public static Digest sha256(byte[] data) {
-    return new Digest(newSha256().digest(data));
+    return new Digest(threadSha256().digest(data));
   }
 
   public static Digest sha256(Bytes data) {

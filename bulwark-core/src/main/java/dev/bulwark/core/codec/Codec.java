@@ -21,9 +21,13 @@ public interface Codec<T> {
   T decode(Decoder in);
 
   default Bytes encode(T value) {
-    Encoder out = new Encoder();
-    encode(value, out);
-    return out.toBytes();
+    Encoder out = Encoder.borrowScratch();
+    try {
+      encode(value, out);
+      return out.toBytes();
+    } finally {
+      Encoder.returnScratch(out);
+    }
   }
 
   /** Decodes a whole byte string: trailing bytes are an error. */

@@ -236,6 +236,15 @@ public final class Codecs {
   }
 
   private static byte[] encodeUtf8(String s) {
+    // Without surrogates every string has one UTF-8 form, which String.getBytes makes (fast,
+    // and far less garbage than an encoder per call); with them, the strict encoder decides.
+    boolean surrogates = false;
+    for (int i = 0, n = s.length(); i < n && !surrogates; i++) {
+      surrogates = Character.isSurrogate(s.charAt(i));
+    }
+    if (!surrogates) {
+      return s.getBytes(StandardCharsets.UTF_8);
+    }
     CharsetEncoder encoder = StandardCharsets.UTF_8.newEncoder()
         .onMalformedInput(CodingErrorAction.REPORT)
         .onUnmappableCharacter(CodingErrorAction.REPORT);

@@ -12,6 +12,38 @@ public final class Encoder {
     this(64);
   }
 
+  /**
+   * One scratch encoder per thread for {@link Codec#encode(Object)}: a value is encoded into it
+   * and copied out at its exact size, instead of into a fresh 64-byte buffer grown by doubling
+   * and then copied anyway. A nested {@code encode} (a codec that encodes a part on its own)
+   * finds the scratch borrowed and gets a fresh encoder.
+   */
+  private static final int SCRATCH_BYTES = 512;
+  private static final ThreadLocal<Encoder> SCRATCH = ThreadLocal.withInitial(() -> new Encoder(SCRATCH_BYTES));
+  /** A scratch buffer grown past this by a big value is dropped afterwards, not kept per thread. */
+  private static final int SCRATCH_BYTES_KEPT_MAX = 64 << 10;
+  private boolean borrowed;
+
+  static Encoder borrowScratch() {
+    Encoder scratch = SCRATCH.get();
+    if (scratch.borrowed) {
+      return new Encoder();
+    }
+    scratch.borrowed = true;
+    scratch.size = 0;
+    return scratch;
+  }
+
+  static void returnScratch(Encoder encoder) {
+    if (encoder.borrowed) {
+      encoder.borrowed = false;
+      encoder.size = 0;
+      if (encoder.buffer.length > SCRATCH_BYTES_KEPT_MAX) {
+        encoder.buffer = new byte[SCRATCH_BYTES];
+      }
+    }
+  }
+
   public Encoder(int initialCapacity) {
     buffer = new byte[Math.max(16, initialCapacity)];
   }

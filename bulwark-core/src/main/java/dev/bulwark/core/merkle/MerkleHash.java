@@ -16,14 +16,14 @@ public final class MerkleHash {
   private MerkleHash() {}
 
   public static Digest leaf(Bytes leaf) {
-    MessageDigest sha = Digest.newSha256();
+    MessageDigest sha = Digest.threadSha256();
     sha.update((byte) 0x00);
     sha.update(leaf.unsafeArray());
     return Digest.finish(sha);
   }
 
   public static Digest node(Digest left, Digest right) {
-    MessageDigest sha = Digest.newSha256();
+    MessageDigest sha = Digest.threadSha256();
     sha.update((byte) 0x01);
     sha.update(left.unsafeArray());
     sha.update(right.unsafeArray());

@@ -135,14 +135,22 @@ final class BulwarkStateMachine extends BaseStateMachine {
       return TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request).build()
           .setException(new StateMachineException("batch entry of " + data.size() + " bytes exceeds " + entryBytesMax));
     }
-    return TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request).setLogData(data).build();
+    // On the leader the message still holds the entry it encodes: kept as the transaction's
+    // context, the leader's own apply skips copying and decoding megabytes it just encoded.
+    return TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request).setLogData(data)
+        .setStateMachineContext(request.getMessage() instanceof RatisReplicator.EntryMessage m ? m : null).build();
   }
 
   @Override
   public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
     LogEntryProto entry = trx.getLogEntry();
-    Bytes encoded = Bytes.adopt(entry.getStateMachineLogEntry().getLogData().toByteArray());
-    replica.apply(BatchEntry.CODEC.decode(encoded), encoded, entry.getIndex(), entry.getTerm());
+    ByteString data = entry.getStateMachineLogEntry().getLogData();
+    if (trx.getStateMachineContext() instanceof RatisReplicator.EntryMessage local && local.encoded().length() == data.size()) {
+      replica.apply(local.entry(), local.encoded(), entry.getIndex(), entry.getTerm());
+    } else {
+      Bytes encoded = Bytes.adopt(data.toByteArray());
+      replica.apply(BatchEntry.CODEC.decode(encoded), encoded, entry.getIndex(), entry.getTerm());
+    }
     updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
     return CompletableFuture.completedFuture(Message.EMPTY);
   }

@@ -43,12 +43,27 @@ final class RatisReplicator implements Replicator {
       return CompletableFuture.failedFuture(new NotCommittedException("batch " + entry.batchNumber() + " encodes to "
           + bytes.length() + " bytes, more than raft.entryBytesMax " + entryBytesMax));
     }
+    return submit(entry, bytes);
+  }
+
+  /** A Raft message that also carries the entry it encodes, so the leader need not decode it again. */
+  record EntryMessage(BatchEntry entry, Bytes encoded) implements Message {
+    @Override public org.apache.ratis.thirdparty.com.google.protobuf.ByteString getContent() {
+      return UnsafeByteOperations.unsafeWrap(encoded.unsafeArray());
+    }
+
+    @Override public String toString() {
+      return "batch " + entry.batchNumber() + " (" + encoded.length() + " bytes)";
+    }
+  }
+
+  private CompletableFuture<Void> submit(BatchEntry entry, Bytes bytes) {
     RaftClientRequest request = RaftClientRequest.newBuilder()
         .setClientId(clientId)
         .setServerId(server.getId())
         .setGroupId(groupId)
         .setCallId(nextCallId++)
-        .setMessage(Message.valueOf(UnsafeByteOperations.unsafeWrap(bytes.unsafeArray())))
+        .setMessage(new EntryMessage(entry, bytes))
         .setType(RaftClientRequest.writeRequestType())
         .build();
     CompletableFuture<RaftClientReply> reply;
