@@ -57,6 +57,10 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
   @Option(names = "--keep", description = "Keep the started cluster's directory (its replicas' logs) after the run.")
   boolean keep;
 
+  @Option(names = "--html", paramLabel = "FILE",
+      description = "Also write the report as an HTML page: operations per second with the faults marked, and a latency histogram.")
+  Path html;
+
   @Option(names = "--linearizable-reads",
       description = "Fail on a stale read (a read older than a write confirmed before it began); by default stale reads are counted.")
   boolean linearizableReads;
@@ -89,6 +93,11 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
     ChaosReport report = new ChaosRunner(options, this, out).run();
     out.println("history: " + options.historyFile().toAbsolutePath() + "; seed " + chosenSeed);
     report.print(out);
+    if (html != null) {
+      java.nio.file.Files.writeString(html, dev.bulwark.cli.chaos.ChaosHtml.render(
+          dev.bulwark.cli.chaos.History.read(options.historyFile()), report, chosenSeed));
+      out.println("HTML report: " + html.toAbsolutePath());
+    }
     out.flush();
     return report.passed() ? 0 : 1;
   }

@@ -99,6 +99,17 @@ class CheckerTest {
   }
 
   @Test
+  void theHtmlReportMarksEveryFaultOnTheTimeline() {
+    Scenario s = clean();
+    s.fault("pause-follower");
+    String html = ChaosHtml.render(s.events, s.check(), 42);
+    assertThat(html).startsWith("<!doctype html>").contains("bulwark chaos, seed 42", "PASS", "latency histogram")
+        .doesNotContain("<script");
+    assertThat(html.split("<line class=\"fault\"", -1)).hasSize(3);
+    assertThat(html).contains("kill-leader r1 at", "pause-follower r1 at");
+  }
+
+  @Test
   void aConsistentHistoryPasses() {
     ChaosReport report = clean().check();
     assertThat(report.violations()).isEmpty();

@@ -219,12 +219,29 @@ public final class Sequencer<Q, R> implements AutoCloseable {
             break;
           }
         }
+        if (first != null && resetReason.get() != null) {
+          // The slot came from a batch that did not commit: restart from the committed state first.
+          slots.release();
+          first.future().complete(new Outcome.NotCommitted("the pipeline restarted; retry"));
+          first = null;
+        }
         if (first != null) {
           runBatch(first);
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
+      } catch (RuntimeException | Error e) {
+        // A broken invariant: stop loudly rather than leave requests waiting on a dead thread.
+        LOG.error("the sequencer stops: {}", e.toString(), e);
+        stopping = true;
+        Pending<Q> p;
+        while ((p = queue.poll()) != null) {
+          if (p != WAKE) {
+            p.future().complete(new Outcome.NotCommitted("the sequencer stopped on an internal error; retry"));
+          }
+        }
+        throw e;
       }
     }
   }
@@ -520,19 +537,23 @@ public final class Sequencer<Q, R> implements AutoCloseable {
         ? addStateProofs(batch, writes, state.root()) : CompletableFuture.completedFuture(null);
     // The batch leaves the pipeline once it is replicated and its receipts are complete.
     replicated.handle((ok, failure) -> failure).thenAcceptBoth(receipts, (failure, receiptFailure) -> {
+      boolean committedOk = failure == null;
+      boolean unknown = !committedOk && cause(failure) instanceof OutcomeUnknownException;
+      if (!committedOk) {
+        // Before the batch leaves the pipeline: whoever takes its slot next must see that the
+        // sequencer's state (next batch, roots, log) ran ahead of what committed.
+        resetReason.compareAndSet(null, "batch " + batch.number + (unknown ? " has an unknown outcome: " : " was not committed: ")
+            + rootMessage(failure));
+      }
       synchronized (inFlight) {
         inFlight.removeIf(f -> f.batchNumber() == batch.number);
         inFlightBatches = inFlight.size();
       }
       slots.release();
       queue.offer(wake());
-      boolean committedOk = failure == null;
       watching.done(batch.number, batch.entries.size(), committedOk, System.nanoTime() - sealedNanos);
       Outcome lost = null;
       if (!committedOk) {
-        boolean unknown = cause(failure) instanceof OutcomeUnknownException;
-        resetReason.compareAndSet(null, "batch " + batch.number + (unknown ? " has an unknown outcome: " : " was not committed: ")
-            + rootMessage(failure));
         lost = unknown ? new Outcome.Unknown("batch " + batch.number + ": " + rootMessage(failure)
                 + "; retry with the same sequence number")
             : new Outcome.NotCommitted("batch " + batch.number + " was not committed; retry");
