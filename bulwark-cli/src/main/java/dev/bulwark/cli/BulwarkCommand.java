@@ -18,7 +18,8 @@ import picocli.CommandLine.Command;
         LedgerCommands.AccountCommand.class, LedgerCommands.Deposit.class, LedgerCommands.Withdraw.class,
         LedgerCommands.Transfer.class, LedgerCommands.Balance.class,
         LedgerCommands.History.class, VerifyCommand.ReceiptCommand.class, BenchCommand.class, ChaosCommand.class,
-        KeysCommand.class, VerifyCommand.class, AuditCommand.class, TablesCommand.class, BackupCommand.class, RestoreCommand.class,
+        KeysCommand.class, VerifyCommand.class, AuditCommand.class, TablesCommand.class,
+        BackupCommand.class, RestoreCommand.class,
         CommandLine.HelpCommand.class})
 public final class BulwarkCommand implements Runnable {
   @CommandLine.Spec
