@@ -286,8 +286,8 @@ public final class ChaosRunner {
     long injected = events.stream().filter(e -> e instanceof History.FaultEvent f && !f.kind().equals("restart")
         && !f.kind().equals("error") && !f.detail().startsWith("skipped")).count();
     if (injected < planned) {
-      out.printf("injected %d of the %d planned faults: the others fell behind the schedule (slow restarts) or were "
-          + "skipped%n", injected, planned);
+      out.printf("injected %d of the %d planned faults: the others were skipped, or did not fit once slow restarts had "
+          + "delayed the schedule%n", injected, planned);
     }
     return Checker.check(events, state, Optional.of(operator), options.readRule());
   }
@@ -302,8 +302,11 @@ public final class ChaosRunner {
 
   private void inject(List<Fault.Timed> schedule, History.Writer history, long startNanos, AtomicBoolean stop) {
     try {
+      // When a fault takes longer than planned (a slow restart, a leader hard to find), the rest of
+      // the schedule moves back by as much, so that the gaps between faults stay as planned.
+      long lagNanos = 0;
       for (Fault.Timed t : schedule) {
-        long due = startNanos + t.atMillis() * 1_000_000;
+        long due = startNanos + t.atMillis() * 1_000_000 + lagNanos;
         while (System.nanoTime() < due) {
           if (stop.get()) {
             return;
@@ -314,6 +317,8 @@ public final class ChaosRunner {
           return; // the run is over: a fault that fell behind the schedule is not injected late
         }
         inject(t.fault(), history);
+        long plannedEnd = due + FaultSchedule.endMillis(List.of(new Fault.Timed(0, t.fault()))) * 1_000_000;
+        lagNanos += Math.max(0, System.nanoTime() - plannedEnd);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
