@@ -41,12 +41,14 @@ import org.openjdk.jmh.infra.BenchmarkParams;
  * two-core machine a background collector would compete for the same cores anyway).
  *
  * <p><b>Cache.</b> {@code cache=warm}: an object cache of {@link #WARM_CACHE_BYTES_PER_KEY}
- * bytes per key (1 GiB for a million keys), and the whole tree is loaded into it in set-up,
- * so nodes never come from RocksDB (every node a version writes is offered to the cache too,
- * and dead ones are never dropped, so in a trial of about a minute the cache fills to its
- * bound with mostly dead nodes). {@code cache=cold}: {@value #COLD_CACHE_MIB} MiB, so the
- * upper levels stay cached but most nodes near the leaves are read from RocksDB (its block
- * cache and the OS page cache, not necessarily the disk) and decoded and hash-checked again.
+ * bytes per key (1 GiB for a million keys, three quarters of it for state nodes), the whole
+ * tree is loaded into it in set-up and its upper levels linked in memory
+ * ({@code StateStore.linkUpperLevels}), so nodes never come from RocksDB (every node a version
+ * writes below the linked levels is offered to the cache, and the collector drops the dead
+ * ones). {@code cache=cold}: {@value #COLD_CACHE_MIB} MiB, so only the linked upper levels
+ * (which the first versions link, one path at a time) and few deeper nodes stay in memory,
+ * and most nodes near the leaves are read from RocksDB (its block cache and the OS page
+ * cache, not necessarily the disk) and decoded and hash-checked again.
  *
  * <p><b>The state</b> is built in set-up in versions of {@value StateFixture#BUILD_BATCH}
  * keys and cached in {@code /tmp/bulwark-bench-state-<keys>} for later runs (see

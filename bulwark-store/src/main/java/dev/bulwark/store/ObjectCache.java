@@ -87,12 +87,14 @@ public final class ObjectCache implements RefResolver {
    * The value stored under {@code storeKey}, from memory or read from {@code view} and decoded
    * with {@code decode}. For values that are never rewritten under their key once written (the
    * caller's promise: a key is written once, and only deleted after that), so a value read from
-   * any view is the value for everyone.
+   * any view is the value for everyone. The cache tells keys apart by a 64-bit hash only (see
+   * {@link PlainCache}): the caller checks the value it gets, and on a wrong one calls
+   * {@link #invalidateImmutable} and asks again.
    */
   public <T> Optional<T> findImmutable(Bytes storeKey, ReadView view, Function<Bytes, T> decode) {
     byte[] key = storeKey.unsafeArray();
     long tag = PlainCache.tag(key);
-    Object cached = plain.get(key, tag);
+    Object cached = plain.get(tag);
     if (cached != null) {
       return Optional.of(cast(cached));
     }
@@ -101,14 +103,14 @@ public final class ObjectCache implements RefResolver {
       return Optional.empty();
     }
     T value = decode.apply(stored.get());
-    plain.put(key, tag, value, Math.max(1, stored.get().length()));
+    plain.put(tag, value, Math.max(1, stored.get().length()));
     return Optional.of(value);
   }
 
   /** Puts an immutable value just written under {@code storeKey} (see {@link #findImmutable}). */
   public void offerImmutable(Bytes storeKey, Object value, int encodedBytes) {
     byte[] key = storeKey.unsafeArray();
-    plain.put(key, PlainCache.tag(key), value, Math.max(1, encodedBytes));
+    plain.put(PlainCache.tag(key), value, Math.max(1, encodedBytes));
   }
 
   /** Drops every immutable value: for when values once cached may not be what the store holds (a discarded write). */
@@ -119,7 +121,7 @@ public final class ObjectCache implements RefResolver {
   /** Drops the entry of an immutable value that was deleted from the store. */
   public void invalidateImmutable(Bytes storeKey) {
     byte[] key = storeKey.unsafeArray();
-    plain.remove(key, PlainCache.tag(key));
+    plain.remove(PlainCache.tag(key));
   }
 
   @Override

@@ -3,14 +3,18 @@ package dev.bulwark.store;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 
 /**
  * A bounded cache of immutable values under plain byte-string keys, for the hottest traffic
  * (state trie nodes: every update looks up, adds and later drops a few). Open addressing
  * with linear probing over primitive arrays, so a lookup is a probe of a {@code long[]} of
- * 64-bit key hashes and one key comparison; CLOCK eviction by encoded weight; backward-shift
- * deletion, so there are no tombstones. A general-purpose concurrent cache spends several
+ * 64-bit key hashes; CLOCK eviction by encoded weight; backward-shift deletion, so there are
+ * no tombstones.
+ *
+ * <p><b>Keys are their 64-bit hash.</b> The key bytes are not kept or compared (that was one
+ * more cache miss per lookup, and tens of bytes per entry): two keys with one hash share an
+ * entry. So a caller must check what it gets (state nodes are checked against the hash their
+ * parent holds) and treat a wrong value as a miss; by chance that happens about once in 2^64. A general-purpose concurrent cache spends several
  * times that per operation on its policy (read and write buffers, access-order queues, a
  * frequency sketch), which is what a batch of trie updates was mostly made of.
  *
@@ -23,7 +27,6 @@ final class PlainCache {
 
   private final long weightMax;
   private long[] tags;
-  private byte[][] keys;
   private Object[] values;
   private int[] weights;
   private boolean[] referenced;
@@ -41,7 +44,6 @@ final class PlainCache {
 
   private void allocate(int capacity) {
     tags = new long[capacity];
-    keys = new byte[capacity][];
     values = new Object[capacity];
     weights = new int[capacity];
     referenced = new boolean[capacity];
@@ -63,21 +65,18 @@ final class PlainCache {
     return h == 0 ? 1 : h;
   }
 
-  private int slot(long tag, byte[] key) {
+  private int slot(long tag) {
     int mask = tags.length - 1;
     int i = (int) tag & mask;
-    while (tags[i] != 0) {
-      if (tags[i] == tag && Arrays.equals(keys[i], key)) {
-        return i;
-      }
+    while (tags[i] != 0 && tags[i] != tag) {
       i = (i + 1) & mask;
     }
     return i;
   }
 
-  /** The value under {@code key}, or {@code null}. */
-  synchronized Object get(byte[] key, long tag) {
-    int i = slot(tag, key);
+  /** The value under the key whose {@link #tag} is {@code tag}, or {@code null}. */
+  synchronized Object get(long tag) {
+    int i = slot(tag);
     if (tags[i] == 0) {
       misses++;
       return null;
@@ -87,19 +86,18 @@ final class PlainCache {
     return values[i];
   }
 
-  /** Adds or replaces the value under {@code key}, evicting others while over the bound. */
-  synchronized void put(byte[] key, long tag, Object value, int valueWeight) {
+  /** Adds or replaces the value under {@code tag}, evicting others while over the bound. */
+  synchronized void put(long tag, Object value, int valueWeight) {
     if (valueWeight > weightMax) {
       return;
     }
-    int i = slot(tag, key);
+    int i = slot(tag);
     if (tags[i] != 0) {
       weight += valueWeight - weights[i];
       values[i] = value;
       weights[i] = valueWeight;
     } else {
       tags[i] = tag;
-      keys[i] = key;
       values[i] = value;
       weights[i] = valueWeight;
       referenced[i] = false; // earns its place by being read
@@ -112,9 +110,9 @@ final class PlainCache {
     evictWhileOver();
   }
 
-  /** Drops the value under {@code key}, if any. */
-  synchronized void remove(byte[] key, long tag) {
-    int i = slot(tag, key);
+  /** Drops the value under {@code tag}, if any. */
+  synchronized void remove(long tag) {
+    int i = slot(tag);
     if (tags[i] != 0) {
       delete(i);
     }
@@ -157,7 +155,6 @@ final class PlainCache {
       boolean movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
       if (movable) {
         tags[hole] = tags[j];
-        keys[hole] = keys[j];
         values[hole] = values[j];
         weights[hole] = weights[j];
         referenced[hole] = referenced[j];
@@ -166,7 +163,6 @@ final class PlainCache {
       j = (j + 1) & mask;
     }
     tags[hole] = 0;
-    keys[hole] = null;
     values[hole] = null;
     weights[hole] = 0;
     referenced[hole] = false;
@@ -174,7 +170,6 @@ final class PlainCache {
 
   private void grow() {
     long[] oldTags = tags;
-    byte[][] oldKeys = keys;
     Object[] oldValues = values;
     int[] oldWeights = weights;
     boolean[] oldReferenced = referenced;
@@ -187,7 +182,6 @@ final class PlainCache {
           i = (i + 1) & mask;
         }
         tags[i] = oldTags[o];
-        keys[i] = oldKeys[o];
         values[i] = oldValues[o];
         weights[i] = oldWeights[o];
         referenced[i] = oldReferenced[o];
