@@ -16,7 +16,6 @@ import dev.bulwark.core.protocol.Outcome;
 import dev.bulwark.ledger.Account;
 import dev.bulwark.ledger.Ledger;
 import dev.bulwark.ledger.LedgerOp;
-import dev.bulwark.store.keys.KeyFiles;
 import java.io.PrintWriter;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -102,15 +101,12 @@ final class BenchCommand implements Callable<Integer> {
     PrintWriter progress = json ? spec.commandLine().getErr() : out;
 
     SecureRandom random = new SecureRandom();
-    ReplicaSettings first = ReplicaSettings.read(ClusterCommand.replicaDirs(cluster.cluster).getFirst()
-        .resolve("replica.properties"));
-    SigningKey admin = cluster.adminKey(null);
     byte[] run = new byte[4];
     random.nextBytes(run);
     String prefix = "bench-" + HexFormat.of().formatHex(run) + "-";
-    ClientConfig config = ClientConfig.defaults(first.ingressPeers(), cluster.cluster.resolve("ca.crt"),
-        KeyFiles.readPublicKey(cluster.cluster.resolve("operator.pub")), prefix + "client")
-        .withLanes(plan.clients());
+    // The cluster directory first (config reads it), then the keys: the likelier mistake is named.
+    ClientConfig config = cluster.config(prefix + "client").withLanes(plan.clients());
+    SigningKey admin = cluster.adminKey(null);
     if (unsignedGateway != null) {
       config = cluster.asGateway(config, unsignedGateway);
     }

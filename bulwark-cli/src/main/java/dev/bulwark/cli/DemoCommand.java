@@ -757,38 +757,9 @@ final class DemoCommand implements Callable<Integer> {
     throw new IllegalStateException("not applied: " + o);
   }
 
-  /** A base port whose Raft (base+1..3) and client (base+101..103) ports are free now: 7100 if it can, else any. */
+  /** A base port whose Raft, client and admin ports are free now: 7100 if it can, else any. */
   static int freeBasePort() {
-    for (int attempt = 0; attempt < 50; attempt++) {
-      int base = 7100;
-      if (attempt > 0) {
-        try (ServerSocket s = new ServerSocket(0)) {
-          base = s.getLocalPort() - 1;
-        } catch (IOException e) {
-          continue;
-        }
-      }
-      if (base < 1024 || base + 200 > 65535) {
-        continue;
-      }
-      List<ServerSocket> held = new ArrayList<>();
-      try {
-        for (int offset : new int[] {1, 2, 3, 101, 102, 103}) {
-          held.add(new ServerSocket(offset + base, 50, java.net.InetAddress.getLoopbackAddress()));
-        }
-        return base;
-      } catch (IOException taken) {
-        // another base
-      } finally {
-        for (ServerSocket s : held) {
-          try {
-            s.close();
-          } catch (IOException ignored) {
-            // closing a listening socket that never accepted
-          }
-        }
-      }
-    }
-    throw new UserError("no free range of ports on 127.0.0.1 found for the demo cluster");
+    return Ports.freeBasePort(3, java.util.OptionalInt.of(7100))
+        .orElseThrow(() -> new UserError("no free range of ports on 127.0.0.1 found for the demo cluster"));
   }
 }

@@ -1,6 +1,7 @@
 package dev.bulwark.cli.bench;
 
 import dev.bulwark.core.json.Json;
+import dev.bulwark.cli.Html;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -155,7 +156,7 @@ public record BenchReport(BenchPlan plan, String source, long measuredNanos, lon
     out.append("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>bulwark bench</title>\n")
         .append("<style>body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#1d2433}")
         .append("pre{background:#f6f7f9;padding:1em}svg{background:#fff;border:1px solid #e5e7eb}</style></head><body>\n")
-        .append("<h1>bulwark bench</h1>\n<pre>").append(escape(text())).append("</pre>\n");
+        .append("<h1>bulwark bench</h1>\n<pre>").append(Html.escape(text())).append("</pre>\n");
     out.append("<h2>Latency histogram</h2>\n").append(histogramSvg());
     out.append("<h2>Throughput over time (confirmed per second)</h2>\n").append(throughputSvg());
     return out.append("</body></html>\n").toString();
@@ -204,10 +205,6 @@ public record BenchReport(BenchPlan plan, String source, long measuredNanos, lon
     svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">%d s</text>", w - 40, h - pad + 14,
         windows.size()));
     return svg.append("</svg>\n").toString();
-  }
-
-  private static String escape(String text) {
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
   }
 
   /** One progress line: elapsed seconds, confirmed in the last second, its p99, errors so far. */

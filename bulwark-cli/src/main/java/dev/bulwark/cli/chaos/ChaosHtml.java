@@ -2,6 +2,7 @@ package dev.bulwark.cli.chaos;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import dev.bulwark.cli.Html;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -53,7 +54,7 @@ public final class ChaosHtml {
     out.append("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>bulwark chaos, seed ").append(seed)
         .append("</title>\n<style>body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#1d2433}")
         .append("pre{background:#f6f7f9;padding:1em}svg{background:#fff;border:1px solid #e5e7eb}</style></head><body>\n")
-        .append("<h1>bulwark chaos, seed ").append(seed).append("</h1>\n<pre>").append(escape(text.toString())).append("</pre>\n")
+        .append("<h1>bulwark chaos, seed ").append(seed).append("</h1>\n<pre>").append(Html.escape(text.toString())).append("</pre>\n")
         .append("<h2>Operations per second, faults marked</h2>\n").append(timeline(ok, failed, faults, seconds))
         .append("<h2>Latency of successful operations</h2>\n").append(histogram(latencies))
         .append("</body></html>\n");
@@ -82,10 +83,10 @@ public final class ChaosHtml {
     for (History.FaultEvent f : faults) {
       double x = PAD + scaleX * f.micros() / 1e6;
       svg.append(String.format(Locale.ROOT, "<line class=\"fault\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#dc2626\" "
-          + "stroke-dasharray=\"3,3\"><title>%s %s at %.1f s</title></line>", x, PAD / 2, x, h - PAD, escape(f.kind()),
-          escape(f.replica()), f.micros() / 1e6));
+          + "stroke-dasharray=\"3,3\"><title>%s %s at %.1f s</title></line>", x, PAD / 2, x, h - PAD, Html.escape(f.kind()),
+          Html.escape(f.replica()), f.micros() / 1e6));
       svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" font-size=\"9\" fill=\"#dc2626\">%s</text>", x + 2,
-          PAD / 2 + 8, escape(f.kind())));
+          PAD / 2 + 8, Html.escape(f.kind())));
     }
     svg.append(path(ok, max, scaleX, h, "#16a34a")).append(path(failed, max, scaleX, h, "#9ca3af"));
     svg.append(String.format(Locale.ROOT, "<text x=\"2\" y=\"%d\" font-size=\"10\">%,d/s</text>", PAD, max));
@@ -139,9 +140,5 @@ public final class ChaosHtml {
     }
     svg.append(String.format(Locale.ROOT, "<text x=\"2\" y=\"%d\" font-size=\"10\">%,d</text>", PAD, max));
     return svg.append("</svg>\n").toString();
-  }
-
-  private static String escape(String text) {
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
   }
 }

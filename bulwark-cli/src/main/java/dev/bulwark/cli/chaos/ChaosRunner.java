@@ -172,31 +172,8 @@ public final class ChaosRunner {
 
   /** A base port whose Raft, client and admin ports for {@code n} replicas are all free now. */
   static int freeBasePort(int n) throws IOException {
-    for (int attempt = 0; attempt < 100; attempt++) {
-      int base;
-      try (ServerSocket s = new ServerSocket(0)) {
-        base = s.getLocalPort() - 1;
-      }
-      if (base < 1024 || base + 200 + n > 65535) {
-        continue;
-      }
-      List<ServerSocket> held = new ArrayList<>();
-      try {
-        for (int i = 1; i <= n; i++) {
-          held.add(new ServerSocket(base + i));
-          held.add(new ServerSocket(base + 100 + i));
-          held.add(new ServerSocket(base + 200 + i));
-        }
-        return base;
-      } catch (IOException taken) {
-        // another base
-      } finally {
-        for (ServerSocket s : held) {
-          s.close();
-        }
-      }
-    }
-    throw new IOException("no free port range found for " + n + " replicas");
+    return dev.bulwark.cli.Ports.freeBasePort(n, java.util.OptionalInt.empty())
+        .orElseThrow(() -> new IOException("no free port range found for " + n + " replicas"));
   }
 
   /** The replica that leads (the highest term's LEADER among live, unpaused replicas), waiting up to {@code wait}. */
