@@ -211,8 +211,15 @@ final class ClusterCommand implements Runnable {
   static Process startReplica(Path rdir, boolean join) throws IOException {
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
-        "--sun-misc-unsafe-memory-access=allow", "-Xmx1g", "-cp", System.getProperty("java.class.path"),
-        BulwarkCommand.class.getName(), "serve", rdir.resolve("replica.properties").toAbsolutePath().toString()));
+        "--sun-misc-unsafe-memory-access=allow", "-Xmx1g"));
+    // bin/bulwark names the AOT cache it ran with (see ./dev aot): a replica started from the same
+    // jar starts about twice as fast with it.
+    String aotCache = System.getProperty("bulwark.aotCache");
+    if (aotCache != null && Files.isRegularFile(Path.of(aotCache))) {
+      command.addAll(List.of("-XX:AOTCache=" + aotCache, "-Xlog:aot=off", "-Xlog:cds=off", "-Dbulwark.aotCache=" + aotCache));
+    }
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), BulwarkCommand.class.getName(), "serve",
+        rdir.resolve("replica.properties").toAbsolutePath().toString()));
     if (join) {
       command.add("--join");
     }
