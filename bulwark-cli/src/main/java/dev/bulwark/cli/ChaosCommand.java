@@ -45,6 +45,11 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
   @Option(names = "--seed", description = "The fault schedule's seed (default: a random one, printed); the same seed replays the same schedule.")
   Long seed;
 
+  @Option(names = "--pace", defaultValue = "steady", converter = PaceConverter.class, paramLabel = "steady|brisk",
+      description = "How densely faults follow each other: steady (default: seconds of calm around each fault) or brisk "
+          + "(restarts within 2 s, the next fault about a second after the last one ended: for long runs).")
+  FaultSchedule.Pace pace;
+
   @Option(names = "--replicas", defaultValue = "3", description = "Replicas of the started cluster (3 to 9, default ${DEFAULT-VALUE}).")
   int replicas;
 
@@ -65,6 +70,18 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
       description = "Fail on a stale read (a read older than a write confirmed before it began); by default stale reads are counted.")
   boolean linearizableReads;
 
+  /** steady or brisk, in any case. */
+  static final class PaceConverter implements CommandLine.ITypeConverter<FaultSchedule.Pace> {
+    @Override
+    public FaultSchedule.Pace convert(String value) {
+      try {
+        return FaultSchedule.Pace.valueOf(value.strip().toUpperCase(java.util.Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException("--pace is steady or brisk, not '" + value + "'");
+      }
+    }
+  }
+
   @Override
   public Integer call() throws Exception {
     if (durationSeconds != null && faults != null) {
@@ -83,7 +100,7 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
     }
     ChaosRunner.Options options;
     try {
-      options = new ChaosRunner.Options(chosenSeed, length, replicas, clients, Optional.ofNullable(existing),
+      options = new ChaosRunner.Options(chosenSeed, length, pace, replicas, clients, Optional.ofNullable(existing),
           history != null ? history : Path.of("chaos-history-" + chosenSeed + ".jsonl"), keep,
           linearizableReads ? Checker.ReadRule.LINEARIZABLE : Checker.ReadRule.SNAPSHOT);
     } catch (IllegalArgumentException e) {

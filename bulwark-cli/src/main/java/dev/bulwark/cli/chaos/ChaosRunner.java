@@ -55,9 +55,10 @@ public final class ChaosRunner {
    *
    * @param existing a running cluster's directory to use instead of starting one
    * @param keep keep the temporary cluster directory (logs) after the run
+   * @param pace how densely faults follow each other
    */
-  public record Options(long seed, FaultSchedule.Length length, int replicas, int clients, Optional<Path> existing,
-      Path historyFile, boolean keep, Checker.ReadRule readRule) {
+  public record Options(long seed, FaultSchedule.Length length, FaultSchedule.Pace pace, int replicas, int clients,
+      Optional<Path> existing, Path historyFile, boolean keep, Checker.ReadRule readRule) {
     public Options {
       if (replicas < 3 || replicas > 9) {
         throw new IllegalArgumentException("chaos needs 3 to 9 replicas (a majority must survive a fault)");
@@ -94,8 +95,9 @@ public final class ChaosRunner {
   /** Runs the whole test and returns the checker's report. */
   public ChaosReport run() throws Exception {
     boolean root = isRoot();
-    List<Fault.Timed> schedule = FaultSchedule.plan(options.seed(), options.length(), false);
-    out.printf("chaos: seed %d (replay with --seed %d), %d faults planned over %.0f s%n", options.seed(), options.seed(),
+    List<Fault.Timed> schedule = FaultSchedule.plan(options.seed(), options.length(), false, options.pace());
+    out.printf("chaos: seed %d (replay with --seed %d%s), %d faults planned over %.0f s%n", options.seed(), options.seed(),
+        options.pace() == FaultSchedule.Pace.STEADY ? "" : " --pace " + options.pace().name().toLowerCase(java.util.Locale.ROOT),
         schedule.stream().filter(t -> !(t.fault() instanceof Fault.RestartKilled)).count(),
         runMillis(schedule) / 1000.0);
     out.println(root

@@ -19,6 +19,37 @@ public final class FaultSchedule {
   /** Left free of faults at the end of a timed run, for the last failover to finish. */
   static final long TAIL_MS = 4_000;
 
+  /**
+   * How densely faults follow each other. Steady leaves seconds of calm around each fault, so
+   * failover times are those of a healthy cluster; brisk packs faults for long runs (a thousand
+   * faults in an hour or two), restarting a killed replica within two seconds and starting the
+   * next fault about a second after the previous one ended and the restarted replica follows
+   * again. Faults still never overlap.
+   */
+  public enum Pace {
+    STEADY(2_000, 3_000, 2_000, 3_000, 3_000, 1_000, 3_000),
+    BRISK(500, 1_000, 1_000, 1_000, 0, 500, 1_500);
+
+    final long gapMinMs;
+    final long gapSpreadMs;
+    final long restartMinMs;
+    final long restartSpreadMs;
+    final long settleMs;
+    final long pauseMinMs;
+    final long pauseSpreadMs;
+
+    Pace(long gapMinMs, long gapSpreadMs, long restartMinMs, long restartSpreadMs, long settleMs, long pauseMinMs,
+        long pauseSpreadMs) {
+      this.gapMinMs = gapMinMs;
+      this.gapSpreadMs = gapSpreadMs;
+      this.restartMinMs = restartMinMs;
+      this.restartSpreadMs = restartSpreadMs;
+      this.settleMs = settleMs;
+      this.pauseMinMs = pauseMinMs;
+      this.pauseSpreadMs = pauseSpreadMs;
+    }
+  }
+
   /** How long the run is: a duration, or a number of faults (restarts not counted). */
   public sealed interface Length {
     record Duration(long millis) implements Length {
@@ -43,12 +74,17 @@ public final class FaultSchedule {
    * network namespaces); without it only kills, pauses and restarts are planned.
    */
   public static List<Fault.Timed> plan(long seed, Length length, boolean partitions) {
+    return plan(seed, length, partitions, Pace.STEADY);
+  }
+
+  /** The faults of a run at the given pace. */
+  public static List<Fault.Timed> plan(long seed, Length length, boolean partitions, Pace pace) {
     SplittableRandom random = new SplittableRandom(seed);
     List<Fault.Timed> faults = new ArrayList<>();
     long at = WARMUP_MS;
     int injected = 0;
     while (true) {
-      Fault fault = pick(random, partitions);
+      Fault fault = pick(random, partitions, pace);
       List<Fault.Timed> step = new ArrayList<>();
       step.add(new Fault.Timed(at, fault));
       long busyUntil = at + switch (fault) {
@@ -59,12 +95,13 @@ public final class FaultSchedule {
         default -> 0;
       };
       if (fault instanceof Fault.KillLeader || fault instanceof Fault.KillFollower) {
-        long restartAt = at + 2_000 + random.nextLong(3_000);
+        long restartAt = at + pace.restartMinMs + random.nextLong(pace.restartSpreadMs);
         step.add(new Fault.Timed(restartAt, new Fault.RestartKilled()));
-        // A replica takes seconds to start and catch up on a loaded machine.
-        busyUntil = restartAt + 3_000;
+        // A replica takes seconds to start and catch up on a loaded machine (the injector also
+        // waits until it follows again before going on).
+        busyUntil = restartAt + pace.settleMs;
       }
-      long next = busyUntil + 2_000 + random.nextLong(3_000);
+      long next = busyUntil + pace.gapMinMs + random.nextLong(pace.gapSpreadMs);
       boolean fits = switch (length) {
         case Length.Duration d -> busyUntil + TAIL_MS <= d.millis();
         case Length.Faults f -> injected < f.count();
@@ -78,7 +115,7 @@ public final class FaultSchedule {
     }
   }
 
-  private static Fault pick(SplittableRandom random, boolean partitions) {
+  private static Fault pick(SplittableRandom random, boolean partitions, Pace pace) {
     int roll = random.nextInt(partitions ? 100 : 85);
     if (roll < 30) {
       return new Fault.KillLeader();
@@ -87,10 +124,10 @@ public final class FaultSchedule {
       return new Fault.KillFollower(random.nextInt(8));
     }
     if (roll < 68) {
-      return new Fault.PauseLeader(1_000 + random.nextLong(3_000));
+      return new Fault.PauseLeader(pace.pauseMinMs + random.nextLong(pace.pauseSpreadMs));
     }
     if (roll < 85) {
-      return new Fault.PauseFollower(random.nextInt(8), 1_000 + random.nextLong(3_000));
+      return new Fault.PauseFollower(random.nextInt(8), pace.pauseMinMs + random.nextLong(pace.pauseSpreadMs));
     }
     if (roll < 93) {
       return new Fault.IsolateLeader(2_000 + random.nextLong(4_000));

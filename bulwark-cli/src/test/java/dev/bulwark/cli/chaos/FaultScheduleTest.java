@@ -18,8 +18,15 @@ class FaultScheduleTest {
 
   @Test
   void faultsDoNotOverlapAndKilledReplicasAreRestartedWithinTheRun() {
-    for (long seed = 0; seed < 200; seed++) {
-      List<Fault.Timed> plan = FaultSchedule.plan(seed, MINUTE, true);
+    for (FaultSchedule.Pace pace : FaultSchedule.Pace.values()) {
+      for (long seed = 0; seed < 200; seed++) {
+        faultsDoNotOverlap(seed, FaultSchedule.plan(seed, MINUTE, true, pace));
+      }
+    }
+  }
+
+  private static void faultsDoNotOverlap(long seed, List<Fault.Timed> plan) {
+    {
       long busyUntil = 0;
       boolean down = false;
       for (Fault.Timed t : plan) {
@@ -44,6 +51,17 @@ class FaultScheduleTest {
       assertThat(down).as("seed %d ends with every killed replica restarted", seed).isFalse();
       assertThat(FaultSchedule.endMillis(plan) + FaultSchedule.TAIL_MS).isLessThanOrEqualTo(60_000);
     }
+  }
+
+  @Test
+  void aBriskPacePlansMoreFaultsIntoTheSameTime() {
+    long steady = 0;
+    long brisk = 0;
+    for (long seed = 0; seed < 100; seed++) {
+      steady += FaultSchedule.plan(seed, MINUTE, true, FaultSchedule.Pace.STEADY).size();
+      brisk += FaultSchedule.plan(seed, MINUTE, true, FaultSchedule.Pace.BRISK).size();
+    }
+    assertThat(brisk).isGreaterThan(steady * 3 / 2);
   }
 
   @Test
