@@ -8,7 +8,7 @@ import java.util.Map;
  * What a chaos run found: faults by kind, operations by kind and outcome, reads that were
  * stale, failover times, and the violations, first one first. PASS when there are none.
  *
- * @param failoverMillis per leader fault kind, the time from each fault to the next confirmed write
+ * @param failoverMillis per leader fault kind, the time from each fault to the first confirmed write invoked after it
  */
 public record ChaosReport(Map<String, Integer> faults, Map<String, Map<History.Outcome, Integer>> operations,
     int staleReads, long maxStaleBatches, Map<String, List<Long>> failoverMillis, List<String> violations,
@@ -47,7 +47,7 @@ public record ChaosReport(Map<String, Integer> faults, Map<String, Map<History.O
         byOutcome.getOrDefault(History.Outcome.INVALID_PROOF, 0)));
     out.printf("stale reads (proven under a head older than a write confirmed before the read began): %,d%s%n", staleReads,
         staleReads > 0 ? " (at most " + maxStaleBatches + " batches behind)" : "");
-    out.println("failover (fault to the next confirmed write):");
+    out.println("failover (fault to the first confirmed write invoked after it):");
     if (failoverMillis.isEmpty()) {
       out.println("  no leader fault");
     }

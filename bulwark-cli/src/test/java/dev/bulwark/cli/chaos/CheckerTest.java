@@ -271,6 +271,25 @@ class CheckerTest {
   }
 
   @Test
+  void anAnswerInFlightAtTheFaultIsNotAFailover() {
+    Scenario s = clean();
+    // A deposit invoked before the leader is paused, its answer arriving 1 ms after: committed
+    // before the fault, so the failover lasts until the next write invoked after it is confirmed.
+    s.events.add(new History.Invoke(s.clock += 10, "w2", 900, new History.Deposit("a", 1, "d6")));
+    s.events.add(new History.FaultEvent(s.clock += 1_000, "pause-leader", "r2", "SIGSTOP"));
+    s.events.add(new History.Complete(s.clock += 1_000, "w2", 900, new History.Completion(Outcome.OK, 4, 71, "",
+        java.util.Optional.of(new History.HeadRef(4, "h4")), java.util.Optional.empty())));
+    s.applied.add(new FinalState.Applied(4, s.applied.size(), new History.Deposit("a", 1, "d6")));
+    s.heads.put(4L, "h4");
+    s.clock += 800_000;
+    s.ok(new History.Deposit("a", 1, "d7"), 5, 72);
+    s.balances.put("a", 72L);
+    ChaosReport report = s.check();
+    assertThat(report.passed()).as(report.violations().toString()).isTrue();
+    assertThat(report.failoverMillis().get("pause-leader")).containsExactly(801L);
+  }
+
+  @Test
   void theHistoryFileRoundTrips() throws Exception {
     Scenario s = clean();
     s.answered(new History.Withdraw("a", 3, "w\"9"), Outcome.UNKNOWN);
