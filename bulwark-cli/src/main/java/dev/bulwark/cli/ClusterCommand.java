@@ -78,7 +78,10 @@ final class ClusterCommand implements Runnable {
 
   @Command(name = "init", mixinStandardHelpOptions = true,
       description = {"Create a cluster directory: a private CA, the operator's signing key, the admin key, and for each "
-          + "replica a certificate and a replica.properties, all on 127.0.0.1.",
+          + "replica a certificate and a replica.properties.",
+          "Replicas run on 127.0.0.1 (a local cluster, for 'cluster up') unless --hosts names each replica's host. "
+              + "The k-th replica on a host uses Raft port BASE+k, client port BASE+100+k and admin port BASE+200+k: "
+              + "with one replica per host, 7101, 7201 and 7301 by default.",
           "Private keys are written with mode 0600."})
   static final class Init implements Runnable {
     @Spec
@@ -87,11 +90,18 @@ final class ClusterCommand implements Runnable {
     @Parameters(index = "0", paramLabel = "DIR", description = "The new cluster's directory (must not exist or be empty).")
     Path dir;
 
-    @Option(names = "--replicas", defaultValue = "3", description = "How many replicas (1 to 9, default ${DEFAULT-VALUE}).")
-    int replicas;
+    @Option(names = "--replicas", description = "How many replicas (1 to 9; default: one per --hosts entry, or 3).")
+    Integer replicas;
+
+    @Option(names = "--hosts", split = ",", paramLabel = "HOST",
+        description = "Each replica's host, comma separated, in replica order: an IPv4 address or a DNS name that "
+            + "clients and the other replicas use to reach it, and that the replica listens on. Its certificate names it. "
+            + "Default: 127.0.0.1 for every replica.")
+    List<String> hosts;
 
     @Option(names = "--base-port", defaultValue = "7100",
-        description = "Raft listens on base+1.., clients connect to base+101.. (default ${DEFAULT-VALUE}).")
+        description = "The k-th replica on a host: Raft on base+k, clients on base+100+k, admin API on base+200+k "
+            + "(default ${DEFAULT-VALUE}).")
     int basePort;
 
     @Option(names = "--name", defaultValue = "bulwark", description = "The cluster's and operator's name (default ${DEFAULT-VALUE}).")
@@ -99,11 +109,18 @@ final class ClusterCommand implements Runnable {
 
     @Override
     public void run() {
-      if (replicas < 1 || replicas > 9) {
+      int count = replicas != null ? replicas : hosts != null ? hosts.size() : 3;
+      if (count < 1 || count > 9) {
         throw new UserError("--replicas must be between 1 and 9");
       }
-      if (basePort < 1024 || basePort + 200 > 65535) {
-        throw new UserError("--base-port must be between 1024 and 65335");
+      List<String> replicaHosts = hosts != null ? hosts.stream().map(String::strip).toList()
+          : java.util.Collections.nCopies(count, LOCAL_HOST);
+      if (replicaHosts.size() != count) {
+        throw new UserError("--hosts names " + replicaHosts.size() + " hosts for " + count + " replicas: give one per replica");
+      }
+      replicaHosts.forEach(Hosts::check);
+      if (basePort < 1024 || basePort + 200 + count > 65535) {
+        throw new UserError("--base-port must be between 1024 and " + (65535 - 200 - count));
       }
       if (!name.matches("[A-Za-z0-9._-]{1,32}")) {
         throw new UserError("--name may use letters, digits, '.', '_' and '-' (1 to 32)");
@@ -120,24 +137,59 @@ final class ClusterCommand implements Runnable {
         SigningKey admin = SigningKey.generate(random);
         KeyFiles.writePrivateKey(dir.resolve("admin.key"), admin);
         KeyFiles.writePublicKey(dir.resolve("admin.pub"), admin.publicKey());
-        Map<String, String> raft = new LinkedHashMap<>();
-        Map<String, String> ingress = new LinkedHashMap<>();
-        for (int i = 1; i <= replicas; i++) {
-          raft.put("r" + i, "127.0.0.1:" + (basePort + i));
-          ingress.put("r" + i, "127.0.0.1:" + (basePort + 100 + i));
+        Endpoints endpoints = new Endpoints(new LinkedHashMap<>(), new LinkedHashMap<>(), new LinkedHashMap<>());
+        for (int i = 1; i <= count; i++) {
+          endpoints.add("r" + i, replicaHosts.get(i - 1), basePort);
         }
-        for (int i = 1; i <= replicas; i++) {
-          writeReplica(dir, ca, name, "r" + i, raft, ingress, random);
+        for (int i = 1; i <= count; i++) {
+          writeReplica(dir, ca, name, "r" + i, endpoints, random);
         }
         PrintWriter out = spec.commandLine().getOut();
-        out.printf("cluster '%s' in %s: %d replicas, clients on %s%n", name, dir, replicas, String.join(", ", ingress.values()));
+        out.printf("cluster '%s' in %s: %d replicas, clients on %s%n", name, dir, count,
+            String.join(", ", endpoints.ingress().values()));
         out.printf("operator key %s, admin key %s%n", operator.publicKey().fingerprint(), admin.publicKey().fingerprint());
-        out.println("start it with: bin/bulwark cluster up " + dir);
+        if (endpoints.local()) {
+          out.println("start it with: bin/bulwark cluster up " + dir);
+        } else {
+          out.println("on each host, with rN/, ca.crt and admin.pub copied there: bulwark serve rN/replica.properties"
+              + " (see docs/deploy.md)");
+        }
       } catch (IOException e) {
         throw new UserError("cannot create the cluster in " + dir + ": " + e.getMessage());
       }
     }
+  }
 
+  /** The host of a local cluster's replicas. */
+  static final String LOCAL_HOST = "127.0.0.1";
+
+  /**
+   * Every replica's advertised endpoints, id -> host:port: Raft, clients (ingress) and the admin
+   * API. The k-th replica on a host takes base+k, base+100+k and base+200+k.
+   */
+  record Endpoints(Map<String, String> raft, Map<String, String> ingress, Map<String, String> admin) {
+    static Endpoints of(ReplicaSettings s) {
+      return new Endpoints(new LinkedHashMap<>(s.raftPeers()), new LinkedHashMap<>(s.ingressPeers()),
+          new LinkedHashMap<>(s.httpPeers()));
+    }
+
+    void add(String id, String host, int basePort) {
+      int k = 1 + (int) raft.values().stream().filter(a -> Hosts.of(a).equalsIgnoreCase(host)).count();
+      raft.put(id, host + ":" + (basePort + k));
+      ingress.put(id, host + ":" + (basePort + 100 + k));
+      admin.put(id, host + ":" + (basePort + 200 + k));
+    }
+
+    void remove(String id) {
+      raft.remove(id);
+      ingress.remove(id);
+      admin.remove(id);
+    }
+
+    /** Whether every replica is on this machine's loopback, as 'cluster up' needs. */
+    boolean local() {
+      return raft.values().stream().allMatch(a -> Hosts.loopback(Hosts.of(a)));
+    }
   }
 
   static String join(Map<String, String> peers) {
@@ -146,22 +198,28 @@ final class ClusterCommand implements Runnable {
     return String.join(",", parts);
   }
 
-  /** Writes replica {@code id}'s directory: its certificate and key from the CA, the operator key, its settings. */
-  static void writeReplica(Path dir, Certificates.Issued ca, String name, String id, Map<String, String> raft,
-      Map<String, String> ingress, SecureRandom random) throws IOException {
+  /**
+   * Writes replica {@code id}'s directory: its certificate and key from the CA (naming its host),
+   * the operator key, its settings. It listens on its own host's address.
+   */
+  static void writeReplica(Path dir, Certificates.Issued ca, String name, String id, Endpoints endpoints, SecureRandom random)
+      throws IOException {
     Path rdir = Files.createDirectories(dir.resolve(id));
-    Certificates.write(Certificates.issue(ca, id, List.of("localhost"), List.of("127.0.0.1"), Duration.ofDays(3650), random),
+    String host = Hosts.of(endpoints.raft().get(id));
+    Certificates.write(Certificates.issue(ca, id, Hosts.dnsNames(host), Hosts.ipAddresses(host), Duration.ofDays(3650), random),
         rdir.resolve("replica.crt"), rdir.resolve("replica.key"));
     // The replica's own copy of the operator key, private to it.
     Files.copy(dir.resolve("operator.key"), rdir.resolve("operator.key"));
-    String ingressAddress = ingress.get(id);
     Map<String, String> settings = new LinkedHashMap<>();
     settings.put("cluster.name", name);
     settings.put("replica.id", id);
-    settings.put("raft.peers", join(raft));
-    settings.put("ingress.host", ingressAddress.substring(0, ingressAddress.lastIndexOf(':')));
-    settings.put("ingress.port", ingressAddress.substring(ingressAddress.lastIndexOf(':') + 1));
-    settings.put("ingress.peers", join(ingress));
+    settings.put("raft.peers", join(endpoints.raft()));
+    settings.put("ingress.host", host);
+    settings.put("ingress.port", Integer.toString(portOf(endpoints.ingress().get(id))));
+    settings.put("ingress.peers", join(endpoints.ingress()));
+    settings.put("http.host", host);
+    settings.put("http.port", Integer.toString(portOf(endpoints.admin().get(id))));
+    settings.put("http.peers", join(endpoints.admin()));
     settings.put("tls.ca", "../ca.crt");
     settings.put("tls.certificate", "replica.crt");
     settings.put("tls.key", "replica.key");
@@ -172,15 +230,17 @@ final class ClusterCommand implements Runnable {
   }
 
   /** Rewrites every member's peer lists, so that a restarted replica knows the current members. */
-  static void rewritePeers(List<Path> replicaDirs, Map<String, String> raft, Map<String, String> ingress) throws IOException {
+  static void rewritePeers(List<Path> replicaDirs, Endpoints endpoints) throws IOException {
     for (Path rdir : replicaDirs) {
       Path file = rdir.resolve("replica.properties");
       List<String> lines = new ArrayList<>();
       for (String line : Files.readAllLines(file)) {
         if (line.startsWith("raft.peers=")) {
-          line = "raft.peers=" + join(raft);
+          line = "raft.peers=" + join(endpoints.raft());
         } else if (line.startsWith("ingress.peers=")) {
-          line = "ingress.peers=" + join(ingress);
+          line = "ingress.peers=" + join(endpoints.ingress());
+        } else if (line.startsWith("http.peers=")) {
+          line = "http.peers=" + join(endpoints.admin());
         }
         lines.add(line);
       }
@@ -190,11 +250,13 @@ final class ClusterCommand implements Runnable {
 
   /**
    * The status report once one of its lines satisfies {@code done}, polled every 100 ms at most
-   * {@code attempts} times; empty if it never did.
+   * {@code attempts} times and for at most {@code attempts} x 100 ms; empty if it never did.
    */
   static Optional<List<String>> awaitStatus(Path dir, java.util.function.Predicate<String> done, int attempts)
       throws InterruptedException {
-    for (int i = 0; i < attempts; i++) {
+    // Bounded by time as well: a report may take seconds when a host does not answer.
+    long deadline = System.nanoTime() + attempts * 100_000_000L;
+    for (int i = 0; i < attempts && (i == 0 || System.nanoTime() < deadline); i++) {
       List<String> report = Status.report(dir);
       if (report.stream().anyMatch(done)) {
         return Optional.of(report);
@@ -209,6 +271,16 @@ final class ClusterCommand implements Runnable {
   }
 
   static Process startReplica(Path rdir, boolean join) throws IOException {
+    return startReplica(rdir, join, java.util.function.UnaryOperator.identity());
+  }
+
+  /**
+   * Starts the replica in {@code rdir} as a background process, its command line passed through
+   * {@code launcher} first (e.g. to run it in a network namespace: the launcher must exec the
+   * command, so that the pid file holds the replica's own pid).
+   */
+  static Process startReplica(Path rdir, boolean join, java.util.function.UnaryOperator<List<String>> launcher)
+      throws IOException {
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
         "--sun-misc-unsafe-memory-access=allow", "-Xmx1g"));
@@ -223,7 +295,7 @@ final class ClusterCommand implements Runnable {
     if (join) {
       command.add("--join");
     }
-    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+    ProcessBuilder builder = new ProcessBuilder(launcher.apply(command)).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(rdir.resolve("replica.log").toFile()));
     // A replica's log records its events (leadership, snapshots, membership) unless told otherwise.
     builder.environment().putIfAbsent("BULWARK_LOG_LEVEL", "INFO");
@@ -233,8 +305,10 @@ final class ClusterCommand implements Runnable {
   }
 
   @Command(name = "add-replica", mixinStandardHelpOptions = true,
-      description = "Add a replica to a running local cluster: issue its certificate, start it empty, and change the "
-          + "Raft membership; it catches up from the leader (by snapshot if the log was purged).")
+      description = {"Add a replica to a running cluster: issue its certificate, start it empty, and change the Raft "
+          + "membership; it catches up from the leader (by snapshot if the log was purged).",
+          "On another host (--host), in two steps: the first writes DIR/rN and says what to copy and run there "
+              + "('bulwark serve rN/replica.properties --join'); once it runs, '--started rN' changes the membership."})
   static final class AddReplica implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -242,47 +316,101 @@ final class ClusterCommand implements Runnable {
     @Parameters(index = "0", paramLabel = "DIR", description = "The cluster directory.")
     Path dir;
 
+    @Option(names = "--host", paramLabel = "HOST",
+        description = "The new replica's host (IPv4 address or DNS name); default 127.0.0.1 for a local cluster.")
+    String host;
+
+    @Option(names = "--base-port", defaultValue = "7100",
+        description = "As for 'cluster init': the k-th replica on a host uses base+k, base+100+k, base+200+k "
+            + "(default ${DEFAULT-VALUE}; a local cluster continues from its highest ports instead).")
+    int basePort;
+
+    @Option(names = "--started", paramLabel = "REPLICA",
+        description = "Add replica REPLICA, prepared earlier with --host and now running with --join on its host.")
+    String started;
+
     @Override
     public Integer call() throws Exception {
       List<Path> existing = replicaDirs(dir);
       ReplicaSettings first = ReplicaSettings.read(existing.getFirst().resolve("replica.properties"));
-      Map<String, String> raft = new LinkedHashMap<>(first.raftPeers());
-      Map<String, String> ingress = new LinkedHashMap<>(first.ingressPeers());
-      int n = raft.size() + 1;
-      while (raft.containsKey("r" + n) || Files.exists(dir.resolve("r" + n))) {
+      Endpoints current = Endpoints.of(first);
+      PrintWriter out = spec.commandLine().getOut();
+      if (started != null) {
+        if (host != null) {
+          throw new UserError("--started adds a replica prepared earlier: its host is in its replica.properties");
+        }
+        Path rdir = dir.resolve(started);
+        if (current.raft().containsKey(started) || !Files.isRegularFile(rdir.resolve("replica.properties"))) {
+          throw new UserError(started + " is already a member or was never prepared (no " + rdir.resolve("replica.properties")
+              + ")");
+        }
+        return join(first, current, Endpoints.of(ReplicaSettings.read(rdir.resolve("replica.properties"))), started, out);
+      }
+      String target = host != null ? host.strip() : LOCAL_HOST;
+      if (host == null && !current.local()) {
+        throw new UserError("this cluster's replicas are on other hosts: say where the new one runs with --host");
+      }
+      Hosts.check(target);
+      int n = current.raft().size() + 1;
+      while (current.raft().containsKey("r" + n) || Files.exists(dir.resolve("r" + n))) {
         n++;
       }
       String id = "r" + n;
-      int raftPort = raft.values().stream().mapToInt(ClusterCommand::portOf).max().orElseThrow() + 1;
-      int ingressPort = ingress.values().stream().mapToInt(ClusterCommand::portOf).max().orElseThrow() + 1;
-      Map<String, String> nextRaft = new LinkedHashMap<>(raft);
-      nextRaft.put(id, "127.0.0.1:" + raftPort);
-      Map<String, String> nextIngress = new LinkedHashMap<>(ingress);
-      nextIngress.put(id, "127.0.0.1:" + ingressPort);
+      Endpoints next = Endpoints.of(first);
+      if (Hosts.loopback(target) && current.local()) {
+        // A local cluster's replicas share a host: continue after its highest ports.
+        int raftPort = current.raft().values().stream().mapToInt(ClusterCommand::portOf).max().orElseThrow() + 1;
+        int ingressPort = current.ingress().values().stream().mapToInt(ClusterCommand::portOf).max().orElseThrow() + 1;
+        int adminPort = current.admin().values().stream().mapToInt(ClusterCommand::portOf).max().orElseThrow() + 1;
+        next.raft().put(id, target + ":" + raftPort);
+        next.ingress().put(id, target + ":" + ingressPort);
+        next.admin().put(id, target + ":" + adminPort);
+      } else {
+        if (basePort < 1024 || basePort + 210 > 65535) {
+          throw new UserError("--base-port must be between 1024 and 65325");
+        }
+        next.add(id, target, basePort);
+      }
       Certificates.Issued ca = Certificates.read(dir.resolve("ca.crt"), dir.resolve("ca.key"));
-      writeReplica(dir, ca, first.cluster(), id, nextRaft, nextIngress, new SecureRandom());
+      writeReplica(dir, ca, first.cluster(), id, next, new SecureRandom());
+      if (!Hosts.loopback(target)) {
+        out.printf("%s prepared in %s for %s: Raft %s, clients %s, admin API %s%n", id, dir.resolve(id), target,
+            next.raft().get(id), next.ingress().get(id), next.admin().get(id));
+        out.printf("next: copy %s/, ca.crt and admin.pub to %s, start it there with "
+            + "'bulwark serve %s/replica.properties --join', then run: bulwark cluster add-replica %s --started %s%n",
+            id, target, id, dir, id);
+        return 0;
+      }
       Process p = startReplica(dir.resolve(id), true);
-      PrintWriter out = spec.commandLine().getOut();
       out.println(id + ": started empty, pid " + p.pid() + "; changing the membership");
       out.flush();
+      return join(first, current, next, id, out);
+    }
+
+    /** Changes the membership from {@code current} to {@code next}, records it in every replica directory, waits for {@code id}. */
+    private int join(ReplicaSettings first, Endpoints current, Endpoints next, String id, PrintWriter out) throws Exception {
       dev.bulwark.server.raft.ReplicaServer.changeMembers(
-          new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), raft), ServeCommand.raftSettings(first),
-          new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), nextRaft));
-      rewritePeers(replicaDirs(dir), nextRaft, nextIngress);
+          new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), current.raft()), ServeCommand.raftSettings(first),
+          new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), next.raft()));
+      rewritePeers(replicaDirs(dir), next);
       Optional<List<String>> joined =
           awaitStatus(dir, l -> l.startsWith(id + " ") && (l.contains("follows r") || l.endsWith("leads")), 300);
       if (joined.isPresent()) {
         joined.get().forEach(out::println);
+        if (!next.local()) {
+          out.println("the peer lists in " + dir + "/*/replica.properties now name " + id
+              + ": copy each to its host (replicas read them at start)");
+        }
         return 0;
       }
-      out.println(id + " did not join within 30 s; see " + dir.resolve(id).resolve("replica.log"));
+      out.println(id + " did not join within 30 s; see its log on its host");
       return 1;
     }
   }
 
   @Command(name = "remove-replica", mixinStandardHelpOptions = true,
-      description = "Remove a replica from a running local cluster: change the Raft membership, then stop it. Its "
-          + "directory stays, its replica.properties renamed so that 'cluster up' skips it.")
+      description = "Remove a replica from a running cluster: change the Raft membership, then stop it if it runs on "
+          + "this machine. Its directory stays, its replica.properties renamed so that 'cluster up' and 'status' skip it.")
   static final class RemoveReplica implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -303,14 +431,13 @@ final class ClusterCommand implements Runnable {
       if (first.raftPeers().size() < 2) {
         throw new UserError("a cluster keeps at least one replica");
       }
-      Map<String, String> nextRaft = new LinkedHashMap<>(first.raftPeers());
-      nextRaft.remove(id);
-      Map<String, String> nextIngress = new LinkedHashMap<>(first.ingressPeers());
-      nextIngress.remove(id);
-      ReplicaSettings any = ReplicaSettings.read(dir.resolve(nextRaft.keySet().iterator().next()).resolve("replica.properties"));
+      Endpoints next = Endpoints.of(first);
+      next.remove(id);
+      ReplicaSettings any = ReplicaSettings.read(dir.resolve(next.raft().keySet().iterator().next()).resolve("replica.properties"));
       dev.bulwark.server.raft.ReplicaServer.changeMembers(
           new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), first.raftPeers()), ServeCommand.raftSettings(any),
-          new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), nextRaft));
+          new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), next.raft()));
+      boolean local = running(dir.resolve(id)).isPresent() || Hosts.loopback(Hosts.of(first.raftPeers().get(id)));
       Path rdir = dir.resolve(id);
       running(rdir).ifPresent(p -> {
         p.destroy();
@@ -322,9 +449,14 @@ final class ClusterCommand implements Runnable {
       });
       Files.deleteIfExists(rdir.resolve("replica.pid"));
       Files.move(rdir.resolve("replica.properties"), rdir.resolve("replica.properties.removed"));
-      rewritePeers(replicaDirs(dir), nextRaft, nextIngress);
+      rewritePeers(replicaDirs(dir), next);
       PrintWriter out = spec.commandLine().getOut();
-      out.println(id + ": removed from the cluster and stopped");
+      if (local) {
+        out.println(id + ": removed from the cluster and stopped");
+      } else {
+        out.println(id + ": removed from the cluster; stop it on " + Hosts.of(first.raftPeers().get(id))
+            + " (e.g. 'systemctl stop bulwark-replica@" + id + "') and copy the updated replica.properties to the other hosts");
+      }
       Status.report(dir).forEach(out::println);
       return 0;
     }
@@ -343,6 +475,18 @@ final class ClusterCommand implements Runnable {
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
+      List<String> remote = new ArrayList<>();
+      for (Path rdir : replicaDirs(dir)) {
+        ReplicaSettings s = ReplicaSettings.read(rdir.resolve("replica.properties"));
+        String host = Hosts.of(s.raftPeers().get(s.id()));
+        if (!Hosts.loopback(host)) {
+          remote.add(s.id() + " on " + host);
+        }
+      }
+      if (!remote.isEmpty()) {
+        throw new UserError("'cluster up' starts local clusters only, and " + String.join(", ", remote)
+            + ": run 'bulwark serve rN/replica.properties' on each host instead (see docs/deploy.md)");
+      }
       for (Path rdir : replicaDirs(dir)) {
         if (running(rdir).isPresent()) {
           out.println(rdir.getFileName() + ": already running");
@@ -382,9 +526,11 @@ final class ClusterCommand implements Runnable {
       for (Path rdir : replicaDirs(dir)) {
         ReplicaSettings s = ReplicaSettings.read(rdir.resolve("replica.properties"));
         Optional<ProcessHandle> process = running(rdir);
-        String state = process.isEmpty() ? "down" : probe(s);
-        lines.add(String.format("%-4s %-8s %-22s %s", s.id(), process.map(p -> "pid " + p.pid()).orElse("-"),
-            s.ingressHost() + ":" + s.ingressPort(), state));
+        String address = clientAddress(s);
+        // A replica started from this machine has a pid file here; one on another host is only asked.
+        boolean startedHere = Files.exists(rdir.resolve("replica.pid")) || Hosts.loopback(Hosts.of(address));
+        String state = startedHere && process.isEmpty() ? "down" : probe(s);
+        lines.add(String.format("%-4s %-10s %-22s %s", s.id(), process.map(p -> "pid " + p.pid()).orElse("-"), address, state));
       }
       return lines;
     }
@@ -414,6 +560,11 @@ final class ClusterCommand implements Runnable {
       }
     }
 
+    /** Where clients reach replica {@code s}: its entry in ingress.peers (it may listen on 0.0.0.0), else its ingress.host. */
+    static String clientAddress(ReplicaSettings s) {
+      return s.ingressPeers().getOrDefault(s.id(), s.ingressHost() + ":" + s.ingressPort());
+    }
+
     /** A TLS connection to one replica's client port, its certificate checked against the cluster CA. */
     static SSLSocket connect(ReplicaSettings s) throws Exception {
       X509Certificate ca;
@@ -427,7 +578,16 @@ final class ClusterCommand implements Runnable {
       tmf.init(trust);
       SSLContext context = SSLContext.getInstance("TLSv1.3");
       context.init(null, tmf.getTrustManagers(), new SecureRandom());
-      SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(s.ingressHost(), s.ingressPort());
+      String address = clientAddress(s);
+      java.net.Socket plain = new java.net.Socket();
+      try {
+        plain.connect(new java.net.InetSocketAddress(Hosts.of(address), portOf(address)), 2000);
+      } catch (IOException e) {
+        plain.close();
+        throw e;
+      }
+      // Layered over the connected socket with the host's name, which the certificate must carry.
+      SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(plain, Hosts.of(address), portOf(address), true);
       SSLParameters params = socket.getSSLParameters();
       params.setEndpointIdentificationAlgorithm("HTTPS");
       socket.setSSLParameters(params);

@@ -35,9 +35,15 @@ final class LocalCluster implements AutoCloseable {
   final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   LocalCluster(Path dir) throws Exception {
+    this(dir, List.of("--base-port", Integer.toString(ClusterCommandTest.freeBasePort())));
+  }
+
+  /** A cluster made by 'cluster init DIR' with {@code initOptions} (e.g. --hosts for replicas on other hosts). */
+  LocalCluster(Path dir, List<String> initOptions) {
     this.dir = dir;
-    var init = ClusterCommandTest.run("cluster", "init", dir.toString(), "--base-port",
-        Integer.toString(ClusterCommandTest.freeBasePort()));
+    List<String> args = new ArrayList<>(List.of("cluster", "init", dir.toString()));
+    args.addAll(initOptions);
+    var init = ClusterCommandTest.run(args.toArray(String[]::new));
     assertThat(init.exit()).as(init.err()).isZero();
   }
 
@@ -62,8 +68,10 @@ final class LocalCluster implements AutoCloseable {
     return ReplicaSettings.read(dir.resolve(id).resolve("replica.properties"));
   }
 
+  /** Replica {@code id}'s admin API, at the address its peers know it by. */
   String admin(String id) {
-    return "http://127.0.0.1:" + settings(id).httpPort();
+    ReplicaSettings s = settings(id);
+    return "http://" + s.httpPeers().getOrDefault(id, s.httpHost() + ":" + s.httpPort());
   }
 
   PublicKey operatorKey() {
