@@ -59,6 +59,9 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
   @Option(names = "--history", paramLabel = "FILE", description = "The history file (default chaos-history-SEED.jsonl).")
   Path history;
 
+  @Option(names = "--dry-run", description = "Print the fault schedule (with partitions when they can be made here) and exit.")
+  boolean dryRun;
+
   @Option(names = "--keep", description = "Keep the started cluster's directory (its replicas' logs) after the run.")
   boolean keep;
 
@@ -107,6 +110,14 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
       throw new UserError(e.getMessage());
     }
     PrintWriter out = spec.commandLine().getOut();
+    if (dryRun) {
+      boolean partitions = existing == null && dev.bulwark.cli.net.NetworkLab.unavailableReason().isEmpty();
+      List<dev.bulwark.cli.chaos.Fault.Timed> plan = FaultSchedule.plan(chosenSeed, length, partitions, pace);
+      out.printf("seed %d, pace %s, partitions %s: %d faults%n", chosenSeed, pace.name().toLowerCase(java.util.Locale.ROOT),
+          partitions ? "yes" : "no", plan.stream().filter(t -> !(t.fault() instanceof dev.bulwark.cli.chaos.Fault.RestartKilled)).count());
+      plan.forEach(t -> out.println("  " + t));
+      return 0;
+    }
     ChaosReport report = new ChaosRunner(options, this, out).run();
     out.println("history: " + options.historyFile().toAbsolutePath() + "; seed " + chosenSeed);
     report.print(out);
@@ -122,12 +133,12 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
   // ---------------------------------------------------------------- ClusterControl, through 'bulwark cluster'
 
   @Override
-  public void init(Path dir, int count, int basePort) throws IOException {
+  public void init(Path dir, List<String> hosts, int basePort) throws IOException {
     StringWriter text = new StringWriter();
     CommandLine cli = BulwarkCommand.commandLine();
     cli.setOut(new PrintWriter(text, true));
     cli.setErr(new PrintWriter(text, true));
-    int exit = cli.execute("cluster", "init", dir.toString(), "--replicas", Integer.toString(count), "--base-port",
+    int exit = cli.execute("cluster", "init", dir.toString(), "--hosts", String.join(",", hosts), "--base-port",
         Integer.toString(basePort), "--name", "chaos");
     if (exit != 0) {
       throw new IOException("cluster init failed: " + text);
@@ -143,8 +154,8 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
   }
 
   @Override
-  public Process start(Path replicaDir) throws IOException {
-    return ClusterCommand.startReplica(replicaDir, false);
+  public Process start(Path replicaDir, java.util.function.UnaryOperator<List<String>> launcher) throws IOException {
+    return ClusterCommand.startReplica(replicaDir, false, launcher);
   }
 
   @Override

