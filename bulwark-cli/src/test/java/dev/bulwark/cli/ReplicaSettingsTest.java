@@ -140,7 +140,7 @@ class ReplicaSettingsTest {
     p.put("engine.batchDelay", new Probe("150ms", 150L, s -> s.engine().batchDelayMs()));
     p.put("engine.pipelineDepth", new Probe("4", 4, s -> s.engine().pipelineDepth()));
     p.put("engine.queueRequestsMax", new Probe("5000", 5000, s -> s.engine().queueRequestsMax()));
-    p.put("engine.validationThreads", new Probe("3", 3, s -> s.engine().validationThreads()));
+    p.put("engine.validationThreads", new Probe("1001", 1001, s -> s.engine().validationThreads()));
     p.put("state.retainedVersions", new Probe("16", 16, s -> s.engine().state().retainedVersions()));
     p.put("state.collectDeletesMax", new Probe("100", 100, s -> s.engine().state().collectDeletesMax()));
     p.put("state.journalChunkDigests", new Probe("200", 200, s -> s.engine().state().journalChunkDigests()));

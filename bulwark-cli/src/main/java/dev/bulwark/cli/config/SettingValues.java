@@ -11,22 +11,15 @@ import java.util.Objects;
  */
 public final class SettingValues {
   private final Map<Setting<?>, Object> values;
-  private final Map<Setting<?>, String> written;
 
-  SettingValues(Map<Setting<?>, Object> values, Map<Setting<?>, String> written) {
+  SettingValues(Map<Setting<?>, Object> values) {
     this.values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
-    this.written = Collections.unmodifiableMap(new LinkedHashMap<>(written));
   }
 
   /** The setting's value; every registered setting has one. */
   @SuppressWarnings("unchecked")
   public <T> T get(Setting<T> setting) {
     return (T) Objects.requireNonNull(values.get(setting), () -> setting.name() + " has no value");
-  }
-
-  /** Whether the file sets it (rather than leaving it to its default). */
-  public boolean isWritten(Setting<?> setting) {
-    return written.containsKey(setting);
   }
 
   /** The value as the reference writes it (canonical units), for messages. */

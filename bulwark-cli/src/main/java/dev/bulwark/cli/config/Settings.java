@@ -195,7 +195,6 @@ public final class Settings {
       }
     }
     Map<Setting<?>, Object> values = new LinkedHashMap<>();
-    Map<Setting<?>, String> texts = new LinkedHashMap<>();
     for (Setting<?> setting : ALL) {
       String text = written.get(setting.name());
       text = text == null ? null : text.strip();
@@ -209,7 +208,6 @@ public final class Settings {
       }
       try {
         values.put(setting, setting.type().parse(text, base));
-        texts.put(setting, text);
       } catch (SettingType.Invalid e) {
         problems.add("setting '" + setting.name() + "' must be " + setting.type().expectation() + ", got '" + text + "'"
             + (e.getMessage() == null ? "" : ": " + e.getMessage()));
@@ -224,7 +222,7 @@ public final class Settings {
     if (!problems.isEmpty()) {
       throw new SettingException(problems);
     }
-    return new SettingValues(values, texts);
+    return new SettingValues(values);
   }
 
   private static void derive(Map<Setting<?>, Object> values, List<String> problems) {
