@@ -19,7 +19,7 @@ import picocli.CommandLine.Command;
         LedgerCommands.Transfer.class, LedgerCommands.Balance.class,
         LedgerCommands.History.class, VerifyCommand.ReceiptCommand.class, BenchCommand.class, ChaosCommand.class,
         KeysCommand.class, VerifyCommand.class, AuditCommand.class, TablesCommand.class,
-        BackupCommand.class, RestoreCommand.class,
+        BackupCommand.class, RestoreCommand.class, ConfigCommand.class,
         CommandLine.HelpCommand.class})
 public final class BulwarkCommand implements Runnable {
   @CommandLine.Spec
@@ -41,7 +41,8 @@ public final class BulwarkCommand implements Runnable {
       if (e instanceof UserError || e instanceof dev.bulwark.store.StoreException
           || e instanceof dev.bulwark.client.RequestTimeoutException || e instanceof dev.bulwark.client.ReceiptRejectedException
           || e instanceof dev.bulwark.core.json.JsonException || e instanceof IllegalArgumentException) {
-        err.println("bulwark: " + e.getMessage());
+        // One line per problem (a settings file may have several), each marked as the command's.
+        String.valueOf(e.getMessage()).lines().forEach(line -> err.println("bulwark: " + line));
         return 2;
       }
       err.println("bulwark: internal error (a bug; please report it with this trace):");

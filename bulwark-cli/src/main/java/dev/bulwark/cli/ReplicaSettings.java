@@ -1,5 +1,17 @@
 package dev.bulwark.cli;
 
+import static dev.bulwark.cli.config.Settings.*;
+
+import dev.bulwark.cli.config.Setting;
+import dev.bulwark.cli.config.SettingException;
+import dev.bulwark.cli.config.SettingValues;
+import dev.bulwark.cli.config.Settings;
+import dev.bulwark.server.admin.AdminConfig;
+import dev.bulwark.server.engine.EngineConfig;
+import dev.bulwark.server.net.IngressConfig;
+import dev.bulwark.server.raft.RaftSettings;
+import dev.bulwark.store.StoreConfig;
+import dev.bulwark.store.state.StateConfig;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;
@@ -8,106 +20,159 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
- * One replica's configuration file ({@code replica.properties}), as {@code bulwark cluster init}
- * writes it and {@code bulwark serve} reads it. Paths are relative to the file's directory.
- * A missing or malformed setting stops start-up with a message that names it.
+ * One replica's configuration ({@code replica.properties}), as {@code bulwark cluster init}
+ * writes it and {@code bulwark serve} reads it: the settings of the registry ({@link Settings},
+ * documented in docs/configuration.md) mapped onto the config records that validate them. Any
+ * bad, missing or unknown setting stops start-up, before anything opens, with a message that
+ * names it; a record's refusal of a combination is reported under the settings it names.
  *
- * <pre>
- * cluster.name     the cluster's name (its Raft group)
- * replica.id       this replica's id
- * raft.peers       id=host:port of every replica's Raft endpoint, comma separated
- * ingress.host     the address clients connect to (127.0.0.1 for a local cluster)
- * ingress.port     its port
- * ingress.peers    id=host:port of every replica's client endpoint
- * tls.ca, tls.certificate, tls.key   the cluster CA and this replica's certificate and key
- * operator.id      the operator's name in receipts
- * operator.key     the operator's signing key (PEM, mode 0600)
- * admin.publicKey  the key that signs deposits and withdrawals
- * http.host        the admin and dashboard listener's address (default 127.0.0.1)
- * http.port        its port (default: ingress.port + 100)
- * http.peers       id=host:port of every replica's admin listener (default: each ingress peer's port + 100)
- * </pre>
+ * @param file the file read
+ * @param cluster the cluster's name (its Raft group)
+ * @param id this replica's id
+ * @param raftPeers id -> host:port of every replica's Raft endpoint
+ * @param ingressPeers id -> host:port of every replica's client endpoint
+ * @param operatorKey the operator's signing key (PEM, mode 0600)
+ * @param adminPublicKey the key that signs deposits and withdrawals
+ * @param engine the request pipeline's limits, the state's among them
+ * @param raft the Raft limits, with mutual TLS from this replica's certificate
+ * @param ingress the client listener, accepting client certificates from the cluster CA
+ * @param admin the admin and dashboard listener
+ * @param storeCacheBytesMax the store's object cache bound
  */
-record ReplicaSettings(Path file, String cluster, String id, Map<String, String> raftPeers, String ingressHost,
-    int ingressPort, Map<String, String> ingressPeers, Path ca, Path certificate, Path key, String operatorId,
-    Path operatorKey, Path adminPublicKey, String httpHost, int httpPort, Map<String, String> httpPeers) {
+record ReplicaSettings(Path file, String cluster, String id, Map<String, String> raftPeers,
+    Map<String, String> ingressPeers, Path operatorKey, Path adminPublicKey, EngineConfig engine, RaftSettings raft,
+    IngressConfig ingress, AdminConfig admin, long storeCacheBytesMax) {
 
   /** The admin listener's port is the client port plus this, unless set. */
-  static final int HTTP_PORT_OFFSET = 100;
+  static final int HTTP_PORT_OFFSET = Settings.HTTP_PORT_OFFSET;
 
   static ReplicaSettings read(Path file) {
     Properties p = new Properties();
     try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
       p.load(r);
-    } catch (IOException e) {
+    } catch (IOException | IllegalArgumentException e) {
       throw new UserError("cannot read " + file + ": " + e.getMessage());
     }
-    Path base = file.toAbsolutePath().getParent();
-    int ingressPort = port(p, file, "ingress.port");
-    Map<String, String> ingressPeers = peers(p, file, "ingress.peers");
-    if (ingressPort + HTTP_PORT_OFFSET > 65535 && p.getProperty("http.port") == null) {
-      throw new UserError(file + ": setting 'http.port' must be set when ingress.port + " + HTTP_PORT_OFFSET + " is not a port");
-    }
-    int httpPort = p.getProperty("http.port") == null ? ingressPort + HTTP_PORT_OFFSET : port(p, file, "http.port");
-    Map<String, String> httpPeers = p.getProperty("http.peers") != null ? peers(p, file, "http.peers") : shifted(ingressPeers);
-    return new ReplicaSettings(file, required(p, file, "cluster.name"), required(p, file, "replica.id"),
-        peers(p, file, "raft.peers"), required(p, file, "ingress.host"), ingressPort,
-        ingressPeers, base.resolve(required(p, file, "tls.ca")),
-        base.resolve(required(p, file, "tls.certificate")), base.resolve(required(p, file, "tls.key")),
-        required(p, file, "operator.id"), base.resolve(required(p, file, "operator.key")),
-        base.resolve(required(p, file, "admin.publicKey")), p.getProperty("http.host", "127.0.0.1").strip(), httpPort,
-        httpPeers);
-  }
-
-  private static Map<String, String> shifted(Map<String, String> ingressPeers) {
-    Map<String, String> out = new LinkedHashMap<>();
-    ingressPeers.forEach((id, address) -> {
-      int colon = address.lastIndexOf(':');
-      out.put(id, address.substring(0, colon + 1) + (Integer.parseInt(address.substring(colon + 1)) + HTTP_PORT_OFFSET));
-    });
-    return out;
-  }
-
-  private static String required(Properties p, Path file, String name) {
-    String v = p.getProperty(name);
-    if (v == null || v.isBlank()) {
-      throw new UserError(file + ": setting '" + name + "' is missing");
-    }
-    return v.strip();
-  }
-
-  private static int port(Properties p, Path file, String name) {
-    String v = required(p, file, name);
+    Map<String, String> written = new LinkedHashMap<>();
+    p.stringPropertyNames().stream().sorted().forEach(name -> written.put(name, p.getProperty(name)));
     try {
-      int port = Integer.parseInt(v);
-      if (port < 1 || port > 65535) {
-        throw new NumberFormatException();
-      }
-      return port;
-    } catch (NumberFormatException e) {
-      throw new UserError(file + ": setting '" + name + "' must be a port between 1 and 65535, got '" + v + "'");
+      return of(file, Settings.parse(written, file.toAbsolutePath().getParent()));
+    } catch (SettingException e) {
+      throw new UserError(e.problems().stream().map(problem -> file + ": " + problem).collect(Collectors.joining("\n")));
     }
   }
 
-  private static Map<String, String> peers(Properties p, Path file, String name) {
-    Map<String, String> out = new LinkedHashMap<>();
-    for (String part : required(p, file, name).split(",")) {
-      String[] kv = part.strip().split("=", 2);
-      if (kv.length != 2 || !kv[0].matches("[A-Za-z0-9_-]{1,32}") || !kv[1].matches("[^\\s:]+:\\d{1,5}")) {
-        throw new UserError(file + ": setting '" + name + "' must be id=host:port,..., got '" + part.strip() + "'");
+  /** Maps parsed settings onto the config records; a record's refusal names the settings it concerns. */
+  static ReplicaSettings of(Path file, SettingValues v) {
+    StateConfig state = build(v, List.of(STATE_RETAINED_VERSIONS, STATE_COLLECT_DELETES_MAX, STATE_JOURNAL_CHUNK_DIGESTS,
+        STATE_LINKED_DEPTH), () -> new StateConfig(v.get(STATE_RETAINED_VERSIONS), v.get(STATE_COLLECT_DELETES_MAX),
+            v.get(STATE_JOURNAL_CHUNK_DIGESTS), v.get(STATE_LINKED_DEPTH)));
+    EngineConfig engine = build(v, List.of(OPERATOR_ID, ENGINE_RECEIPT_MODE, ENGINE_STATE_PROOFS_IN_RECEIPTS,
+        ENGINE_BATCH_REQUESTS_MAX, ENGINE_BATCH_BYTES_MAX, ENGINE_BATCH_DELAY, ENGINE_PIPELINE_DEPTH, ENGINE_QUEUE_REQUESTS_MAX,
+        ENGINE_VALIDATION_THREADS), () -> new EngineConfig(v.get(OPERATOR_ID), v.get(ENGINE_RECEIPT_MODE),
+            v.get(ENGINE_STATE_PROOFS_IN_RECEIPTS), v.get(ENGINE_BATCH_REQUESTS_MAX), v.get(ENGINE_BATCH_BYTES_MAX),
+            v.get(ENGINE_BATCH_DELAY).toMillis(), v.get(ENGINE_PIPELINE_DEPTH), v.get(ENGINE_QUEUE_REQUESTS_MAX),
+            v.get(ENGINE_VALIDATION_THREADS), state));
+    RaftSettings raft = build(v, List.of(RAFT_ELECTION_TIMEOUT_MIN, RAFT_ELECTION_TIMEOUT_MAX, RAFT_PEER_REQUEST_TIMEOUT,
+        RAFT_ENTRY_BYTES_MAX, RAFT_SNAPSHOT_EVERY_ENTRIES, RAFT_LOG_SEGMENT_BYTES, TLS_CERTIFICATE, TLS_KEY, TLS_CA),
+        () -> new RaftSettings(v.get(RAFT_ELECTION_TIMEOUT_MIN), v.get(RAFT_ELECTION_TIMEOUT_MAX),
+            v.get(RAFT_PEER_REQUEST_TIMEOUT), Math.toIntExact(v.get(RAFT_ENTRY_BYTES_MAX)), v.get(RAFT_SNAPSHOT_EVERY_ENTRIES),
+            v.get(RAFT_LOG_SEGMENT_BYTES),
+            Optional.of(new RaftSettings.Tls(v.get(TLS_CERTIFICATE), v.get(TLS_KEY), v.get(TLS_CA)))));
+    IngressConfig ingress = build(v, List.of(INGRESS_HOST, INGRESS_PORT, TLS_CERTIFICATE, TLS_KEY, INGRESS_FRAME_BYTES_MAX,
+        INGRESS_IN_FLIGHT_PER_CONNECTION_MAX, INGRESS_IN_FLIGHT_TOTAL_MAX, TLS_CA),
+        () -> new IngressConfig(v.get(INGRESS_HOST), v.get(INGRESS_PORT), v.get(TLS_CERTIFICATE), v.get(TLS_KEY),
+            Math.toIntExact(v.get(INGRESS_FRAME_BYTES_MAX)), v.get(INGRESS_IN_FLIGHT_PER_CONNECTION_MAX),
+            v.get(INGRESS_IN_FLIGHT_TOTAL_MAX), Optional.of(v.get(TLS_CA))));
+    AdminConfig admin = build(v, List.of(HTTP_HOST, HTTP_PORT, HTTP_PEERS, HTTP_PEER_TIMEOUT),
+        () -> new AdminConfig(v.get(HTTP_HOST), v.get(HTTP_PORT), v.get(HTTP_PEERS), v.get(HTTP_PEER_TIMEOUT)));
+    // The store's directory is the replica's data directory, known only at start; this checks the bound now.
+    long cacheBytes = build(v, List.of(STORE_CACHE_BYTES_MAX),
+        () -> StoreConfig.defaults(Path.of(".")).withCacheBytesMax(v.get(STORE_CACHE_BYTES_MAX)).cacheBytesMax());
+    return new ReplicaSettings(file, v.get(CLUSTER_NAME), v.get(REPLICA_ID), v.get(RAFT_PEERS), v.get(INGRESS_PEERS),
+        v.get(OPERATOR_KEY), v.get(ADMIN_PUBLIC_KEY), engine, raft, ingress, admin, cacheBytes);
+  }
+
+  static <T> T build(SettingValues v, List<Setting<?>> inputs, Supplier<T> make) {
+    try {
+      return make.get();
+    } catch (IllegalArgumentException | NullPointerException | ArithmeticException e) {
+      String message = String.valueOf(e.getMessage());
+      List<Setting<?>> named = inputs.stream().filter(s -> mentions(message, s)).toList();
+      String reason = message;
+      if (named.isEmpty()) {
+        named = inputs;
       }
-      out.put(kv[0], kv[1]);
+      for (Setting<?> s : inputs) {
+        if (s.recordName().isPresent()) {
+          reason = reason.replaceAll(word(s.recordName().get()), s.name());
+        }
+      }
+      String which = named.stream().map(s -> "'" + s.name() + "' (" + v.text(s) + ")").collect(Collectors.joining(", "));
+      throw new SettingException(List.of((named.size() == 1 ? "setting " + which + " is" : "settings " + which + " are")
+          + " rejected: " + reason));
     }
-    return out;
+  }
+
+  private static boolean mentions(String message, Setting<?> s) {
+    return Pattern.compile(word(s.name())).matcher(message).find()
+        || s.recordName().map(r -> Pattern.compile(word(r)).matcher(message).find()).orElse(false);
+  }
+
+  private static String word(String name) {
+    return "(?<![A-Za-z.])" + Pattern.quote(name) + "(?![A-Za-z])";
+  }
+
+  String ingressHost() {
+    return ingress.host();
+  }
+
+  int ingressPort() {
+    return ingress.port();
+  }
+
+  Path ca() {
+    return ingress.clientCa().orElseThrow();
+  }
+
+  Path certificate() {
+    return ingress.certificate();
+  }
+
+  Path key() {
+    return ingress.privateKey();
+  }
+
+  String operatorId() {
+    return engine.operatorId();
+  }
+
+  String httpHost() {
+    return admin.host();
+  }
+
+  int httpPort() {
+    return admin.port();
+  }
+
+  Map<String, String> httpPeers() {
+    return admin.peers();
   }
 
   static void write(Path file, Map<String, String> settings) {
     try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
       w.write("# Bulwark replica configuration, written by 'bulwark cluster init'. Paths are relative to this file.\n");
+      w.write("# Every other setting (batching, limits, timeouts, cache) has a default; docs/configuration.md lists\n");
+      w.write("# them all, and 'bulwark config defaults' prints them as a commented file.\n");
       for (Map.Entry<String, String> e : settings.entrySet()) {
         w.write(e.getKey() + "=" + e.getValue() + "\n");
       }

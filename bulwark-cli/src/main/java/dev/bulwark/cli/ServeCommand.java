@@ -3,7 +3,6 @@ package dev.bulwark.cli;
 import dev.bulwark.core.crypto.SigningKey;
 import dev.bulwark.ledger.Account;
 import dev.bulwark.ledger.Ledger;
-import dev.bulwark.server.admin.AdminConfig;
 import dev.bulwark.server.admin.AdminServer;
 import dev.bulwark.server.admin.ReplicaMetrics;
 import java.util.LinkedHashMap;
@@ -11,8 +10,6 @@ import java.util.List;
 import java.util.Map;
 import dev.bulwark.ledger.LedgerRequest;
 import dev.bulwark.ledger.LedgerResult;
-import dev.bulwark.server.engine.EngineConfig;
-import dev.bulwark.server.net.IngressConfig;
 import dev.bulwark.server.net.IngressServer;
 import dev.bulwark.server.raft.RaftSettings;
 import dev.bulwark.server.raft.ReplicaServer;
@@ -39,9 +36,9 @@ final class ServeCommand implements Runnable {
       description = "Start empty and wait to be added to a running cluster (see 'bulwark cluster add-replica').")
   boolean join;
 
-  /** Replica-to-replica traffic: mutual TLS with the replica's certificate from the cluster CA. */
+  /** The file's Raft limits, and mutual TLS between replicas with this one's certificate from the cluster CA. */
   static RaftSettings raftSettings(ReplicaSettings s) {
-    return RaftSettings.DEFAULT.withTls(new RaftSettings.Tls(s.certificate(), s.key(), s.ca()));
+    return s.raft();
   }
 
   /** Accounts by name in the admin API: /state/accounts/NAME, with the balance shown. */
@@ -63,20 +60,20 @@ final class ServeCommand implements Runnable {
 
   @Override
   public void run() {
+    // Every setting is parsed and checked (and every key file read) before anything opens.
     ReplicaSettings s = ReplicaSettings.read(config);
     SigningKey operatorKey = KeyFiles.readPrivateKey(s.operatorKey());
     Ledger ledger = new Ledger(KeyFiles.readPublicKey(s.adminPublicKey()));
     Path dir = config.toAbsolutePath().getParent();
     var members = new ReplicaServer.Members(s.cluster(), s.raftPeers());
     var replica = join && !java.nio.file.Files.exists(dir.resolve("data"))
-        ? ReplicaServer.<LedgerRequest, LedgerResult>join(s.id(), members, dir.resolve("data"), ledger,
-            EngineConfig.defaults(s.operatorId()), raftSettings(s), operatorKey, InstantSource.system())
-        : ReplicaServer.<LedgerRequest, LedgerResult>start(s.id(), members, dir.resolve("data"), ledger,
-            EngineConfig.defaults(s.operatorId()), raftSettings(s), operatorKey, InstantSource.system());
+        ? ReplicaServer.<LedgerRequest, LedgerResult>join(s.id(), members, dir.resolve("data"), ledger, s.engine(),
+            s.raft(), operatorKey, InstantSource.system(), s.storeCacheBytesMax())
+        : ReplicaServer.<LedgerRequest, LedgerResult>start(s.id(), members, dir.resolve("data"), ledger, s.engine(),
+            s.raft(), operatorKey, InstantSource.system(), s.storeCacheBytesMax());
     IngressServer ingress;
     try {
-      ingress = IngressServer.start(new IngressConfig(s.ingressHost(), s.ingressPort(), s.certificate(), s.key(), 1 << 20,
-          1024, 65_536, java.util.Optional.of(s.ca())), replica::submit, new IngressServer.Queries() {
+      ingress = IngressServer.start(s.ingress(), replica::submit, new IngressServer.Queries() {
             @Override public dev.bulwark.core.protocol.Frame.Answer state(dev.bulwark.core.Bytes key) {
               return replica.query(key);
             }
@@ -93,8 +90,7 @@ final class ServeCommand implements Runnable {
     ingress.observe(metrics);
     AdminServer admin;
     try {
-      admin = AdminServer.start(new AdminConfig(s.httpHost(), s.httpPort(), s.httpPeers(), java.time.Duration.ofMillis(500)),
-          replica, List.of(accountsView()), metrics);
+      admin = AdminServer.start(s.admin(), replica, List.of(accountsView()), metrics);
     } catch (RuntimeException e) {
       ingress.close();
       replica.close();

@@ -84,7 +84,8 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   private final List<Thread> stoppers = new ArrayList<>();
 
   private ReplicaServer(String id, Members members, Path directory, Application<Q, R> app, EngineConfig config,
-      RaftSettings raft, SigningKey operatorKey, InstantSource clock, boolean joining) throws IOException {
+      RaftSettings raft, SigningKey operatorKey, InstantSource clock, boolean joining, long storeCacheBytesMax)
+      throws IOException {
     this.id = id;
     this.members = members;
     this.app = app;
@@ -94,8 +95,8 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     this.clock = clock;
     DataFormat.checkOrCreate(directory);
     // Raft's log is durable on a majority and replayed past the persisted applied mark.
-    this.replica = new Replica(StoreConfig.defaults(directory.resolve("store")).withDurability(Durability.NO_SYNC), app,
-        config, Durability.NO_SYNC);
+    this.replica = new Replica(StoreConfig.defaults(directory.resolve("store")).withDurability(Durability.NO_SYNC)
+        .withCacheBytesMax(storeCacheBytesMax), app, config, Durability.NO_SYNC);
     try {
       String address = members.addresses().get(id);
       if (address == null) {
@@ -122,8 +123,14 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   /** Starts (or restarts, from its directory) replica {@code id} of {@code members}. */
   public static <Q, R> ReplicaServer<Q, R> start(String id, Members members, Path directory, Application<Q, R> app,
       EngineConfig config, RaftSettings raft, SigningKey operatorKey, InstantSource clock) {
+    return start(id, members, directory, app, config, raft, operatorKey, clock, StoreConfig.CACHE_BYTES_DEFAULT);
+  }
+
+  /** As the other {@code start}, with the store's object cache bounded to {@code storeCacheBytesMax}. */
+  public static <Q, R> ReplicaServer<Q, R> start(String id, Members members, Path directory, Application<Q, R> app,
+      EngineConfig config, RaftSettings raft, SigningKey operatorKey, InstantSource clock, long storeCacheBytesMax) {
     try {
-      return new ReplicaServer<>(id, members, directory, app, config, raft, operatorKey, clock, false);
+      return new ReplicaServer<>(id, members, directory, app, config, raft, operatorKey, clock, false, storeCacheBytesMax);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start replica " + id, e);
     }
@@ -136,8 +143,14 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
    */
   public static <Q, R> ReplicaServer<Q, R> join(String id, Members members, Path directory, Application<Q, R> app,
       EngineConfig config, RaftSettings raft, SigningKey operatorKey, InstantSource clock) {
+    return join(id, members, directory, app, config, raft, operatorKey, clock, StoreConfig.CACHE_BYTES_DEFAULT);
+  }
+
+  /** As the other {@code join}, with the store's object cache bounded to {@code storeCacheBytesMax}. */
+  public static <Q, R> ReplicaServer<Q, R> join(String id, Members members, Path directory, Application<Q, R> app,
+      EngineConfig config, RaftSettings raft, SigningKey operatorKey, InstantSource clock, long storeCacheBytesMax) {
     try {
-      return new ReplicaServer<>(id, members, directory, app, config, raft, operatorKey, clock, true);
+      return new ReplicaServer<>(id, members, directory, app, config, raft, operatorKey, clock, true, storeCacheBytesMax);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start replica " + id, e);
     }
