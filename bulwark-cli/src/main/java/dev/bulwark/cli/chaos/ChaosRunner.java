@@ -368,7 +368,7 @@ public final class ChaosRunner {
           history.append(new History.FaultEvent(history.now(), fault.kind(), id, "started again"));
           // The next fault waits until the replica is back, so that at most one is out at a time.
           boolean back = awaitFollowing(id, Duration.ofSeconds(60));
-          say(fault.kind() + " " + id + (back ? ", following again after " : ", still not following after ")
+          say(fault.kind() + " " + id + (back ? ", caught up again after " : ", still not caught up after ")
               + (System.nanoTime() - before) / 1_000_000 + " ms");
         }
       }
@@ -496,18 +496,33 @@ public final class ChaosRunner {
     killed.remove(id);
   }
 
-  /** Whether replica {@code id} answers as a follower or leader within {@code wait}. */
+  /**
+   * Whether replica {@code id} is back within {@code wait}: it answers as a follower (or leader)
+   * and has applied the log to within {@value #CAUGHT_UP_SLACK} entries of what the leader has
+   * applied. A replica answers as a follower the moment it starts, long before it could stand
+   * in for a lost member of the majority; the next fault waits for the latter.
+   */
   private boolean awaitFollowing(String id, Duration wait) throws InterruptedException {
     long deadline = System.nanoTime() + wait.toNanos();
     while (System.nanoTime() < deadline) {
       Optional<AdminProbe.Status> s = probe.status(replicas.get(id).adminAddress());
       if (s.isPresent() && ("FOLLOWER".equals(s.get().role()) || "LEADER".equals(s.get().role()))) {
-        return true;
+        if ("LEADER".equals(s.get().role())) {
+          return true;
+        }
+        Optional<String> leader = leader(Duration.ZERO);
+        Optional<AdminProbe.Status> l = leader.flatMap(x -> probe.status(replicas.get(x).adminAddress()));
+        if (l.isPresent() && s.get().appliedIndex() >= l.get().appliedIndex() - CAUGHT_UP_SLACK) {
+          return true;
+        }
       }
       Thread.sleep(200);
     }
     return false;
   }
+
+  /** How far behind the leader's applied index a restarted replica may be and count as back. */
+  static final long CAUGHT_UP_SLACK = 16;
 
   /** Heals partitions, resumes paused replicas and restarts killed ones, so that all can converge. */
   private void heal() throws IOException, InterruptedException {

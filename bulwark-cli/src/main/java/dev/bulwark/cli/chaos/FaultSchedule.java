@@ -98,7 +98,7 @@ public final class FaultSchedule {
         long restartAt = at + pace.restartMinMs + random.nextLong(pace.restartSpreadMs);
         step.add(new Fault.Timed(restartAt, new Fault.RestartKilled()));
         // A replica takes seconds to start and catch up on a loaded machine (the injector also
-        // waits until it follows again before going on).
+        // waits until it has caught up before going on).
         busyUntil = restartAt + pace.settleMs;
       }
       long next = busyUntil + pace.gapMinMs + random.nextLong(pace.gapSpreadMs);
