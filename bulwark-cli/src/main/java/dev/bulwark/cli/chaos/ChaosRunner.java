@@ -438,8 +438,8 @@ public final class ChaosRunner {
       return;
     }
     paused.add(id);
-    history.append(new History.FaultEvent(history.now(), fault.kind(), id, "SIGSTOP pid " + p.pid() + " for " + millis + " ms"));
     signal(p, "STOP");
+    history.append(new History.FaultEvent(history.now(), fault.kind(), id, "SIGSTOP pid " + p.pid() + " for " + millis + " ms"));
     say(fault.kind() + " " + id + " for " + millis + " ms");
     try {
       Thread.sleep(millis);
@@ -470,9 +470,11 @@ public final class ChaosRunner {
     sides.add(rest.stream().map(hostOf::get).collect(java.util.stream.Collectors.toSet()));
     String description = groups.stream().map(g -> String.join("+", new java.util.TreeSet<>(g)))
         .collect(java.util.stream.Collectors.joining(" | ")) + " | " + String.join("+", rest);
+    // Recorded once the rules are in place (a few nft calls, slow on a loaded machine), so that
+    // the failover is timed from the cut itself.
+    l.partition(sides);
     history.append(new History.FaultEvent(history.now(), fault.kind(), String.join("+", new java.util.TreeSet<>(groups.getFirst())),
         "cut links " + description + " for " + millis + " ms"));
-    l.partition(sides);
     say(fault.kind() + " " + description + " for " + millis + " ms");
     try {
       Thread.sleep(millis);
