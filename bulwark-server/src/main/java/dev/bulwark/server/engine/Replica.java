@@ -43,8 +43,25 @@ public final class Replica implements AutoCloseable {
     open();
   }
 
+  /**
+   * A replica over a store that is already open, with the engine's and {@code application}'s
+   * tables registered (the simulator reuses emptied stores across seeds). Closing the replica
+   * closes the store.
+   */
+  public Replica(ObjectStore objects, Application<?, ?> application, EngineConfig config, Durability applyDurability) {
+    this.storeConfig = objects.config();
+    this.application = application;
+    this.config = config;
+    this.applyDurability = applyDurability;
+    load(objects);
+  }
+
   private void open() {
-    this.objects = ObjectStore.open(storeConfig, EngineTables.all(application.tables()));
+    load(ObjectStore.open(storeConfig, EngineTables.all(application.tables())));
+  }
+
+  private void load(ObjectStore opened) {
+    this.objects = opened;
     this.state = new StateStore(objects, config.state());
     this.applied = EngineTables.APPLIED_MARK.get(objects.store(), EngineTables.APPLIED_KEY).orElse(EngineTables.Applied.NONE);
     this.lastHead = applied.batchNumber() < 0 ? null

@@ -41,6 +41,8 @@ import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -66,6 +68,19 @@ import java.util.function.Consumer;
  *       of the batches after it is answered "not committed" and the sequencer restarts from the
  *       committed state.
  * </ol>
+ *
+ * <p><b>Stepping.</b> The sequencing logic is a state machine that never blocks: {@link #step}
+ * does what can be done now (take queued requests, open, fill and close batches, restart after
+ * a batch that did not commit) and says when it must run again: at a deadline (a time-sliced
+ * batch closes), or when there is news (a request is queued, a batch leaves the pipeline, which
+ * queues a wake-up). What it waits for is left in {@code awaiting}. In production one thread
+ * drives it and does the waiting the way the loop used to: a timed poll of the queue (the
+ * request it returns is handed to the next step), or a timed wait for a free slot or an idle
+ * pipeline. A simulator builds the sequencer with {@link #stepped}: no thread, its own
+ * {@link Ticker}, clock and executors for validation and receipts, and calls {@link #step}
+ * after each simulated event, so a whole run is single-threaded and replayable from a seed.
+ * The state machine keeps what the loop kept on its stack (the request waiting for a slot, the
+ * batch being filled, its deadline) in fields; nothing is allocated per step.
  */
 public final class Sequencer<Q, R> implements AutoCloseable {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Sequencer.class);
@@ -75,11 +90,13 @@ public final class Sequencer<Q, R> implements AutoCloseable {
   private final Replicator replicator;
   private final SigningKey operatorKey;
   private final InstantSource clock;
-  private final ThreadPoolExecutor validation;
+  private final Ticker ticker;
+  private final Executor validation;
   /** Adds state proofs to receipts while their batch replicates; tasks are bounded by pipelineDepth. */
-  private final java.util.concurrent.ExecutorService receiptWork;
+  private final Executor receiptWork;
   private final BlockingQueue<Pending<Q>> queue;
   private final Semaphore slots;
+  /** The thread that drives {@link #step}, or null when a simulator drives it. */
   private final Thread thread;
   private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
   /** inFlight.size(), for the sequencer to read on every request without the lock. */
@@ -95,32 +112,85 @@ public final class Sequencer<Q, R> implements AutoCloseable {
   private Digest stateRoot;
   private Digest previousHeadHash;
 
-  private record Pending<Q>(ClientRequest request, Digest digest, Q payload, CompletableFuture<Outcome> future) {}
+  // Sequencer-thread state of the step machine: what the old loop kept on its stack.
+  /** Taken off the queue by the driver's wait, handed to the next step before the queue's head. */
+  private Pending<Q> arrived;
+  /** A request that starts the next batch once a slot is free. */
+  private Pending<Q> first;
+  /** The batch being filled, holding a slot. */
+  private Batch open;
+  /** Time-sliced batching: when the open batch closes. */
+  private long closeAtNs;
+  /** Adaptive batching: once there is room, how many more queued requests to take (-1: no room yet). */
+  private int takeThenClose;
+  /** What the last step waits for; read by the production driver. */
+  private Awaiting awaiting = Awaiting.REQUEST;
+
+  private enum Awaiting { REQUEST, SLOT, IDLE }
+
+  /** {@link #step} returns this when it can only move on news (a request, a batch done). */
+  public static final long NO_DEADLINE = Long.MAX_VALUE;
+  /** {@link #step} returns this once the sequencer has stopped (closed, nothing left to finish). */
+  public static final long STOPPED = Long.MIN_VALUE;
+  /** How long the production driver waits at most before looking at {@code stopping} again. */
+  private static final long WAIT_NS_MAX = TimeUnit.MILLISECONDS.toNanos(20);
+
+  /**
+   * A validated request waiting for the sequencer. {@code rejected}: it failed the optimistic
+   * check (stage 3); the sequencer still sees it, in case it is a retry of a request ahead of
+   * it in the pipeline, and otherwise answers the rejection once its batch commits.
+   */
+  private record Pending<Q>(ClientRequest request, Digest digest, Q payload, CompletableFuture<Outcome> future,
+      Check.Rejected rejected) {}
 
   /** Put in the queue when a batch completes, so a sequencer waiting for room wakes up. */
   @SuppressWarnings("rawtypes")
-  private static final Pending WAKE = new Pending<>(null, null, null, null);
+  private static final Pending WAKE = new Pending<>(null, null, null, null, null);
 
   private record InFlight(long batchNumber, WriteSet writes) {}
 
+  /** A sequencer with its own thread, validation pool and receipt pool, on system time. */
   public Sequencer(Application<Q, R> app, EngineConfig config, Replica replica, Replicator replicator,
       SigningKey operatorKey, InstantSource clock) {
+    this(app, config, replica, replicator, operatorKey, clock, Ticker.SYSTEM,
+        new ThreadPoolExecutor(config.validationThreads(), config.validationThreads(), 30, TimeUnit.SECONDS,
+            new ArrayBlockingQueue<>(config.queueRequestsMax()),
+            Thread.ofPlatform().name("bulwark-validate-", 0).daemon().factory(), new ThreadPoolExecutor.AbortPolicy()),
+        java.util.concurrent.Executors.newFixedThreadPool(config.validationThreads(),
+            Thread.ofPlatform().name("bulwark-receipts-", 0).daemon().factory()),
+        true);
+  }
+
+  private Sequencer(Application<Q, R> app, EngineConfig config, Replica replica, Replicator replicator,
+      SigningKey operatorKey, InstantSource clock, Ticker ticker, Executor validation, Executor receiptWork,
+      boolean ownThread) {
     this.app = app;
     this.config = config;
     this.replica = replica;
     this.replicator = replicator;
     this.operatorKey = operatorKey;
     this.clock = clock;
+    this.ticker = ticker;
     this.queue = new ArrayBlockingQueue<>(config.queueRequestsMax());
     this.slots = new Semaphore(config.pipelineDepth());
-    this.validation = new ThreadPoolExecutor(config.validationThreads(), config.validationThreads(), 30, TimeUnit.SECONDS,
-        new ArrayBlockingQueue<>(config.queueRequestsMax()),
-        Thread.ofPlatform().name("bulwark-validate-", 0).daemon().factory(), new ThreadPoolExecutor.AbortPolicy());
-    this.receiptWork = java.util.concurrent.Executors.newFixedThreadPool(config.validationThreads(),
-        Thread.ofPlatform().name("bulwark-receipts-", 0).daemon().factory());
+    this.validation = validation;
+    this.receiptWork = receiptWork;
     loadCommitted();
-    this.thread = Thread.ofPlatform().name("bulwark-sequencer").daemon().unstarted(this::run);
-    thread.start();
+    this.thread = ownThread ? Thread.ofPlatform().name("bulwark-sequencer").daemon().unstarted(this::run) : null;
+    if (thread != null) {
+      thread.start();
+    }
+  }
+
+  /**
+   * A sequencer without a thread, for a simulator: it runs only inside {@link #step}, reads time
+   * from {@code ticker} and {@code clock}, and runs validation and receipt work on the given
+   * executors (which it does not shut down). Everything else is as in production.
+   */
+  public static <Q, R> Sequencer<Q, R> stepped(Application<Q, R> app, EngineConfig config, Replica replica,
+      Replicator replicator, SigningKey operatorKey, InstantSource clock, Ticker ticker, Executor validation,
+      Executor receiptWork) {
+    return new Sequencer<>(app, config, replica, replicator, operatorKey, clock, ticker, validation, receiptWork, false);
   }
 
   private void loadCommitted() {
@@ -177,19 +247,29 @@ public final class Sequencer<Q, R> implements AutoCloseable {
       return;
     }
     Check check = app.validate(payload, origin);
-    if (check instanceof Check.Ok && !isRetryOfCommitted(request)) {
-      // A retry of a committed request would fail against the state it changed; the sequencer
-      // answers it with the original outcome instead.
-      try (StoreSnapshot snapshot = replica.objects().snapshot()) {
-        check = app.validate(payload, reader(snapshot));
-      }
-    }
     if (check instanceof Check.Rejected rejected) {
+      // Pure checks: every copy of this request fails them, so none of them can be in the log.
       future.complete(new Outcome.Rejected(rejected.code(), rejected.message()));
       return;
     }
-    if (!queue.offer(new Pending<>(request, request.digest(), payload, future))) {
+    Check.Rejected optimisticRejection = null;
+    if (!isRetryOfCommitted(request)) {
+      // A retry of a committed request would fail against the state it changed; the sequencer
+      // answers it with the original outcome instead.
+      try (StoreSnapshot snapshot = replica.objects().snapshot()) {
+        if (app.validate(payload, reader(snapshot)) instanceof Check.Rejected rejected) {
+          // Not answered here: a copy of this request may be ahead of it in the pipeline (a
+          // retry of one whose answer was lost), or this replica may no longer lead. The
+          // sequencer answers it as a retry then, or "rejected" once its batch commits.
+          optimisticRejection = rejected;
+        }
+      }
+    }
+    if (!queue.offer(new Pending<>(request, request.digest(), payload, future, optimisticRejection))) {
       future.complete(new Outcome.Busy("the sequencer queue is full (" + config.queueRequestsMax() + ")"));
+    } else if (stopping) {
+      // Validated while the sequencer stopped: it may have drained the queue already.
+      answerQueued("this replica stopped sequencing; retry");
     }
   }
 
@@ -201,98 +281,183 @@ public final class Sequencer<Q, R> implements AutoCloseable {
 
   // ---------------------------------------------------------------- the sequencer thread
 
+  /** The production driver: steps, then waits for what the step waits for, at most 20 ms at a time. */
   private void run() {
-    while (!stopping) {
-      try {
-        String reason = resetReason.getAndSet(null);
-        if (reason != null) {
-          reset(reason);
+    try {
+      while (true) {
+        long wakeAtNs = advance();
+        if (wakeAtNs == STOPPED) {
+          return;
         }
-        Pending<Q> first = queue.poll(20, TimeUnit.MILLISECONDS);
-        if (first == null || first == WAKE) {
-          continue;
-        }
-        while (!slots.tryAcquire(20, TimeUnit.MILLISECONDS)) {
-          if (stopping || resetReason.get() != null) {
-            first.future().complete(new Outcome.NotCommitted("the pipeline restarted; retry"));
-            first = null;
-            break;
+        switch (awaiting) {
+          case REQUEST -> {
+            long waitNs = wakeAtNs == NO_DEADLINE ? WAIT_NS_MAX : Math.min(wakeAtNs - ticker.nanos(), WAIT_NS_MAX);
+            if (waitNs > 0) {
+              arrived = queue.poll(waitNs, TimeUnit.NANOSECONDS);
+            }
+          }
+          case SLOT -> {
+            if (slots.tryAcquire(WAIT_NS_MAX, TimeUnit.NANOSECONDS)) {
+              slots.release(); // the next step takes it; only this thread takes slots
+            }
+          }
+          case IDLE -> {
+            if (slots.tryAcquire(config.pipelineDepth(), WAIT_NS_MAX, TimeUnit.NANOSECONDS)) {
+              slots.release(config.pipelineDepth());
+            }
           }
         }
-        if (first != null && resetReason.get() != null) {
-          // The slot came from a batch that did not commit: restart from the committed state first.
-          slots.release();
-          first.future().complete(new Outcome.NotCommitted("the pipeline restarted; retry"));
-          first = null;
-        }
-        if (first != null) {
-          runBatch(first);
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      } catch (RuntimeException | Error e) {
-        // A broken invariant: stop loudly rather than leave requests waiting on a dead thread.
-        LOG.error("the sequencer stops: {}", e.toString(), e);
-        stopping = true;
-        Pending<Q> p;
-        while ((p = queue.poll()) != null) {
-          if (p != WAKE) {
-            p.future().complete(new Outcome.NotCommitted("the sequencer stopped on an internal error; retry"));
-          }
-        }
-        throw e;
       }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException | Error e) {
+      // A broken invariant: stop loudly rather than leave requests waiting on a dead thread.
+      LOG.error("the sequencer stops: {}", e.toString(), e);
+      stopping = true;
+      answerQueued("the sequencer stopped on an internal error; retry");
+      throw e;
     }
   }
 
   /**
-   * Fills a batch and closes it. With a time slice ({@code batchDelayMs > 0}) it closes when
-   * the slice ends. Adaptive, it closes as soon as the pipeline has room for it without waiting,
-   * fewer than {@code pipelineDepth - 1} batches ahead of it in flight, after taking what is
-   * queued at that moment. So an idle system answers in about one commit, and under load a
-   * batch grows while the one ahead of it replicates (group commit) instead of many small
-   * batches each paying its own state root, head signature, log entry and fsync.
+   * Runs the sequencing logic as far as it goes without waiting, for a simulator driving a
+   * sequencer made with {@link #stepped}. Returns the {@link Ticker} time at which to call it
+   * again if nothing happens before, {@link #NO_DEADLINE} if only news can move it on (a request
+   * queued, a batch done), or {@link #STOPPED} once it was closed and has finished.
    */
-  private void runBatch(Pending<Q> first) throws InterruptedException {
-    Batch batch = new Batch(nextBatch, clock.millis());
-    batch.add(first);
-    long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.batchDelayMs());
-    int takeThenClose = -1; // adaptive: once there is room, how many more queued requests to take
-    while (batch.entries.size() + batch.answeredLater.size() < config.batchRequestsMax()
-        && batch.payloadBytes < config.batchBytesMax()) {
-      Pending<Q> next;
-      if (config.batchDelayMs() == 0) {
-        if (takeThenClose < 0 && (inFlightBatches < config.pipelineDepth() - 1 || stopping || resetReason.get() != null)) {
-          takeThenClose = queue.size();
+  public long step() {
+    if (thread != null) {
+      throw new IllegalStateException("this sequencer has its own thread");
+    }
+    return advance();
+  }
+
+  private long advance() {
+    while (true) {
+      if (open != null) {
+        if (open.entries.size() + open.answeredLater.size() >= config.batchRequestsMax()
+            || open.payloadBytes >= config.batchBytesMax()) {
+          closeOpen();
+          continue;
         }
-        if (takeThenClose == 0) {
-          break;
+        if (arrived != null) {
+          Pending<Q> next = arrived;
+          arrived = null;
+          if (next != WAKE) {
+            open.add(next);
+          }
+          continue;
         }
-        if (takeThenClose > 0) {
-          takeThenClose--;
+        Pending<Q> next;
+        if (config.batchDelayMs() == 0) {
+          // Adaptive: see the note on filling a batch, below.
+          if (takeThenClose < 0 && (inFlightBatches < config.pipelineDepth() - 1 || stopping || resetReason.get() != null)) {
+            takeThenClose = queue.size();
+          }
+          if (takeThenClose == 0) {
+            closeOpen();
+            continue;
+          }
           next = queue.poll();
-          if (next == null) {
-            break;
+          if (takeThenClose > 0) {
+            takeThenClose--;
+            if (next == null) {
+              closeOpen();
+              continue;
+            }
+          } else if (next == null) {
+            awaiting = Awaiting.REQUEST; // a request, or WAKE when a batch ahead completes
+            return NO_DEADLINE;
           }
         } else {
-          next = queue.poll(20, TimeUnit.MILLISECONDS); // a request, or WAKE when a batch ahead completes
-        }
-      } else {
-        next = queue.poll();
-        if (next == null) {
-          long waitNs = deadlineNs - System.nanoTime();
-          next = waitNs <= 0 ? null : queue.poll(waitNs, TimeUnit.NANOSECONDS);
+          next = queue.poll();
           if (next == null) {
-            break;
+            if (ticker.nanos() - closeAtNs >= 0) {
+              closeOpen();
+              continue;
+            }
+            awaiting = Awaiting.REQUEST;
+            return closeAtNs;
           }
         }
+        if (next != WAKE) {
+          open.add(next);
+        }
+        continue;
       }
-      if (next != null && next != WAKE) {
-        batch.add(next);
+      if (first == null) {
+        if (stopping) {
+          answerQueued("this replica stopped sequencing; retry");
+          return STOPPED;
+        }
+        String reason = resetReason.get();
+        if (reason != null) {
+          // After a batch failed to commit: wait until nothing is in flight (later batches fail
+          // too, built on the lost one), then start again from what is committed.
+          if (!slots.tryAcquire(config.pipelineDepth())) {
+            awaiting = Awaiting.IDLE;
+            return NO_DEADLINE;
+          }
+          slots.release(config.pipelineDepth());
+          lastResetReason = resetReason.getAndSet(null);
+          loadCommitted();
+        }
+        first = arrived != null ? arrived : queue.poll();
+        arrived = null;
+        if (first == WAKE) {
+          first = null;
+          continue;
+        }
+        if (first == null) {
+          awaiting = Awaiting.REQUEST;
+          return NO_DEADLINE;
+        }
+      }
+      if (!slots.tryAcquire()) {
+        if (stopping || resetReason.get() != null) {
+          first.future().complete(new Outcome.NotCommitted("the pipeline restarted; retry"));
+          first = null;
+          continue;
+        }
+        awaiting = Awaiting.SLOT;
+        return NO_DEADLINE;
+      }
+      Pending<Q> starting = first;
+      first = null;
+      if (resetReason.get() != null) {
+        // The slot came from a batch that did not commit: restart from the committed state first.
+        slots.release();
+        starting.future().complete(new Outcome.NotCommitted("the pipeline restarted; retry"));
+        continue;
+      }
+      open = new Batch(nextBatch, clock.millis());
+      open.add(starting);
+      closeAtNs = open.openedNanos + TimeUnit.MILLISECONDS.toNanos(config.batchDelayMs());
+      takeThenClose = -1;
+    }
+  }
+
+  /**
+   * Closes the open batch. How a batch fills, before that: with a time slice
+   * ({@code batchDelayMs > 0}) it closes when the slice ends. Adaptive, it closes as soon as the pipeline has room for it without waiting, fewer
+   * than {@code pipelineDepth - 1} batches ahead of it in flight, after taking what is queued
+   * at that moment. So an idle system answers in about one commit, and under load a batch grows
+   * while the one ahead of it replicates (group commit) instead of many small batches each
+   * paying its own state root, head signature, log entry and fsync.
+   */
+  private void closeOpen() {
+    Batch batch = open;
+    open = null;
+    close(batch);
+  }
+
+  private void answerQueued(String reason) {
+    Pending<Q> p;
+    while ((p = queue.poll()) != null) {
+      if (p != WAKE) {
+        p.future().complete(new Outcome.NotCommitted(reason));
       }
     }
-    close(batch);
   }
 
   /** One batch being built on the sequencer thread. */
@@ -306,7 +471,7 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     final List<Consumer<Boolean>> answeredLater = new ArrayList<>();
     final Map<Bytes, Applied> latestByClient = new HashMap<>();
     final Set<Bytes> touchedTrieKeys = new LinkedHashSet<>();
-    final long openedNanos = System.nanoTime();
+    final long openedNanos = ticker.nanos();
     long payloadBytes;
 
     Batch(long number, long timeMs) {
@@ -338,7 +503,19 @@ public final class Sequencer<Q, R> implements AutoCloseable {
           return;
         }
       }
-      apply(p);
+      applyOrReject(p);
+    }
+
+    /** A new request: applied, or, if it failed the optimistic check, rejected once this batch commits. */
+    private void applyOrReject(Pending<Q> p) {
+      Check.Rejected rejected = p.rejected();
+      if (rejected == null) {
+        apply(p);
+        return;
+      }
+      answeredLater.add(committedOk -> p.future().complete(committedOk
+          ? new Outcome.Rejected(rejected.code(), rejected.message())
+          : new Outcome.NotCommitted("the batch answering this request did not commit; retry")));
     }
 
     /** Handles a request at or below the client's latest sequence; false if it is a new one. */
@@ -347,7 +524,7 @@ public final class Sequencer<Q, R> implements AutoCloseable {
       long seq = p.request().sequence();
       if (seq > latestSequence) {
         if (latestByClient.containsKey(p.request().clientId())) {
-          apply(p);
+          applyOrReject(p);
           return true;
         }
         return false;
@@ -480,8 +657,14 @@ public final class Sequencer<Q, R> implements AutoCloseable {
 
   /** Seals a batch: state root, log, head, receipts, sessions; then replicates it. */
   private void close(Batch batch) {
-    long closingNanos = System.nanoTime();
+    long closingNanos = ticker.nanos();
     batch.answeredNow.forEach(Runnable::run);
+    if (resetReason.get() != null) {
+      // A batch in flight failed while this one filled: this one is built on it, so it must
+      // not reach the log (it would follow a batch that is not there). Nothing of it happened.
+      abandon(batch);
+      return;
+    }
     Transaction tx = batch.tx;
     List<StateUpdate> updates = new ArrayList<>(batch.touchedTrieKeys.size());
     for (Bytes key : batch.touchedTrieKeys) {
@@ -523,7 +706,7 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     stateRoot = state.root();
     previousHeadHash = head.hash();
 
-    long sealedNanos = System.nanoTime();
+    long sealedNanos = ticker.nanos();
     PipelineObserver watching = observer;
     watching.sealed(batch.number, batch.entries.size(), batch.payloadBytes, closingNanos - batch.openedNanos,
         sealedNanos - closingNanos);
@@ -536,22 +719,36 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     CompletableFuture<Throwable> receipts = config.receiptMode() == ReceiptMode.PER_BATCH && config.stateProofsInReceipts()
         ? addStateProofs(batch, writes, state.root()) : CompletableFuture.completedFuture(null);
     // The batch leaves the pipeline once it is replicated and its receipts are complete.
-    replicated.handle((ok, failure) -> failure).thenAcceptBoth(receipts, (failure, receiptFailure) -> {
-      boolean committedOk = failure == null;
-      boolean unknown = !committedOk && cause(failure) instanceof OutcomeUnknownException;
-      if (!committedOk) {
-        // Before the batch leaves the pipeline: whoever takes its slot next must see that the
-        // sequencer's state (next batch, roots, log) ran ahead of what committed.
+    replicated.handle((ok, failure) -> {
+      if (failure != null) {
+        // At once, not when the receipts are done too: the batch being filled now, and whoever
+        // takes a slot next, must see that the sequencer's state (next batch, roots, log) ran
+        // ahead of what committed.
+        boolean unknown = cause(failure) instanceof OutcomeUnknownException;
         resetReason.compareAndSet(null, "batch " + batch.number + (unknown ? " has an unknown outcome: " : " was not committed: ")
             + rootMessage(failure));
       }
+      return failure;
+    }).thenAcceptBoth(receipts, (failure, receiptFailure) -> {
+      boolean committedOk = failure == null;
+      boolean unknown = !committedOk && cause(failure) instanceof OutcomeUnknownException;
       synchronized (inFlight) {
-        inFlight.removeIf(f -> f.batchNumber() == batch.number);
+        if (committedOk) {
+          // Committed, so every batch before it is committed and applied too: their layers go
+          // with it. A layer left behind while a later batch's layer went would sit on top of a
+          // store that already holds the later batch's writes, and show older values of the
+          // keys both wrote (answers can arrive out of order: receipts of a big batch take longer).
+          while (!inFlight.isEmpty() && inFlight.peekFirst().batchNumber() <= batch.number) {
+            inFlight.removeFirst();
+          }
+        } else {
+          inFlight.removeIf(f -> f.batchNumber() == batch.number);
+        }
         inFlightBatches = inFlight.size();
       }
       slots.release();
       queue.offer(wake());
-      watching.done(batch.number, batch.entries.size(), committedOk, System.nanoTime() - sealedNanos);
+      watching.done(batch.number, batch.entries.size(), committedOk, ticker.nanos() - sealedNanos);
       Outcome lost = null;
       if (!committedOk) {
         lost = unknown ? new Outcome.Unknown("batch " + batch.number + ": " + rootMessage(failure)
@@ -565,6 +762,17 @@ public final class Sequencer<Q, R> implements AutoCloseable {
         later.accept(committedOk);
       }
     });
+  }
+
+  private void abandon(Batch batch) {
+    slots.release();
+    for (Applied a : batch.entries) {
+      a.pending().future().complete(new Outcome.NotCommitted("the pipeline restarted before batch " + batch.number
+          + " was sealed; retry"));
+    }
+    for (Consumer<Boolean> later : batch.answeredLater) {
+      later.accept(false);
+    }
   }
 
   /**
@@ -628,41 +836,27 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     return cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
   }
 
-  /**
-   * After a batch failed to commit: wait until nothing is in flight (later batches fail too,
-   * built on the lost one), then start again from what is committed.
-   */
-  private void reset(String reason) throws InterruptedException {
-    lastResetReason = reason;
-    slots.acquire(config.pipelineDepth());
-    slots.release(config.pipelineDepth());
-    loadCommitted();
-  }
-
   /** Stops taking requests; answers every queued one "not committed". */
   @Override
   public void close() {
     stopping = true;
+    if (thread == null) {
+      return; // stepped: the simulator steps it until it reports STOPPED
+    }
     try {
       thread.join(30_000);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    validation.shutdown();
-    Pending<Q> p;
-    while ((p = queue.poll()) != null) {
-      if (p == WAKE) {
-        continue;
-      }
-      p.future().complete(new Outcome.NotCommitted("this replica stopped sequencing; retry"));
-    }
+    ((ExecutorService) validation).shutdown();
+    answerQueued("this replica stopped sequencing; retry");
     try {
       // Batches already handed to the replicator finish (or fail) on their own.
       slots.tryAcquire(config.pipelineDepth(), 30, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    receiptWork.shutdown();
+    ((ExecutorService) receiptWork).shutdown();
   }
 
   /** Why the pipeline last restarted from the committed state, if it ever did. */

@@ -1,0 +1,77 @@
+package dev.bulwark.server.sim;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Runs the pipeline simulator ({@code ./dev simulate}). {@code --seed S} replays one seed and
+ * prints its whole trace and digest; otherwise {@code --seeds N} seeds from {@code --from F}
+ * (default: a random start, printed) on {@code --workers W} threads (default: one per core),
+ * each seed on one thread, reporting every failing seed and the seeds per minute. Exits 1 if
+ * any seed found a violation.
+ */
+public final class SimulatorMain {
+  private SimulatorMain() {}
+
+  public static void main(String[] args) throws Exception {
+    long seeds = 1000;
+    Long one = null;
+    long from = System.nanoTime() & 0xffff_ffffL;
+    int workers = Runtime.getRuntime().availableProcessors();
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--seeds" -> seeds = Long.parseLong(args[++i]);
+        case "--seed" -> one = Long.parseLong(args[++i]);
+        case "--from" -> from = Long.parseLong(args[++i]);
+        case "--workers" -> workers = Integer.parseInt(args[++i]);
+        default -> {
+          System.err.println("usage: SimulatorMain [--seeds N] [--from F] [--workers W] | [--seed S]");
+          System.exit(2);
+        }
+      }
+    }
+    Path dir = SimulatorRunner.scratchDirectory();
+    try {
+      if (one != null) {
+        try (SimStores stores = new SimStores(dir)) {
+          Simulation.Result r = SimulatorRunner.run(one, stores, true);
+          r.traceTail().forEach(line -> System.out.println("  " + line));
+          System.out.print(r.report().replaceAll("(?s)  last events:.*?(  replay)", "$1"));
+          System.out.println("trace digest " + Long.toHexString(r.traceDigest()));
+          System.exit(r.ok() ? 0 : 1);
+        }
+      }
+      System.out.println("seeds " + from + " to " + (from + seeds - 1) + " on " + workers + " workers");
+      ConcurrentSkipListMap<Long, String> failures = new ConcurrentSkipListMap<>();
+      AtomicLong next = new AtomicLong(from);
+      long end = from + seeds;
+      long start = System.nanoTime();
+      List<Thread> threads = new ArrayList<>();
+      for (int w = 0; w < workers; w++) {
+        Path workerDir = dir.resolve("worker-" + w);
+        threads.add(Thread.ofPlatform().name("sim-" + w).start(() -> {
+          try (SimStores stores = new SimStores(workerDir)) {
+            for (long s = next.getAndIncrement(); s < end; s = next.getAndIncrement()) {
+              Simulation.Result r = SimulatorRunner.run(s, stores, false);
+              if (!r.ok()) {
+                failures.put(s, r.report());
+              }
+            }
+          }
+        }));
+      }
+      for (Thread t : threads) {
+        t.join();
+      }
+      double minutes = (System.nanoTime() - start) / 60e9;
+      failures.values().forEach(System.out::print);
+      System.out.printf("%d seeds, %d failed, %.0f seeds/minute%n", seeds, failures.size(), seeds / minutes);
+      System.exit(failures.isEmpty() ? 0 : 1);
+    } finally {
+      Simulation.deleteTree(dir);
+    }
+  }
+}
