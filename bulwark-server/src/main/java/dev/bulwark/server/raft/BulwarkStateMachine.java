@@ -133,12 +133,33 @@ final class BulwarkStateMachine extends BaseStateMachine {
     if (data.size() > entryBytesMax) {
       // Refused here: an oversized entry further down would make the leader step down.
       return TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request).build()
-          .setException(new StateMachineException("batch entry of " + data.size() + " bytes exceeds " + entryBytesMax));
+          .setException(new StateMachineException("batch entry of " + data.size() + " bytes exceeds " + entryBytesMax, false));
     }
     // On the leader the message still holds the entry it encodes: kept as the transaction's
     // context, the leader's own apply skips copying and decoding megabytes it just encoded.
     return TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request).setLogData(data)
         .setStateMachineContext(request.getMessage() instanceof RatisReplicator.EntryMessage m ? m : null).build();
+  }
+
+  /**
+   * Refuses an entry whose sequencer leads in another term than the one it would be appended in.
+   * Ratis calls this while it appends the entry, holding the server's lock, so the term cannot
+   * change in between. A sequencer that is still closing after its replica lost leadership
+   * (and perhaps won it again) would otherwise add a batch to a later term's log after a batch
+   * that was cut, and no replica could apply it. The refusal reaches the sequencer as
+   * "not committed".
+   */
+  @Override
+  public TransactionContext preAppendTransaction(TransactionContext trx) throws IOException {
+    if (trx.getStateMachineContext() instanceof RatisReplicator.EntryMessage m) {
+      long current = getServer().join().getDivision(getGroupId()).getInfo().getCurrentTerm();
+      if (m.term() != current) {
+        // false: the leader of the current term is fine, only the entry is stale.
+        throw new StateMachineException("batch " + m.entry().batchNumber() + " comes from the sequencer of term "
+            + m.term() + ", not of the current term " + current, false);
+      }
+    }
+    return trx;
   }
 
   @Override

@@ -22,18 +22,27 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  * completes when the entry is committed and applied here (the reply comes after the local
  * apply). A refusal before the entry reached the log is "not committed"; a failure after it
  * (leadership moved) is "outcome unknown", since the next leader may still commit it.
+ *
+ * <p>Every entry carries the Raft term its sequencer started leading in, and the state machine
+ * refuses to append it in any other term ({@link BulwarkStateMachine#preAppendTransaction}): a
+ * sequencer that is closing after its replica lost leadership must not add a batch to the log
+ * of a later term, where the batch before it may have been cut and the one it adds would not
+ * follow the last applied batch on any replica.
  */
 final class RatisReplicator implements Replicator {
   private final RaftServer server;
   private final RaftGroupId groupId;
   private final ClientId clientId = ClientId.randomId();
   private final int entryBytesMax;
+  private final long term;
   private long nextCallId = 1;
 
-  RatisReplicator(RaftServer server, RaftGroupId groupId, int entryBytesMax) {
+  /** A replicator for a sequencer that leads in Raft term {@code term}. */
+  RatisReplicator(RaftServer server, RaftGroupId groupId, int entryBytesMax, long term) {
     this.server = server;
     this.groupId = groupId;
     this.entryBytesMax = entryBytesMax;
+    this.term = term;
   }
 
   @Override
@@ -46,8 +55,11 @@ final class RatisReplicator implements Replicator {
     return submit(entry, bytes);
   }
 
-  /** A Raft message that also carries the entry it encodes, so the leader need not decode it again. */
-  record EntryMessage(BatchEntry entry, Bytes encoded) implements Message {
+  /**
+   * A Raft message that also carries the entry it encodes, so the leader need not decode it
+   * again, and the term its sequencer leads in.
+   */
+  record EntryMessage(BatchEntry entry, Bytes encoded, long term) implements Message {
     @Override public org.apache.ratis.thirdparty.com.google.protobuf.ByteString getContent() {
       return UnsafeByteOperations.unsafeWrap(encoded.unsafeArray());
     }
@@ -63,7 +75,7 @@ final class RatisReplicator implements Replicator {
         .setServerId(server.getId())
         .setGroupId(groupId)
         .setCallId(nextCallId++)
-        .setMessage(new EntryMessage(entry, bytes))
+        .setMessage(new EntryMessage(entry, bytes, term))
         .setType(RaftClientRequest.writeRequestType())
         .build();
     CompletableFuture<RaftClientReply> reply;

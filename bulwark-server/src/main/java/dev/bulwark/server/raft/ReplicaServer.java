@@ -263,8 +263,9 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
       if (sequencer != null || !isLeader()) {
         return;
       }
+      long term = currentTerm();
       sequencer = new Sequencer<>(app, config, replica,
-          new RatisReplicator(server, members.groupId(), raft.entryBytesMax()), operatorKey, clock);
+          new RatisReplicator(server, members.groupId(), raft.entryBytesMax(), term), operatorKey, clock);
       sequencer.observe(pipelineObserver);
       leaderId = id;
       log.info("replica {} leads from batch {}", id, replica.applied().batchNumber() + 1);
@@ -362,6 +363,20 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
 
   public Replica replica() {
     return replica;
+  }
+
+  /** A replicator as a sequencer leading in {@code term} gets one (for tests of stale sequencers). */
+  RatisReplicator replicatorForTerm(long term) {
+    return new RatisReplicator(server, members.groupId(), raft.entryBytesMax(), term);
+  }
+
+  /** This replica's current Raft term (0 when it is not in its group). */
+  long currentTerm() {
+    try {
+      return server.getDivision(members.groupId()).getInfo().getCurrentTerm();
+    } catch (IOException e) {
+      return 0;
+    }
   }
 
   public boolean isLeader() {
