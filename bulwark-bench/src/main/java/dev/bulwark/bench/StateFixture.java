@@ -54,7 +54,7 @@ final class StateFixture {
   static final int KEY_BYTES = 20;
   static final int VALUE_BYTES = 40;
   /** Accounts per version while building the initial state. */
-  static final int BUILD_BATCH = 50_000;
+  static final int BUILD_BATCH = 100_000;
   /** Updates per version in the measured workload. */
   static final int BATCH = 1_000;
   /** Versions committed between two inline rounds of {@link StateStore#collectGarbage}. */
@@ -106,7 +106,11 @@ final class StateFixture {
    * caller opens it with the cache it wants to measure.
    */
   static Path prepare(long keys, long buildCacheBytes, PrintStream progress) {
-    Path directory = cachedDirectory(keys);
+    return prepare(cachedDirectory(keys), keys, buildCacheBytes, progress);
+  }
+
+  /** {@link #prepare(long, long, PrintStream)} in {@code directory} instead of the default place. */
+  static Path prepare(Path directory, long keys, long buildCacheBytes, PrintStream progress) {
     if (looksComplete(directory, keys, progress)) {
       return directory;
     }
@@ -137,8 +141,15 @@ final class StateFixture {
     try (ObjectStore objects = open(directory, 16L << 20)) {
       StateStore state = new StateStore(objects, StateConfig.DEFAULT);
       long latest = state.latestVersion();
-      boolean ok = latest >= builtVersion && builtVersion >= 0
-          && state.get(latest, key(0)).isPresent() && state.get(latest, key(keys - 1)).isPresent();
+      boolean ok;
+      try {
+        ok = latest >= builtVersion && builtVersion >= 0
+            && state.get(latest, key(0)).isPresent() && state.get(latest, key(keys - 1)).isPresent();
+      } catch (RuntimeException e) {
+        progress.println("state cache " + directory + " does not read with this code (" + e.getMessage()
+            + "; an older store format?)");
+        ok = false;
+      }
       progress.println((ok ? "reusing" : "rebuilding") + " state cache " + directory + ": " + keys + " keys, built at version "
           + builtVersion + ", latest version " + latest);
       return ok;
