@@ -254,6 +254,57 @@ final class StateFixture {
   }
 
   /**
+   * Loads the latest tree's nodes through the object cache level by level, root first, until
+   * the cache holds {@code weightBytes}: the upper levels a long-running process keeps under
+   * a bound that cannot hold the whole tree (every update passes through them), without the
+   * thousands of batches it takes a workload to get there. Returns the nodes loaded.
+   */
+  static long fillLevels(ObjectStore objects, StateStore state, long weightBytes) {
+    long loaded = 0;
+    try (StoreSnapshot snapshot = objects.snapshot()) {
+      NodeLoader loader = state.loader(snapshot);
+      Digest root = state.root(snapshot, state.latestVersion());
+      if (root.equals(StateTrie.EMPTY_ROOT)) {
+        return 0;
+      }
+      // Deeper by one level per pass, each pass a depth-first walk (a stack of at most 16 per
+      // level, where a breadth-first queue would hold a whole level of ten million keys'
+      // references); the levels above are cache hits by then.
+      for (int depthMax = 0; depthMax <= StateTrie.DEPTH_MAX; depthMax++) {
+        boolean deeper = false;
+        ArrayDeque<NodeRef> stack = new ArrayDeque<>();
+        stack.push(loader.root(root));
+        while (!stack.isEmpty()) {
+          if (objects.cache().stats().weightBytes() >= weightBytes) {
+            return loaded;
+          }
+          NodeRef at = stack.pop();
+          StateNode node = loader.load(at);
+          if (at.depth() == depthMax) {
+            loaded++;
+          }
+          if (node instanceof StateNode.Internal in) {
+            if (at.depth() == depthMax) {
+              deeper = true;
+              continue;
+            }
+            for (int i = 0; i < 16; i++) {
+              if (in.hasChild(i)) {
+                stack.push(new NodeRef(in.child(i), in.childVersion(i), at.depth() + 1,
+                    NodeRef.childPath(at.path(), at.depth(), i)));
+              }
+            }
+          }
+        }
+        if (!deeper) {
+          break;
+        }
+      }
+    }
+    return loaded;
+  }
+
+  /**
    * The measured write cycle, one version per {@link #commit}: stage the batch into a
    * transaction over a fresh snapshot, commit the transaction to a {@link WriteSet} (whose size
    * is recorded), write it with the store's durability, and tell the state store it

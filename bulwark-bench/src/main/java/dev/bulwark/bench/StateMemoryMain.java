@@ -51,6 +51,9 @@ import java.util.List;
  * is also printed on its own: opened without {@code --warm}, it is the cold start (empty
  * object cache; drop the OS page cache before for a cold disk too). The report ends with
  * RocksDB's own memory: block cache, memtables, and table readers (indexes and filters).
+ * {@code --fill}: before the run, load the latest tree level by level, root first, until the
+ * cache is about full, and link its upper levels: the steady state of a process whose cache
+ * cannot hold the whole tree, without the thousands of batches it takes to get there.
  */
 public final class StateMemoryMain {
   private StateMemoryMain() {}
@@ -65,6 +68,7 @@ public final class StateMemoryMain {
     boolean warm = false;
     Path dir = null;
     int proofs = 0;
+    boolean fill = false;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--keys" -> keys = Long.parseLong(args[++i]);
@@ -76,8 +80,9 @@ public final class StateMemoryMain {
         case "--warm" -> warm = true;
         case "--dir" -> dir = Path.of(args[++i]);
         case "--proofs" -> proofs = Integer.parseInt(args[++i]);
+        case "--fill" -> fill = true;
         default -> throw new IllegalArgumentException("unknown option " + args[i]
-            + "; use --keys N --cache-mb M --batches B --window W --build-cache-mb M --build-only --warm --dir D --proofs P");
+            + "; use --keys N --cache-mb M --batches B --window W --build-cache-mb M --build-only --warm --dir D --proofs P --fill");
       }
     }
     if (keys < 1 || cacheMb < 0 || batches < 1 || window < 1) {
@@ -103,6 +108,15 @@ public final class StateMemoryMain {
         StateFixture.TreeStats tree = StateFixture.walk(objects, state);
         state.linkUpperLevels();
         System.out.printf("warmed the cache in %.1f s: %s%n", (System.nanoTime() - walked) / 1e9, tree);
+      }
+      if (fill) {
+        long filling = System.nanoTime();
+        // The state nodes' share of the bound, less a little: CLOCK evicts from a full cache.
+        long target = (long) (cacheMb * (1L << 20) * 0.75 * 0.95);
+        long loaded = StateFixture.fillLevels(objects, state, target);
+        long linked = state.linkUpperLevels();
+        System.out.printf("filled the cache level by level in %.1f s: %,d nodes loaded, %,d linked; cache %s%n",
+            (System.nanoTime() - filling) / 1e9, loaded, linked, objects.cache().stats());
       }
       StateFixture.Workload workload = new StateFixture.Workload(objects, state, keys, System.nanoTime());
       CacheStats before = objects.cache().stats();
