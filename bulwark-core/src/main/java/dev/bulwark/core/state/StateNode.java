@@ -30,14 +30,6 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
   /** SHA-256 of {@link #encoding()}: the node's content key and its parent's reference to it. */
   Digest hash();
 
-  /**
-   * Whether {@link #hash()} starts with the first 64 bits of {@code expected} (or, if not, is
-   * it after all): the check of a node found in a cache that tells keys apart by a 64-bit hash
-   * (the node was checked in full when it was read from a store, or built), read from the node
-   * object itself rather than through its digest.
-   */
-  boolean hashHeadIs(Digest expected);
-
   /** The codec that stores nodes in a content table; decoding checks canonical form. */
   Codec<StateNode> CODEC = new Codec<>() {
     @Override public TypeDescription type() {
@@ -79,8 +71,6 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
     private final int valueOffset;
     private final int valueLength;
     private Digest hash;
-    /** The first 64 bits of {@link #hash}, once it is known. */
-    private long hashHead;
     private Digest keyHash;
 
     private Leaf(Bytes encoding, int keyOffset, int keyLength, int valueOffset, int valueLength) {
@@ -158,18 +148,9 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
       Digest h = hash;
       if (h == null) {
         h = Digest.sha256(encoding);
-        hashHead = StateTrie.head(h);
         hash = h;
       }
       return h;
-    }
-
-    @Override public boolean hashHeadIs(Digest expected) {
-      if (hash == null) {
-        hash();
-      }
-      // A racing reader may see the hash before its head: a mismatch is decided in full.
-      return hashHead == StateTrie.head(expected) || hash().equals(expected);
     }
 
     @Override public boolean equals(Object o) {
@@ -197,8 +178,6 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
     /** The version of each child in nibble order, or {@code null} when unknown. */
     private final long[] childVersions;
     private Digest hash;
-    /** The first 64 bits of {@link #hash}, once it is known. */
-    private long hashHead;
     /**
      * Children already in memory, by rank, so a walk follows a reference instead of asking the
      * loader (see {@link NodeLoader#linkDepth()}). A racy cache of immutable values: a slot is
@@ -337,23 +316,13 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
       Digest h = hash;
       if (h == null) {
         h = Digest.sha256(encoding);
-        hashHead = StateTrie.head(h);
         hash = h;
       }
       return h;
     }
 
-    @Override public boolean hashHeadIs(Digest expected) {
-      if (hash == null) {
-        hash();
-      }
-      // A racing reader may see the hash before its head: a mismatch is decided in full.
-      return hashHead == StateTrie.head(expected) || hash().equals(expected);
-    }
-
     /** Sets the hash computed while building the node, so it is not computed again. */
     void knownHash(Digest h) {
-      hashHead = StateTrie.head(h);
       hash = h;
     }
 

@@ -57,14 +57,6 @@ public final class StateTrie {
    */
   public record Result(Digest root, long rootVersion, List<NodeRef> created, List<NodeRef> stale) {}
 
-  private static final java.lang.invoke.VarHandle LONG_BE =
-      java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.BIG_ENDIAN);
-
-  /** The first 64 bits of a digest, big-endian. */
-  static long head(Digest d) {
-    return (long) LONG_BE.get(d.unsafeArray(), 0);
-  }
-
   /** Nibble {@code depth} (0 = high half of the first byte) of a key hash. */
   public static int nibble(Digest keyHash, int depth) {
     int b = keyHash.unsafeArray()[depth >>> 1] & 0xFF;

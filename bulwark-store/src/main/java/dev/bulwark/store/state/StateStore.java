@@ -257,18 +257,13 @@ public final class StateStore {
         if (!cached(ref.depth())) {
           return checked(ref, view.get(key).map(stored -> decodeNode(ref, stored)));
         }
-        // A node read from the store is checked in full as it is decoded; a node from the cache
-        // was checked (or built) when it went in, so 64 bits tell it from another under the
-        // same key: one cached from a staged version that was then discarded.
-        StateNode node = objects.cache().findImmutable(key, view, stored -> checkedNode(ref, stored)).orElse(null);
-        if (node != null && !node.hashHeadIs(ref.hash())) {
+        StateNode node = objects.cache().findImmutable(key, view, stored -> decodeNode(ref, stored)).orElse(null);
+        if (node != null && !node.hash().equals(ref.hash())) {
+          // A node cached from a staged version that was then discarded: the store has another.
           objects.cache().invalidateImmutable(key);
-          node = objects.cache().findImmutable(key, view, stored -> checkedNode(ref, stored)).orElse(null);
+          node = objects.cache().findImmutable(key, view, stored -> decodeNode(ref, stored)).orElse(null);
         }
-        if (node == null) {
-          throw new CorruptionException("state node " + ref, "referenced but not stored");
-        }
-        return node;
+        return checked(ref, Optional.ofNullable(node));
       }
 
       @Override public int linkDepth() {
@@ -291,10 +286,6 @@ public final class StateStore {
       throw new CorruptionException("state node " + ref, "stored node hashes to " + node.hash());
     }
     return node;
-  }
-
-  private static StateNode checkedNode(NodeRef ref, Bytes stored) {
-    return checked(ref, Optional.of(decodeNode(ref, stored)));
   }
 
   private static StateNode decodeNode(NodeRef ref, Bytes stored) {
