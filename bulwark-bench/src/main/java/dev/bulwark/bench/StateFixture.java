@@ -54,7 +54,7 @@ final class StateFixture {
   static final int KEY_BYTES = 20;
   static final int VALUE_BYTES = 40;
   /** Accounts per version while building the initial state. */
-  static final int BUILD_BATCH = 50_000;
+  static final int BUILD_BATCH = 100_000;
   /** Updates per version in the measured workload. */
   static final int BATCH = 1_000;
   /** Versions committed between two inline rounds of {@link StateStore#collectGarbage}. */
@@ -106,7 +106,11 @@ final class StateFixture {
    * caller opens it with the cache it wants to measure.
    */
   static Path prepare(long keys, long buildCacheBytes, PrintStream progress) {
-    Path directory = cachedDirectory(keys);
+    return prepare(cachedDirectory(keys), keys, buildCacheBytes, progress);
+  }
+
+  /** {@link #prepare(long, long, PrintStream)} in {@code directory} instead of the default place. */
+  static Path prepare(Path directory, long keys, long buildCacheBytes, PrintStream progress) {
     if (looksComplete(directory, keys, progress)) {
       return directory;
     }
@@ -137,8 +141,15 @@ final class StateFixture {
     try (ObjectStore objects = open(directory, 16L << 20)) {
       StateStore state = new StateStore(objects, StateConfig.DEFAULT);
       long latest = state.latestVersion();
-      boolean ok = latest >= builtVersion && builtVersion >= 0
-          && state.get(latest, key(0)).isPresent() && state.get(latest, key(keys - 1)).isPresent();
+      boolean ok;
+      try {
+        ok = latest >= builtVersion && builtVersion >= 0
+            && state.get(latest, key(0)).isPresent() && state.get(latest, key(keys - 1)).isPresent();
+      } catch (RuntimeException e) {
+        progress.println("state cache " + directory + " does not read with this code (" + e.getMessage()
+            + "; an older store format?)");
+        ok = false;
+      }
       progress.println((ok ? "reusing" : "rebuilding") + " state cache " + directory + ": " + keys + " keys, built at version "
           + builtVersion + ", latest version " + latest);
       return ok;
@@ -240,6 +251,57 @@ final class StateFixture {
       }
     }
     return new TreeStats(internal, leaves, bytes, depthMax, leaves == 0 ? 0 : (double) leafDepths / leaves);
+  }
+
+  /**
+   * Loads the latest tree's nodes through the object cache level by level, root first, until
+   * the cache holds {@code weightBytes}: the upper levels a long-running process keeps under
+   * a bound that cannot hold the whole tree (every update passes through them), without the
+   * thousands of batches it takes a workload to get there. Returns the nodes loaded.
+   */
+  static long fillLevels(ObjectStore objects, StateStore state, long weightBytes) {
+    long loaded = 0;
+    try (StoreSnapshot snapshot = objects.snapshot()) {
+      NodeLoader loader = state.loader(snapshot);
+      Digest root = state.root(snapshot, state.latestVersion());
+      if (root.equals(StateTrie.EMPTY_ROOT)) {
+        return 0;
+      }
+      // Deeper by one level per pass, each pass a depth-first walk (a stack of at most 16 per
+      // level, where a breadth-first queue would hold a whole level of ten million keys'
+      // references); the levels above are cache hits by then.
+      for (int depthMax = 0; depthMax <= StateTrie.DEPTH_MAX; depthMax++) {
+        boolean deeper = false;
+        ArrayDeque<NodeRef> stack = new ArrayDeque<>();
+        stack.push(loader.root(root));
+        while (!stack.isEmpty()) {
+          if (objects.cache().stats().weightBytes() >= weightBytes) {
+            return loaded;
+          }
+          NodeRef at = stack.pop();
+          StateNode node = loader.load(at);
+          if (at.depth() == depthMax) {
+            loaded++;
+          }
+          if (node instanceof StateNode.Internal in) {
+            if (at.depth() == depthMax) {
+              deeper = true;
+              continue;
+            }
+            for (int i = 0; i < 16; i++) {
+              if (in.hasChild(i)) {
+                stack.push(new NodeRef(in.child(i), in.childVersion(i), at.depth() + 1,
+                    NodeRef.childPath(at.path(), at.depth(), i)));
+              }
+            }
+          }
+        }
+        if (!deeper) {
+          break;
+        }
+      }
+    }
+    return loaded;
   }
 
   /**

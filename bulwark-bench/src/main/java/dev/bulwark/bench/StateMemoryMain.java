@@ -3,6 +3,7 @@ package dev.bulwark.bench;
 import dev.bulwark.store.CacheStats;
 import dev.bulwark.store.ObjectStore;
 import dev.bulwark.store.state.StateConfig;
+import dev.bulwark.core.state.StateProof;
 import dev.bulwark.store.state.StateStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -43,7 +44,16 @@ import java.util.List;
  * {@code --keys N} (default 1000000), {@code --cache-mb M} (256), {@code --batches B} (2000),
  * {@code --window W} (100), {@code --build-cache-mb M} (256, the cache while building),
  * {@code --build-only}, {@code --warm} (load the whole tree into the cache first and link
- * its upper levels, as {@code StateUpdateBenchmark}'s {@code cache=warm} does).
+ * its upper levels, as {@code StateUpdateBenchmark}'s {@code cache=warm} does), {@code --dir D}
+ * (the state's directory instead of {@code /tmp/bulwark-bench-state-<keys>}; an existing
+ * complete state there is opened, not rebuilt), {@code --proofs P} (after the run, prove and
+ * verify P random accounts and print the median and 99th-percentile times). The first window
+ * is also printed on its own: opened without {@code --warm}, it is the cold start (empty
+ * object cache; drop the OS page cache before for a cold disk too). The report ends with
+ * RocksDB's own memory: block cache, memtables, and table readers (indexes and filters).
+ * {@code --fill}: before the run, load the latest tree level by level, root first, until the
+ * cache is about full, and link its upper levels: the steady state of a process whose cache
+ * cannot hold the whole tree, without the thousands of batches it takes to get there.
  */
 public final class StateMemoryMain {
   private StateMemoryMain() {}
@@ -56,6 +66,9 @@ public final class StateMemoryMain {
     int window = 100;
     boolean buildOnly = false;
     boolean warm = false;
+    Path dir = null;
+    int proofs = 0;
+    boolean fill = false;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--keys" -> keys = Long.parseLong(args[++i]);
@@ -65,8 +78,11 @@ public final class StateMemoryMain {
         case "--window" -> window = Integer.parseInt(args[++i]);
         case "--build-only" -> buildOnly = true;
         case "--warm" -> warm = true;
+        case "--dir" -> dir = Path.of(args[++i]);
+        case "--proofs" -> proofs = Integer.parseInt(args[++i]);
+        case "--fill" -> fill = true;
         default -> throw new IllegalArgumentException("unknown option " + args[i]
-            + "; use --keys N --cache-mb M --batches B --window W --build-cache-mb M --build-only --warm");
+            + "; use --keys N --cache-mb M --batches B --window W --build-cache-mb M --build-only --warm --dir D --proofs P --fill");
       }
     }
     if (keys < 1 || cacheMb < 0 || batches < 1 || window < 1) {
@@ -75,7 +91,8 @@ public final class StateMemoryMain {
 
     System.out.printf("state memory: %,d keys, cache %d MiB, %d batches of %d, -Xmx %d MiB%n", keys, cacheMb, batches,
         StateFixture.BATCH, Runtime.getRuntime().maxMemory() >> 20);
-    Path directory = StateFixture.prepare(keys, buildCacheMb << 20, System.out);
+    Path directory = StateFixture.prepare(dir == null ? StateFixture.cachedDirectory(keys) : dir, keys, buildCacheMb << 20,
+        System.out);
     if (buildOnly) {
       report("after build", null, null);
       return;
@@ -91,6 +108,15 @@ public final class StateMemoryMain {
         StateFixture.TreeStats tree = StateFixture.walk(objects, state);
         state.linkUpperLevels();
         System.out.printf("warmed the cache in %.1f s: %s%n", (System.nanoTime() - walked) / 1e9, tree);
+      }
+      if (fill) {
+        long filling = System.nanoTime();
+        // The state nodes' share of the bound, less a little: CLOCK evicts from a full cache.
+        long target = (long) (cacheMb * (1L << 20) * 0.75 * 0.95);
+        long loaded = StateFixture.fillLevels(objects, state, target);
+        long linked = state.linkUpperLevels();
+        System.out.printf("filled the cache level by level in %.1f s: %,d nodes loaded, %,d linked; cache %s%n",
+            (System.nanoTime() - filling) / 1e9, loaded, linked, objects.cache().stats());
       }
       StateFixture.Workload workload = new StateFixture.Workload(objects, state, keys, System.nanoTime());
       CacheStats before = objects.cache().stats();
@@ -137,6 +163,8 @@ public final class StateMemoryMain {
       System.out.printf("updates/s: median %,.0f, min %,.0f, max %,.0f over %d windows of %d batches (first window left out);"
           + " overall %,.0f%n", median(sorted), sorted[0], sorted[sorted.length - 1], sorted.length, window,
           workload.updates / seconds);
+      System.out.printf("first window (right after opening, the cold start): %,.0f updates/s, %,.0f per process CPU second,"
+          + " %,.0f per committing-thread CPU second%n", rates.getFirst(), processCpuRates.getFirst(), threadCpuRates.getFirst());
       System.out.printf("updates per CPU second: median %,.0f counting the whole process (collector, RocksDB's"
           + " background threads, JVM), median %,.0f counting the committing thread alone%n",
           median(sortedAfterFirst(processCpuRates)), median(sortedAfterFirst(threadCpuRates)));
@@ -148,8 +176,48 @@ public final class StateMemoryMain {
       System.out.printf("cache: weight %d MiB, %,d entries, hit ratio %.2f%% over the run (%,d hits, %,d misses), %,d evictions%n",
           after.weightBytes() >> 20, after.entries(), 100.0 * hits / Math.max(1, hits + misses), hits, misses,
           after.evictions() - before.evictions());
+      if (proofs > 0) {
+        proofTimes(state, keys, proofs);
+      }
       report("after the run", objects, directory);
     }
+  }
+
+  /**
+   * Proves {@code count} uniformly random present accounts in the latest version through the
+   * store (snapshot, root lookup, the walk through the bounded cache) and verifies each proof,
+   * timing every call; prints medians and the 99th percentile. Proofs come after the update
+   * run, so the cache holds what the workload left in it.
+   */
+  private static void proofTimes(StateStore state, long keys, int count) {
+    java.util.SplittableRandom random = new java.util.SplittableRandom(0x9200F);
+    long version = state.latestVersion();
+    dev.bulwark.core.Digest root = state.latestRoot();
+    long[] prove = new long[count];
+    long[] verify = new long[count];
+    long nodes = 0;
+    long bytes = 0;
+    for (int i = 0; i < count; i++) {
+      dev.bulwark.core.Bytes key = StateFixture.key(random.nextLong(keys));
+      long t0 = System.nanoTime();
+      dev.bulwark.core.state.StateProof proof = state.prove(version, key);
+      long t1 = System.nanoTime();
+      StateProof.Outcome outcome = proof.evaluate(root, key);
+      long t2 = System.nanoTime();
+      if (!(outcome instanceof StateProof.Outcome.Present)) {
+        throw new IllegalStateException("the proof of a present account shows " + outcome);
+      }
+      prove[i] = t1 - t0;
+      verify[i] = t2 - t1;
+      nodes += proof.nodes().size();
+      bytes += proof.byteSize();
+    }
+    java.util.Arrays.sort(prove);
+    java.util.Arrays.sort(verify);
+    System.out.printf("proofs (%d random present accounts, version %d): prove median %.1f us (p99 %.1f), verify median %.1f us"
+            + " (p99 %.1f); %.2f nodes, %.0f bytes per proof%n", count, version, prove[count / 2] / 1e3,
+        prove[count * 99 / 100] / 1e3, verify[count / 2] / 1e3, verify[count * 99 / 100] / 1e3, (double) nodes / count,
+        (double) bytes / count);
   }
 
   private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
@@ -182,6 +250,10 @@ public final class StateMemoryMain {
     }
     if (objects != null) {
       System.out.println("cache " + objects.cache().stats());
+      java.util.Map<String, Long> rocks = objects.store().statistics();
+      System.out.printf("rocksdb: block cache %d MiB (pinned %d MiB), memtables %d MiB, table readers (indexes, filters) %d MiB%n",
+          rocks.getOrDefault("block-cache-usage", -1L) >> 20, rocks.getOrDefault("block-cache-pinned-usage", -1L) >> 20,
+          rocks.getOrDefault("cur-size-all-mem-tables", -1L) >> 20, rocks.getOrDefault("estimate-table-readers-mem", -1L) >> 20);
     }
   }
 

@@ -52,10 +52,11 @@ import org.openjdk.jmh.infra.BenchmarkParams;
  *
  * <p><b>The state</b> is built in set-up in versions of {@value StateFixture#BUILD_BATCH}
  * keys and cached in {@code /tmp/bulwark-bench-state-<keys>} for later runs (see
- * {@link StateFixture}); here a million keys took 25 s to build, ten million 25 minutes
- * (with a 256 MiB cache, slowing from 30,000 to 7,000 keys/s as the tree outgrew it). Each
- * run goes on from the latest version the previous run left. Build ten million once outside
- * JMH with {@code StateMemoryMain --keys 10000000 --build-only}.
+ * {@link StateFixture}); here a million keys took 56 s to build, ten million 37 minutes
+ * (with a 2.5 GiB cache and -Xmx8g, slowing from 70,000 to 4,500 keys/s, on a machine busy
+ * with other work). Each run goes on from the latest version the previous run left. Build ten
+ * million once outside JMH with {@code StateMemoryMain --keys 10000000 --build-only
+ * --build-cache-mb 2560}; figures and commands are in {@code docs/state-performance.md}.
  *
  * <p>Secondary results (JMH auxiliary counters, per iteration): {@code writeBytesPerUpdate},
  * the key and value bytes of the committed write sets ({@code WriteSet.byteSize()}: new nodes,

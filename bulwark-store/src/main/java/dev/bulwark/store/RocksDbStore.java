@@ -89,7 +89,8 @@ final class RocksDbStore implements KeyValueStore {
   /** RocksDB properties worth watching, under their RocksDB names without the "rocksdb." prefix. */
   private static final java.util.List<String> WATCHED_PROPERTIES = java.util.List.of("estimate-num-keys",
       "total-sst-files-size", "live-sst-files-size", "cur-size-all-mem-tables", "estimate-pending-compaction-bytes",
-      "num-running-compactions", "num-running-flushes", "background-errors");
+      "num-running-compactions", "num-running-flushes", "background-errors", "block-cache-usage",
+      "block-cache-pinned-usage", "estimate-table-readers-mem");
 
   @Override
   public java.util.Map<String, Long> statistics() {

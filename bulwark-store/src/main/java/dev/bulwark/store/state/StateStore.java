@@ -94,6 +94,42 @@ public final class StateStore {
     }
   };
 
+  /**
+   * {@link #NODE_CODEC}'s encoding of {@code node}, written straight into an array of the exact
+   * size; for a leaf, its canonical encoding's own array (shared, never written to).
+   */
+  static byte[] storedForm(StateNode node) {
+    byte[] encoding = node.encoding().unsafeArray();
+    if (!(node instanceof StateNode.Internal internal)) {
+      return encoding;
+    }
+    int children = internal.childCount();
+    int size = encoding.length;
+    for (int r = 0; r < children; r++) {
+      size += varLongLength(internal.childVersionAt(r));
+    }
+    byte[] out = java.util.Arrays.copyOf(encoding, size);
+    int at = encoding.length;
+    for (int r = 0; r < children; r++) {
+      long v = internal.childVersionAt(r);
+      while ((v & ~0x7FL) != 0) {
+        out[at++] = (byte) ((v & 0x7F) | 0x80);
+        v >>>= 7;
+      }
+      out[at++] = (byte) v;
+    }
+    return out;
+  }
+
+  private static int varLongLength(long v) {
+    int n = 1;
+    while ((v & ~0x7FL) != 0) {
+      v >>>= 7;
+      n++;
+    }
+    return n;
+  }
+
   /** A stored node: its canonical encoding, then (internal nodes) each child's version as a varint. */
   static final Codec<StateNode> NODE_CODEC = new Codec<>() {
     @Override public TypeDescription type() {
@@ -324,20 +360,27 @@ public final class StateStore {
     if (version <= latest) {
       throw new IllegalArgumentException("version " + version + " is not after the latest committed " + latest);
     }
-    Encoder value = new Encoder(1024);
     StateNode[] newRoot = new StateNode[1];
     StateTrie.Result result = StateTrie.update(loader(tx), parentRoot, version, updates, (ref, node) -> {
       Bytes key = nodeKey(ref);
-      value.reset();
-      NODE_CODEC.encode(node, value);
-      tx.put(key, value.toBytes());
+      byte[] value = storedForm(node);
+      tx.put(key, Bytes.adopt(value));
       if (cached(ref.depth())) {
-        objects.cache().offerImmutable(key, node, value.size());
+        objects.cache().offerImmutable(key, node, value.length);
       }
       if (ref.depth() == 0) {
         newRoot[0] = node;
       }
     });
+    // The nodes this version left out are no longer in the latest tree: their cache places go
+    // to live nodes now rather than when the collector deletes them a retention window later
+    // (a read under an older root loads them again if it needs them). Each was just looked
+    // up, so dropping it touches memory that is still in the processor's cache.
+    for (NodeRef ref : result.stale()) {
+      if (cached(ref.depth())) {
+        objects.cache().invalidateImmutable(nodeKey(ref));
+      }
+    }
     synchronized (stagedRoots) {
       stagedRoots.put(version, result.root());
       // Only the latest tree keeps its upper levels linked: an older root lets go of them.
@@ -487,11 +530,10 @@ public final class StateStore {
         WriteSet.Builder writes = WriteSet.builder();
         for (StaleNode n : batch) {
           Bytes key = nodeKey(n.address().version(), n.address().depth(), n.address().path());
+          // No cache invalidation: stage dropped the node from the cache when it went stale,
+          // and a node key is never written again, so an entry a late read brought back is
+          // never wrong, only dead weight until evicted.
           writes.delete(key);
-          if (cached(n.address().depth())) {
-            // A dead node must not keep a place in the cache that live nodes need.
-            objects.cache().invalidateImmutable(key);
-          }
           if (n.rootHash() != null) {
             writes.delete(ROOT_INDEX.keyOf(new RootKey(n.rootHash(), n.address().version())).toBytes());
           }

@@ -193,6 +193,41 @@ class StateStoreTest {
   }
 
   @Test
+  void theStoredFormIsTheNodeCodecsEncoding() {
+    StateNode.Leaf leaf = StateNode.Leaf.of(key(7), Bytes.utf8("seven"));
+    assertThat(Bytes.adopt(StateStore.storedForm(leaf))).isEqualTo(StateStore.NODE_CODEC.encode(leaf));
+    Digest[] children = new Digest[16];
+    children[1] = Digest.sha256(Bytes.utf8("a"));
+    children[9] = Digest.sha256(Bytes.utf8("b"));
+    children[15] = Digest.sha256(Bytes.utf8("c"));
+    // Versions of one, two and three varint bytes.
+    StateNode.Internal internal = StateNode.Internal.restore(StateNode.Internal.of(children).encoding(),
+        new long[] {5, 300, 1L << 20});
+    byte[] stored = StateStore.storedForm(internal);
+    assertThat(Bytes.adopt(stored)).isEqualTo(StateStore.NODE_CODEC.encode(internal));
+    assertThat(StateStore.NODE_CODEC.decode(Bytes.adopt(stored))).isEqualTo(internal);
+  }
+
+  @Test
+  void staleNodesLeaveTheCacheWhenTheyLeaveTheLatestTreeAndOldRootsStillRead() {
+    try (ObjectStore objects = open(dir, Backend.ROCKSDB)) {
+      StateStore state = new StateStore(objects, StateConfig.DEFAULT.withLinkedDepth(0));
+      List<StateUpdate> first = new ArrayList<>();
+      for (int i = 0; i < 200; i++) {
+        first.add(StateUpdate.put(key(i), Bytes.utf8("v" + i)));
+      }
+      Digest root0 = state.commit(0, StateTrie.EMPTY_ROOT, first);
+      long entries0 = objects.cache().stats().entries();
+      state.commit(1, root0, List.of(StateUpdate.put(key(3), Bytes.utf8("changed"))));
+      // Version 1 rewrites one path: as many nodes go stale as are written, so the count stays.
+      assertThat(objects.cache().stats().entries()).isEqualTo(entries0);
+      assertThat(state.get(0, key(3))).contains(Bytes.utf8("v3"));
+      assertThat(state.prove(0, key(3)).verify(root0, key(3), Optional.of(Bytes.utf8("v3")))).isTrue();
+      assertThat(state.get(1, key(3))).contains(Bytes.utf8("changed"));
+    }
+  }
+
+  @Test
   void reopeningWithACollectionBacklogCollectsItFromTheJournal() {
     History h = new History(99, 60);
     StateConfig config = StateConfig.DEFAULT.withRetainedVersions(3);
