@@ -281,12 +281,13 @@ final class ClusterCommand implements Runnable {
 
   /**
    * The status report once one of its lines satisfies {@code done}, polled every 100 ms at most
-   * {@code attempts} times and for at most {@code attempts} x 100 ms; empty if it never did.
+   * {@code attempts} times and for at most {@code attempts} x 400 ms; empty if it never did.
    */
   static Optional<List<String>> awaitStatus(Path dir, java.util.function.Predicate<String> done, int attempts)
       throws InterruptedException {
-    // Bounded by time as well: a report may take seconds when a host does not answer.
-    long deadline = System.nanoTime() + attempts * 100_000_000L;
+    // Bounded by time as well, since a report may take seconds when a host does not answer; with
+    // slack for a loaded machine, where each report's TLS set-up alone takes a while.
+    long deadline = System.nanoTime() + attempts * 400_000_000L;
     for (int i = 0; i < attempts && (i == 0 || System.nanoTime() < deadline); i++) {
       List<String> report = Status.report(dir);
       if (report.stream().anyMatch(done)) {
