@@ -19,7 +19,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,10 +31,9 @@ import org.junit.jupiter.api.io.TempDir;
  * ('add-replica --host', then '--started') and removes one. Every transfer is confirmed with a
  * verified receipt, no transfer is lost or repeated, and every member reports the same state
  * digest on its own address. Needs root (namespaces): skipped with the reason otherwise.
- * Slow (two minutes or more: five replica starts, a failover and two membership changes): run
- * with {@code -Dbulwark.excludedGroups=none -Dtest=MultiHostTest}.
+ * About 45 s on a quiet machine (five replica starts, a failover, two membership changes), two
+ * minutes on a loaded one, like the other cluster tests.
  */
-@Tag("slow")
 class MultiHostTest {
   private static final int ACCOUNTS = 4;
   private static final long START_BALANCE = 1_000;
