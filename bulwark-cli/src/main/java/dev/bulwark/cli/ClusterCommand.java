@@ -248,14 +248,46 @@ final class ClusterCommand implements Runnable {
     }
   }
 
+  /** How long a membership change may take: a new replica's catch-up included (by snapshot if the log was purged). */
+  static final Duration MEMBERSHIP_CHANGE_LIMIT = Duration.ofSeconds(180);
+
+  /**
+   * A Raft membership change from {@code current} to {@code next}, bounded in time: Ratis' client
+   * retries for ever when no member answers (a firewall dropping this machine's packets to the
+   * Raft ports) or while the leader is busy with an earlier change.
+   */
+  static void changeMembers(dev.bulwark.server.raft.ReplicaServer.Members current, dev.bulwark.server.raft.RaftSettings raft,
+      dev.bulwark.server.raft.ReplicaServer.Members next) throws InterruptedException {
+    var done = new java.util.concurrent.CompletableFuture<Void>();
+    Thread.ofPlatform().daemon().name("bulwark-membership-change").start(() -> {
+      try {
+        dev.bulwark.server.raft.ReplicaServer.changeMembers(current, raft, next);
+        done.complete(null);
+      } catch (IOException | RuntimeException e) {
+        done.completeExceptionally(e);
+      }
+    });
+    try {
+      done.get(MEMBERSHIP_CHANGE_LIMIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new UserError("the membership change to " + next.addresses().keySet() + " did not finish within "
+          + MEMBERSHIP_CHANGE_LIMIT.toSeconds() + " s. Check that this machine reaches every replica's Raft port ("
+          + String.join(", ", current.addresses().values()) + ") and that a new replica runs, started with --join. "
+          + "If 'cluster transfer-leader' says a reconfiguration is in progress, restart the leader's process and retry");
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new UserError("the membership change to " + next.addresses().keySet() + " failed: " + e.getCause().getMessage());
+    }
+  }
+
   /**
    * The status report once one of its lines satisfies {@code done}, polled every 100 ms at most
-   * {@code attempts} times and for at most {@code attempts} x 100 ms; empty if it never did.
+   * {@code attempts} times and for at most {@code attempts} x 400 ms; empty if it never did.
    */
   static Optional<List<String>> awaitStatus(Path dir, java.util.function.Predicate<String> done, int attempts)
       throws InterruptedException {
-    // Bounded by time as well: a report may take seconds when a host does not answer.
-    long deadline = System.nanoTime() + attempts * 100_000_000L;
+    // Bounded by time as well, since a report may take seconds when a host does not answer; with
+    // slack for a loaded machine, where each report's TLS set-up alone takes a while.
+    long deadline = System.nanoTime() + attempts * 400_000_000L;
     for (int i = 0; i < attempts && (i == 0 || System.nanoTime() < deadline); i++) {
       List<String> report = Status.report(dir);
       if (report.stream().anyMatch(done)) {
@@ -389,7 +421,7 @@ final class ClusterCommand implements Runnable {
 
     /** Changes the membership from {@code current} to {@code next}, records it in every replica directory, waits for {@code id}. */
     private int join(ReplicaSettings first, Endpoints current, Endpoints next, String id, PrintWriter out) throws Exception {
-      dev.bulwark.server.raft.ReplicaServer.changeMembers(
+      changeMembers(
           new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), current.raft()), ServeCommand.raftSettings(first),
           new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), next.raft()));
       rewritePeers(replicaDirs(dir), next);
@@ -434,7 +466,7 @@ final class ClusterCommand implements Runnable {
       Endpoints next = Endpoints.of(first);
       next.remove(id);
       ReplicaSettings any = ReplicaSettings.read(dir.resolve(next.raft().keySet().iterator().next()).resolve("replica.properties"));
-      dev.bulwark.server.raft.ReplicaServer.changeMembers(
+      changeMembers(
           new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), first.raftPeers()), ServeCommand.raftSettings(any),
           new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), next.raft()));
       boolean local = running(dir.resolve(id)).isPresent() || Hosts.loopback(Hosts.of(first.raftPeers().get(id)));
