@@ -93,7 +93,8 @@ public final class Checker {
         }
         FinalState.Status s = r.status().get();
         if (s.appliedIndex() != rs.appliedIndex()) {
-          violations.add(String.format("replicas diverge: %s applied log index %d, %s applied %d", ref.id(),
+          // Behind, not (yet) different: the cluster did not bring every replica up to date after healing.
+          violations.add(String.format("replicas did not converge: %s applied log index %d, %s applied %d", ref.id(),
               rs.appliedIndex(), r.id(), s.appliedIndex()));
         } else if (!s.stateDigest().equals(rs.stateDigest())) {
           violations.add(String.format("replicas diverge: %s and %s both applied log index %d with different state "
@@ -110,7 +111,7 @@ public final class Checker {
         long refLatest = ref.heads().keySet().stream().mapToLong(Long::longValue).max().orElse(-1);
         long latest = r.heads().keySet().stream().mapToLong(Long::longValue).max().orElse(-1);
         if (refLatest != latest) {
-          violations.add(String.format("replicas diverge: the latest signed head of %s is batch %d, of %s batch %d",
+          violations.add(String.format("replicas did not converge: the latest signed head of %s is batch %d, of %s batch %d",
               ref.id(), refLatest, r.id(), latest));
         }
         if (r.heads().size() < ref.heads().size()) {

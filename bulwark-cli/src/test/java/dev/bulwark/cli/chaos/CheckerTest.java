@@ -225,6 +225,12 @@ class CheckerTest {
         base.balances());
     assertThat(Checker.check(s.events, diverged, Optional.empty(), Checker.ReadRule.SNAPSHOT).violations().getFirst())
         .contains("different state digests");
+    FinalState behind = new FinalState(List.of(base.replicas().getFirst(),
+        new FinalState.Replica("r2", Optional.of(new FinalState.Status(s.applied.size() - 1, s.applied.size() - 1, "d")),
+            s.heads)), base.applied(), base.balances());
+    assertThat(Checker.check(s.events, behind, Optional.empty(), Checker.ReadRule.SNAPSHOT).violations().getFirst())
+        .startsWith("replicas did not converge: r1 applied log index " + s.applied.size() + ", r2 applied "
+            + (s.applied.size() - 1));
     FinalState silent = new FinalState(List.of(base.replicas().getFirst(),
         new FinalState.Replica("r2", Optional.empty(), Map.of())), base.applied(), base.balances());
     assertThat(Checker.check(s.events, silent, Optional.empty(), Checker.ReadRule.SNAPSHOT).violations().getFirst())
