@@ -111,7 +111,7 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
     }
     PrintWriter out = spec.commandLine().getOut();
     if (dryRun) {
-      boolean partitions = existing == null && dev.bulwark.cli.net.NetworkLab.unavailableReason().isEmpty();
+      boolean partitions = ChaosRunner.whyNoPartitions(Optional.ofNullable(existing)).isEmpty();
       List<dev.bulwark.cli.chaos.Fault.Timed> plan = FaultSchedule.plan(chosenSeed, length, partitions, pace);
       out.printf("seed %d, pace %s, partitions %s: %d faults%n", chosenSeed, pace.name().toLowerCase(java.util.Locale.ROOT),
           partitions ? "yes" : "no", plan.stream().filter(t -> !(t.fault() instanceof dev.bulwark.cli.chaos.Fault.RestartKilled)).count());

@@ -102,9 +102,7 @@ public final class ChaosRunner {
 
   /** Runs the whole test and returns the checker's report. */
   public ChaosReport run() throws Exception {
-    Optional<String> noPartitions = options.existing().isPresent()
-        ? Optional.of("the replicas of an existing cluster (--cluster) are not in network namespaces of chaos's own")
-        : NetworkLab.unavailableReason();
+    Optional<String> noPartitions = whyNoPartitions(options.existing());
     List<Fault.Timed> schedule = FaultSchedule.plan(options.seed(), options.length(), noPartitions.isEmpty(), options.pace());
     out.printf("chaos: seed %d (replay with --seed %d%s), %d faults planned over %.0f s%n", options.seed(), options.seed(),
         options.pace() == FaultSchedule.Pace.STEADY ? "" : " --pace " + options.pace().name().toLowerCase(java.util.Locale.ROOT),
@@ -182,6 +180,13 @@ public final class ChaosRunner {
     if (leader(Duration.ofSeconds(90)).isEmpty()) {
       throw new IllegalStateException("no leader within 90 s; see the replicas' logs in " + cluster);
     }
+  }
+
+  /** Why a run can make no network partitions here (empty: it can): with a cluster of its own, as root, with ip and nft. */
+  public static Optional<String> whyNoPartitions(Optional<Path> existing) {
+    return existing.isPresent()
+        ? Optional.of("the replicas of an existing cluster (--cluster) are not in network namespaces of chaos's own")
+        : NetworkLab.unavailableReason();
   }
 
   /** Runs a replica's command line as it is, or inside its host's network namespace. */
@@ -367,7 +372,7 @@ public final class ChaosRunner {
           restart(id);
           history.append(new History.FaultEvent(history.now(), fault.kind(), id, "started again"));
           // The next fault waits until the replica is back, so that at most one is out at a time.
-          boolean back = awaitFollowing(id, Duration.ofSeconds(60));
+          boolean back = awaitCaughtUp(id, Duration.ofSeconds(60));
           say(fault.kind() + " " + id + (back ? ", caught up again after " : ", still not caught up after ")
               + (System.nanoTime() - before) / 1_000_000 + " ms");
         }
@@ -504,7 +509,7 @@ public final class ChaosRunner {
    * applied. A replica answers as a follower the moment it starts, long before it could stand
    * in for a lost member of the majority; the next fault waits for the latter.
    */
-  private boolean awaitFollowing(String id, Duration wait) throws InterruptedException {
+  private boolean awaitCaughtUp(String id, Duration wait) throws InterruptedException {
     long deadline = System.nanoTime() + wait.toNanos();
     while (System.nanoTime() < deadline) {
       Optional<AdminProbe.Status> s = probe.status(replicas.get(id).adminAddress());
