@@ -69,9 +69,10 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
       description = "Also write the report as an HTML page: operations per second with the faults marked, and a latency histogram.")
   Path html;
 
-  @Option(names = "--linearizable-reads",
-      description = "Fail on a stale read (a read older than a write confirmed before it began); by default stale reads are counted.")
-  boolean linearizableReads;
+  @Option(names = "--stale-reads-ok",
+      description = "Count stale reads (a read older than a write confirmed before it began) instead of failing on them: "
+          + "for clusters of versions before reads were linearizable.")
+  boolean staleReadsOk;
 
   /** steady or brisk, in any case. */
   static final class PaceConverter implements CommandLine.ITypeConverter<FaultSchedule.Pace> {
@@ -105,7 +106,7 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
     try {
       options = new ChaosRunner.Options(chosenSeed, length, pace, replicas, clients, Optional.ofNullable(existing),
           history != null ? history : Path.of("chaos-history-" + chosenSeed + ".jsonl"), keep,
-          linearizableReads ? Checker.ReadRule.LINEARIZABLE : Checker.ReadRule.SNAPSHOT);
+          staleReadsOk ? Checker.ReadRule.SNAPSHOT : Checker.ReadRule.LINEARIZABLE);
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }

@@ -81,6 +81,10 @@ final class ServeCommand implements Runnable {
             @Override public dev.bulwark.core.Bytes application(String name, dev.bulwark.core.Bytes argument) {
               return replica.appQuery(name, argument);
             }
+
+            @Override public java.util.concurrent.CompletableFuture<Void> readBarrier() {
+              return replica.readBarrier();
+            }
           });
     } catch (RuntimeException e) {
       replica.close();

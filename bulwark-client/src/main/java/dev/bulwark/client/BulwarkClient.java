@@ -202,7 +202,7 @@ public final class BulwarkClient implements AutoCloseable {
         return connection(target).thenCompose(c -> c.appQuery(name, argument))
             .get(config.attemptTimeout().toMillis(), TimeUnit.MILLISECONDS);
       } catch (java.util.concurrent.ExecutionException e) {
-        if (e.getCause() instanceof QueryFailedException refused) {
+        if (e.getCause() instanceof QueryFailedException refused && !refused.retryElsewhere()) {
           throw refused;
         }
       } catch (TimeoutException e) {

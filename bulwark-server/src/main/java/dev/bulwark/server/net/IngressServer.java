@@ -70,7 +70,20 @@ public final class IngressServer implements AutoCloseable {
 
     /** The application's query {@code name}; {@link IllegalArgumentException} for a bad one. */
     Bytes application(String name, Bytes argument);
+
+    /**
+     * Completes when a read may be answered: once the replica has applied everything
+     * committed before the call (a Raft ReadIndex), so the answer reflects every write
+     * confirmed before the read arrived. Fails when that cannot be confirmed; the read is then
+     * refused with {@value #READ_UNAVAILABLE} and the client asks another replica.
+     */
+    default CompletableFuture<Void> readBarrier() {
+      return CompletableFuture.completedFuture(null);
+    }
   }
+
+  /** The error code of a read this replica could not confirm current (no leader reachable in time). */
+  public static final String READ_UNAVAILABLE = "READ_UNAVAILABLE";
 
   private IngressServer(IngressConfig config, BiFunction<ClientRequest, Origin, CompletableFuture<Outcome>> handler,
       Queries queries) throws SSLException, InterruptedException {
@@ -215,12 +228,46 @@ public final class IngressServer implements AutoCloseable {
     }
 
     private void answerQuery(ChannelHandlerContext ctx, Frame.Query query) {
-      try {
-        Frame.Answer a = queries.state(query.key());
-        send(ctx, new Frame.Answer(query.requestId(), a.head(), a.entry()));
-      } catch (RuntimeException e) {
-        send(ctx, new Frame.Error(query.requestId(), "QUERY_FAILED", String.valueOf(e.getMessage())));
+      afterReadBarrier(ctx, query.requestId(), () -> {
+        try {
+          Frame.Answer a = queries.state(query.key());
+          send(ctx, new Frame.Answer(query.requestId(), a.head(), a.entry()));
+        } catch (RuntimeException e) {
+          send(ctx, new Frame.Error(query.requestId(), "QUERY_FAILED", String.valueOf(e.getMessage())));
+        }
+      });
+    }
+
+    /** Runs {@code answer} on this connection's event loop once the read barrier passes, or refuses the read. */
+    private void afterReadBarrier(ChannelHandlerContext ctx, long requestId, Runnable answer) {
+      // A read waiting for its barrier is in flight like a request, under the same bounds.
+      if (!inFlight.tryAcquire()) {
+        send(ctx, new Frame.Error(requestId, "BUSY", "this connection has " + config.inFlightPerConnectionMax()
+            + " requests in flight"));
+        return;
       }
+      if (!inFlightTotal.tryAcquire()) {
+        inFlight.release();
+        send(ctx, new Frame.Error(requestId, "BUSY", "this replica has " + config.inFlightTotalMax() + " requests in flight"));
+        return;
+      }
+      CompletableFuture<Void> barrier;
+      try {
+        barrier = queries.readBarrier();
+      } catch (RuntimeException e) {
+        barrier = CompletableFuture.failedFuture(e);
+      }
+      barrier.whenCompleteAsync((ok, failure) -> {
+        inFlight.release();
+        inFlightTotal.release();
+        if (failure == null) {
+          answer.run();
+        } else {
+          Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+              ? failure.getCause() : failure;
+          send(ctx, new Frame.Error(requestId, READ_UNAVAILABLE, String.valueOf(cause.getMessage())));
+        }
+      }, ctx.executor());
     }
 
     private void answerAppQuery(ChannelHandlerContext ctx, Frame.AppQuery query) {
@@ -228,14 +275,16 @@ public final class IngressServer implements AutoCloseable {
         refuse(ctx, 0, "BAD_REQUEST_ID", "request ids start at 1");
         return;
       }
-      try {
-        send(ctx, new Frame.AppAnswer(query.requestId(), queries.application(query.name(), query.argument())));
-      } catch (IllegalArgumentException e) {
-        send(ctx, new Frame.Error(query.requestId(), "BAD_QUERY", String.valueOf(e.getMessage())));
-      } catch (RuntimeException e) {
-        log.warn("query '{}' failed", query.name(), e);
-        send(ctx, new Frame.Error(query.requestId(), "QUERY_FAILED", String.valueOf(e.getMessage())));
-      }
+      afterReadBarrier(ctx, query.requestId(), () -> {
+        try {
+          send(ctx, new Frame.AppAnswer(query.requestId(), queries.application(query.name(), query.argument())));
+        } catch (IllegalArgumentException e) {
+          send(ctx, new Frame.Error(query.requestId(), "BAD_QUERY", String.valueOf(e.getMessage())));
+        } catch (RuntimeException e) {
+          log.warn("query '{}' failed", query.name(), e);
+          send(ctx, new Frame.Error(query.requestId(), "QUERY_FAILED", String.valueOf(e.getMessage())));
+        }
+      });
     }
 
     private void refuse(ChannelHandlerContext ctx, long requestId, String code, String message) {

@@ -176,6 +176,16 @@ final class BulwarkStateMachine extends BaseStateMachine {
     return CompletableFuture.completedFuture(Message.EMPTY);
   }
 
+  /**
+   * The last step of a read barrier ({@code ReplicaServer.readBarrier}): Ratis calls it once
+   * this replica has applied up to the read index, and the reader then answers from the
+   * replica's state itself, so there is nothing to return here.
+   */
+  @Override
+  public CompletableFuture<Message> query(Message request) {
+    return CompletableFuture.completedFuture(Message.EMPTY);
+  }
+
   @Override
   public void notifyLeaderReady() {
     leadership.leaderReady();

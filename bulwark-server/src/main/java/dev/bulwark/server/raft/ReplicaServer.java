@@ -25,6 +25,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
@@ -200,6 +203,10 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(raft.logSegmentBytes()));
     RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(Math.min(raft.logSegmentBytes(), 4L << 20)));
     RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, true);
+    // Reads wait for a ReadIndex (Raft section 6.4): a deposed or partitioned replica cannot
+    // answer from a state older than writes already confirmed elsewhere.
+    RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+    RaftServerConfigKeys.Read.setTimeout(p, TimeDuration.valueOf(READ_BARRIER_TIMEOUT_MS, TimeUnit.MILLISECONDS));
     return p;
   }
 
@@ -288,6 +295,52 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     }
   }
 
+  /** How long a read waits for its ReadIndex and for this replica to apply up to it. */
+  static final long READ_BARRIER_TIMEOUT_MS = 3_000;
+
+  private final ClientId readClientId = ClientId.randomId();
+  private final java.util.concurrent.atomic.AtomicLong readCallIds = new java.util.concurrent.atomic.AtomicLong();
+
+  /**
+   * Completes once this replica has applied every entry committed before the call, as a
+   * current leader confirmed it (a Raft ReadIndex: on the leader a heartbeat round to a
+   * majority, on a follower a question to the leader); fails if no leader confirms in time.
+   * A read answered after it reflects every write confirmed before the read began.
+   */
+  public CompletableFuture<Void> readBarrier() {
+    RaftClientRequest request = RaftClientRequest.newBuilder()
+        .setClientId(readClientId)
+        .setServerId(server.getId())
+        .setGroupId(members.groupId())
+        .setCallId(readCallIds.incrementAndGet())
+        .setMessage(Message.EMPTY)
+        .setType(RaftClientRequest.readRequestType())
+        .build();
+    try {
+      return server.submitClientRequestAsync(request).handle((reply, failure) -> {
+        Throwable why = failure != null ? failure : reply.isSuccess() ? null : reply.getException();
+        if (why != null) {
+          Throwable cause = why instanceof java.util.concurrent.CompletionException && why.getCause() != null
+              ? why.getCause() : why;
+          throw new java.util.concurrent.CompletionException(new ReadBarrierException(
+              "replica " + id + " could not confirm it is current: " + cause));
+        }
+        return null;
+      });
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(new ReadBarrierException("replica " + id + " could not start a read: " + e));
+    }
+  }
+
+  /** A read could not be confirmed current: no leader answered in time, or this replica is not part of the group. */
+  public static final class ReadBarrierException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    ReadBarrierException(String message) {
+      super(message);
+    }
+  }
+
   /** Runs a request through this replica's pipeline if it leads. */
   public CompletableFuture<Outcome> submit(ClientRequest request) {
     return submit(request, dev.bulwark.core.app.Origin.PUBLIC);
@@ -303,8 +356,9 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   }
 
   /**
-   * A state entry with its proof under the latest signed head this replica applied (a stale
-   * read: followers may be a batch or two behind). Before the first batch, an empty-state proof.
+   * A state entry with its proof under the latest signed head this replica applied: after
+   * {@link #readBarrier}, a head that includes every write confirmed before the barrier
+   * began. Before the first batch, an empty-state proof.
    */
   public dev.bulwark.core.protocol.Frame.Answer query(dev.bulwark.core.Bytes key) {
     var head = replica.lastHead();
@@ -316,7 +370,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     return new dev.bulwark.core.protocol.Frame.Answer(0, head, entry);
   }
 
-  /** The application's query {@code name} over this replica's committed state (a stale read on followers). */
+  /** The application's query {@code name} over this replica's committed state (current once {@link #readBarrier} passed). */
   public dev.bulwark.core.Bytes appQuery(String name, dev.bulwark.core.Bytes argument) {
     try (var snapshot = replica.objects().snapshot()) {
       return app.query(name, argument, snapshot);

@@ -337,4 +337,47 @@ class RaftClusterTest {
     assertThat(replicas.get(leader.id()).submit(new ClientRequest(Bytes.utf8("c"), 2, Bytes.fromHex("00"))).get())
         .isEqualTo(new Outcome.NotLeader(java.util.Optional.of(target)));
   }
+
+  @Test
+  void aFollowerReadAfterItsBarrierReflectsEveryWriteConfirmedBeforeIt() throws Exception {
+    startCluster(3);
+    var leader = awaitLeader();
+    SigningKey owner = SigningKey.generate(new SplittableRandom(300));
+    applied(send(new ClientRequest(Bytes.utf8("reader"), 1, LedgerRequest.CODEC.encode(
+        LedgerRequest.sign(new LedgerOp.OpenAccount("acct-r", owner.publicKey()), owner)))));
+    List<ReplicaServer<LedgerRequest, LedgerResult>> followers =
+        replicas.values().stream().filter(r -> r != leader).toList();
+    for (int i = 1; i <= 20; i++) {
+      applied(send(new ClientRequest(Bytes.utf8("reader"), 1 + i, LedgerRequest.CODEC.encode(
+          LedgerRequest.sign(new LedgerOp.Deposit("acct-r", 10, Bytes.utf8("r" + i)), ADMIN)))));
+      for (var follower : followers) {
+        follower.readBarrier().get(10, TimeUnit.SECONDS);
+        Account a = StateMirror.get(follower.replica().objects().store(), Ledger.ACCOUNTS, "acct-r").orElseThrow();
+        assertThat(a.balance()).as("balance read on %s after deposit %d", follower.id(), i).isEqualTo(10L * i);
+      }
+    }
+  }
+
+  @Test
+  void aLeaderCutOffFromItsMajorityRefusesReadsInsteadOfAnsweringStale() throws Exception {
+    startCluster(3);
+    var leader = awaitLeader();
+    SigningKey owner = SigningKey.generate(new SplittableRandom(301));
+    applied(send(new ClientRequest(Bytes.utf8("cut"), 1, LedgerRequest.CODEC.encode(
+        LedgerRequest.sign(new LedgerOp.OpenAccount("acct-c", owner.publicKey()), owner)))));
+    leader.readBarrier().get(10, TimeUnit.SECONDS); // with its majority, the leader reads
+    List<Thread> closing = new ArrayList<>();
+    for (var r : List.copyOf(replicas.values())) {
+      if (r != leader) {
+        replicas.remove(r.id());
+        closing.add(Thread.ofPlatform().start(r::close));
+      }
+    }
+    for (Thread t : closing) {
+      t.join(60_000);
+    }
+    var refused = org.assertj.core.api.Assertions.catchThrowable(() -> leader.readBarrier().get(30, TimeUnit.SECONDS));
+    assertThat(refused).as("a read on a leader that lost its majority").isInstanceOf(java.util.concurrent.ExecutionException.class);
+    assertThat(refused.getCause()).isInstanceOf(ReplicaServer.ReadBarrierException.class);
+  }
 }
