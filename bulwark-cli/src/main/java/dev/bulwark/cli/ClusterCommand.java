@@ -528,12 +528,13 @@ final class ClusterCommand implements Runnable {
         out.println(rdir.getFileName() + ": started, pid " + p.pid() + ", log " + rdir.resolve("replica.log"));
       }
       out.flush();
-      Optional<List<String>> led = awaitStatus(dir, l -> l.endsWith("leads"), 300);
+      // A minute: three JVMs starting at once on a small, busy machine take tens of seconds.
+      Optional<List<String>> led = awaitStatus(dir, l -> l.endsWith("leads"), 600);
       if (led.isPresent()) {
         led.get().forEach(out::println);
         return 0;
       }
-      out.println("no leader after 30 s; see the replicas' logs");
+      out.println("no leader after 60 s; see the replicas' logs");
       Status.report(dir).forEach(out::println);
       return 1;
     }
