@@ -233,20 +233,18 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
    * encoding (children's hashes only), a node from the store knows the version that wrote each
    * child, which is where the child is stored; a node parsed from a proof does not.
    *
-   * <p>A node that knows its children's versions holds them twice: as a {@code long[]} to read,
-   * and as varints after the canonical encoding in one array (its <i>stored form</i>, see
-   * {@link #storedForm()}), so a store writes that array as it is and reads a node back without
-   * copying: a node is written once per rebuild and copied by no one.
+   * <p>A node that knows its children's versions holds them as varints after the canonical
+   * encoding, in one array (its <i>stored form</i>, see {@link #storedForm()}): a store writes
+   * that array as it is and reads a node back without copying, and a cached node is two
+   * objects (this and the array) besides its hash, not five.
    */
   final class Internal implements StateNode {
     static final int HEADER = 3;
-    /** The canonical encoding, then (when {@link #storedLength} says so) each child's version as a varint. */
+    /** The canonical encoding, then (when {@link #hasVersions}) each child's version as a varint. */
     private final byte[] bytes;
     private final int bitmap;
-    /** The version of each child in nibble order, or {@code null} when unknown. */
-    private final long[] childVersions;
     /** Whether {@link #bytes} ends with the child versions (the stored form) or with the encoding. */
-    private final boolean storedLength;
+    private final boolean hasVersions;
     private Digest hash;
     /**
      * Children already in memory, by rank, so a walk follows a reference instead of asking the
@@ -255,11 +253,10 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
      */
     private StateNode[] links;
 
-    private Internal(byte[] bytes, int bitmap, long[] childVersions, boolean storedLength) {
+    private Internal(byte[] bytes, int bitmap, boolean hasVersions) {
       this.bytes = bytes;
       this.bitmap = bitmap;
-      this.childVersions = childVersions;
-      this.storedLength = storedLength;
+      this.hasVersions = hasVersions;
     }
 
     /**
@@ -270,16 +267,16 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
     static byte[] storedArray(int bitmap, long[] childVersions) {
       int count = Integer.bitCount(bitmap);
       int size = HEADER + Digest.LENGTH * count;
-      for (long v : childVersions) {
-        size += varLength(v);
+      for (int r = 0; r < count; r++) {
+        size += varLength(childVersions[r]);
       }
       byte[] out = new byte[size];
       out[0] = INTERNAL_TAG;
       out[1] = (byte) (bitmap >>> 8);
       out[2] = (byte) bitmap;
       int at = HEADER + Digest.LENGTH * count;
-      for (long v : childVersions) {
-        at = writeVarLong(out, at, v);
+      for (int r = 0; r < count; r++) {
+        at = writeVarLong(out, at, childVersions[r]);
       }
       return out;
     }
@@ -289,8 +286,8 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
     }
 
     /** The node over an array from {@link #storedArray} whose hashes are filled in; {@code hash} is its SHA-256. */
-    static Internal built(byte[] stored, int bitmap, long[] childVersions, Digest hash) {
-      Internal node = new Internal(stored, bitmap, childVersions, true);
+    static Internal built(byte[] stored, int bitmap, Digest hash) {
+      Internal node = new Internal(stored, bitmap, true);
       node.hash = hash;
       return node;
     }
@@ -320,11 +317,11 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
           at += Digest.LENGTH;
         }
       }
-      return new Internal(out, bitmap, null, false);
+      return new Internal(out, bitmap, false);
     }
 
     static Internal parse(Bytes encoding) {
-      return new Internal(encoding.unsafeArray(), checkedBitmap(encoding.unsafeArray(), false), null, false);
+      return new Internal(encoding.unsafeArray(), checkedBitmap(encoding.unsafeArray(), false), false);
     }
 
     /**
@@ -343,7 +340,7 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
       }
       byte[] stored = storedArray(bitmap, childVersions);
       System.arraycopy(e, HEADER, stored, HEADER, e.length - HEADER);
-      return new Internal(stored, bitmap, childVersions.clone(), true);
+      return new Internal(stored, bitmap, true);
     }
 
     /**
@@ -357,16 +354,13 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
       }
       int bitmap = checkedBitmap(b, true);
       int count = Integer.bitCount(bitmap);
-      long[] versions = new long[count];
       int at = HEADER + Digest.LENGTH * count;
       for (int r = 0; r < count; r++) {
-        long v = 0;
         for (int shift = 0; ; shift += 7) {
           if (at >= b.length || shift > 63) {
-            throw new IllegalArgumentException("malformed stored state node: child versions cut short");
+            throw new IllegalArgumentException("malformed stored state node: child versions cut short or too long");
           }
           byte x = b[at++];
-          v |= (long) (x & 0x7F) << shift;
           if (x >= 0) {
             if (x == 0 && shift > 0) {
               throw new IllegalArgumentException("malformed stored state node: a child version not in shortest form");
@@ -374,12 +368,11 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
             break;
           }
         }
-        versions[r] = v;
       }
       if (at != b.length) {
         throw new IllegalArgumentException("malformed stored state node: " + (b.length - at) + " bytes after the versions");
       }
-      return new Internal(b, bitmap, versions, true);
+      return new Internal(b, bitmap, true);
     }
 
     /** The bitmap of {@code b}, checked against its length: exact, or (stored form) at least the encoding's. */
@@ -434,17 +427,61 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
       if (!hasChild(nibble)) {
         throw new IllegalArgumentException("no child at nibble " + nibble);
       }
-      return childVersions == null ? NodeRef.UNKNOWN_VERSION : childVersions[rank(nibble)];
+      return childVersionAt(rank(nibble));
     }
 
     /** Whether this node knows where its children are stored. */
     public boolean hasChildVersions() {
-      return childVersions != null;
+      return hasVersions;
     }
 
     /** The version of the {@code rank}-th child (in nibble order), for a store that encodes them. */
     public long childVersionAt(int rank) {
-      return childVersions == null ? NodeRef.UNKNOWN_VERSION : childVersions[rank];
+      if (!hasVersions) {
+        return NodeRef.UNKNOWN_VERSION;
+      }
+      if (rank < 0 || rank >= childCount()) {
+        throw new IndexOutOfBoundsException("child rank " + rank + " of " + childCount());
+      }
+      int at = encodingLength();
+      for (int r = 0; r < rank; r++) {
+        while (bytes[at++] < 0) {
+          // skip a varint's continuation bytes
+        }
+      }
+      return readVarLong(bytes, at);
+    }
+
+    /** Every child's version in rank order into {@code out} (all unknown for a node without them). */
+    void childVersionsInto(long[] out) {
+      int count = childCount();
+      if (!hasVersions) {
+        java.util.Arrays.fill(out, 0, count, NodeRef.UNKNOWN_VERSION);
+        return;
+      }
+      int at = encodingLength();
+      for (int r = 0; r < count; r++) {
+        long v = 0;
+        for (int shift = 0; ; shift += 7) {
+          byte x = bytes[at++];
+          v |= (long) (x & 0x7F) << shift;
+          if (x >= 0) {
+            break;
+          }
+        }
+        out[r] = v;
+      }
+    }
+
+    private static long readVarLong(byte[] b, int at) {
+      long v = 0;
+      for (int shift = 0; ; shift += 7) {
+        byte x = b[at++];
+        v |= (long) (x & 0x7F) << shift;
+        if (x >= 0) {
+          return v;
+        }
+      }
     }
 
     /**
@@ -453,7 +490,7 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
      * (read it, never write it); the node must know its children's versions.
      */
     public Bytes storedForm() {
-      if (childVersions == null) {
+      if (!hasVersions) {
         throw new IllegalStateException("a state node without child versions has no stored form");
       }
       return Bytes.adopt(bytes);
@@ -474,7 +511,7 @@ public sealed interface StateNode permits StateNode.Leaf, StateNode.Internal {
     }
 
     @Override public Bytes encoding() {
-      return storedLength ? Bytes.of(bytes, 0, encodingLength()) : Bytes.adopt(bytes);
+      return hasVersions ? Bytes.of(bytes, 0, encodingLength()) : Bytes.adopt(bytes);
     }
 
     @Override public Digest hash() {

@@ -212,6 +212,12 @@ public final class StateTrie {
     private final long version;
     private final int linkDepth;
     private final MessageDigest sha = Digest.newSha256();
+    /**
+     * Child versions of the node being rebuilt, old and new: used only after the children's
+     * recursion has returned and before the node is made, so one pair serves the whole walk.
+     */
+    private final long[] oldVersionScratch = new long[16];
+    private final long[] versionScratch = new long[16];
     final List<NodeRef> stale = new ArrayList<>();
     final List<NodeRef> created = new ArrayList<>();
 
@@ -350,12 +356,14 @@ public final class StateTrie {
         }
       }
       // The versions first: they size the stored form, which is then filled in place.
-      long[] versions = new long[count];
+      long[] oldVersions = oldVersionScratch;
+      internal.childVersionsInto(oldVersions);
+      long[] versions = versionScratch;
       int rank = 0;
       int oldRank = 0;
       for (int n = 0; n < 16; n++) {
         if ((presentAfter & (1 << n)) != 0) {
-          versions[rank++] = (changedMask & (1 << n)) != 0 ? updated[n].version() : internal.childVersionAt(oldRank);
+          versions[rank++] = (changedMask & (1 << n)) != 0 ? updated[n].version() : oldVersions[oldRank];
         }
         if (internal.hasChild(n)) {
           oldRank++;
@@ -385,13 +393,13 @@ public final class StateTrie {
           oldRank++;
         }
       }
-      return internalSub(out, presentAfter, versions, children, depth);
+      return internalSub(out, presentAfter, children, depth);
     }
 
-    private Sub internalSub(byte[] stored, int bitmap, long[] versions, StateNode[] children, int depth) {
+    private Sub internalSub(byte[] stored, int bitmap, StateNode[] children, int depth) {
       sha.update(stored, 0, StateNode.Internal.hashOffset(Integer.bitCount(bitmap)));
       Digest hash = Digest.finish(sha);
-      StateNode.Internal node = StateNode.Internal.built(stored, bitmap, versions, hash);
+      StateNode.Internal node = StateNode.Internal.built(stored, bitmap, hash);
       if (depth + 1 <= linkDepth) {
         for (int n = 0; n < 16; n++) {
           if (children[n] != null) {
@@ -477,8 +485,8 @@ public final class StateTrie {
         count++;
         i = j;
       }
-      long[] versions = new long[count];
-      java.util.Arrays.fill(versions, version);
+      long[] versions = versionScratch;
+      java.util.Arrays.fill(versions, 0, count, version);
       byte[] out = StateNode.Internal.storedArray(bitmap, versions);
       StateNode[] nodes = new StateNode[16];
       int rank = 0;
@@ -491,7 +499,7 @@ public final class StateTrie {
           rank++;
         }
       }
-      return internalSub(out, bitmap, versions, nodes, depth);
+      return internalSub(out, bitmap, nodes, depth);
     }
   }
 }
