@@ -212,6 +212,12 @@ public final class StateTrie {
     private final long version;
     private final int linkDepth;
     private final MessageDigest sha = Digest.newSha256();
+    /**
+     * Child versions of the node being rebuilt, old and new: used only after the children's
+     * recursion has returned and before the node is made, so one pair serves the whole walk.
+     */
+    private final long[] oldVersionScratch = new long[16];
+    private final long[] versionScratch = new long[16];
     final List<NodeRef> stale = new ArrayList<>();
     final List<NodeRef> created = new ArrayList<>();
 
@@ -296,6 +302,7 @@ public final class StateTrie {
     private Sub updateInternal(Sub current, StateNode.Internal internal, int depth, Bytes path, Pending[] ups, int from,
         int to) {
       Sub[] updated = new Sub[16];
+      Bytes[] paths = new Bytes[16];
       int changedMask = 0;
       int presentAfter = internal.bitmap();
       int i = from;
@@ -306,6 +313,7 @@ public final class StateTrie {
           j++;
         }
         Bytes childPath = NodeRef.childPath(path, depth, nib);
+        paths[nib] = childPath;
         Sub child = null;
         if (internal.hasChild(nib)) {
           StateNode node = internal.linked(nib);
@@ -337,7 +345,7 @@ public final class StateTrie {
         int nib = Integer.numberOfTrailingZeros(presentAfter);
         Sub only = (changedMask & (1 << nib)) != 0 ? updated[nib]
             : new Sub(internal.child(nib), internal.childVersion(nib), internal.linked(nib), false);
-        Bytes onlyPath = NodeRef.childPath(path, depth, nib);
+        Bytes onlyPath = paths[nib] != null ? paths[nib] : NodeRef.childPath(path, depth, nib);
         StateNode single = load(only, depth + 1, onlyPath);
         if (single instanceof StateNode.Leaf) {
           // A lone leaf moves up to where its path becomes unique: a new place, so a new node.
@@ -347,28 +355,36 @@ public final class StateTrie {
           return new Sub(only.hash(), version, single, true);
         }
       }
-      byte[] old = internal.encoding().unsafeArray();
-      byte[] out = new byte[StateNode.Internal.HEADER + Digest.LENGTH * count];
-      long[] versions = new long[count];
-      StateNode[] children = new StateNode[16];
-      out[0] = StateNode.INTERNAL_TAG;
-      out[1] = (byte) (presentAfter >>> 8);
-      out[2] = (byte) presentAfter;
+      // The versions first: they size the stored form, which is then filled in place.
+      long[] oldVersions = oldVersionScratch;
+      internal.childVersionsInto(oldVersions);
+      long[] versions = versionScratch;
       int rank = 0;
       int oldRank = 0;
       for (int n = 0; n < 16; n++) {
+        if ((presentAfter & (1 << n)) != 0) {
+          versions[rank++] = (changedMask & (1 << n)) != 0 ? updated[n].version() : oldVersions[oldRank];
+        }
+        if (internal.hasChild(n)) {
+          oldRank++;
+        }
+      }
+      byte[] old = internal.array();
+      byte[] out = StateNode.Internal.storedArray(presentAfter, versions);
+      StateNode[] children = new StateNode[16];
+      rank = 0;
+      oldRank = 0;
+      for (int n = 0; n < 16; n++) {
         boolean hadChild = internal.hasChild(n);
         if ((presentAfter & (1 << n)) != 0) {
-          int at = StateNode.Internal.HEADER + rank * Digest.LENGTH;
+          int at = StateNode.Internal.hashOffset(rank);
           if ((changedMask & (1 << n)) != 0) {
             Sub child = updated[n];
-            place(child, depth + 1, NodeRef.childPath(path, depth, n));
+            place(child, depth + 1, paths[n]);
             System.arraycopy(child.hash().unsafeArray(), 0, out, at, Digest.LENGTH);
-            versions[rank] = child.version();
             children[n] = child.node();
           } else {
-            System.arraycopy(old, StateNode.Internal.HEADER + oldRank * Digest.LENGTH, out, at, Digest.LENGTH);
-            versions[rank] = internal.childVersionAt(oldRank);
+            System.arraycopy(old, StateNode.Internal.hashOffset(oldRank), out, at, Digest.LENGTH);
             children[n] = internal.linked(n);
           }
           rank++;
@@ -377,11 +393,13 @@ public final class StateTrie {
           oldRank++;
         }
       }
-      return internalSub(out, presentAfter, versions, children, depth);
+      return internalSub(out, presentAfter, children, depth);
     }
 
-    private Sub internalSub(byte[] encoding, int bitmap, long[] versions, StateNode[] children, int depth) {
-      StateNode.Internal node = new StateNode.Internal(Bytes.adopt(encoding), bitmap, versions);
+    private Sub internalSub(byte[] stored, int bitmap, StateNode[] children, int depth) {
+      sha.update(stored, 0, StateNode.Internal.hashOffset(Integer.bitCount(bitmap)));
+      Digest hash = Digest.finish(sha);
+      StateNode.Internal node = StateNode.Internal.built(stored, bitmap, hash);
       if (depth + 1 <= linkDepth) {
         for (int n = 0; n < 16; n++) {
           if (children[n] != null) {
@@ -389,8 +407,6 @@ public final class StateTrie {
           }
         }
       }
-      Digest hash = sha256(encoding);
-      node.knownHash(hash);
       return new Sub(hash, version, node, true);
     }
 
@@ -411,10 +427,10 @@ public final class StateTrie {
             existingHandled = true;
           } else if (order == 0) {
             existingHandled = true;
-            if (!existing.key().equals(p.key())) {
+            if (!existing.hasKey(p.key())) {
               throw new IllegalStateException("two keys with one SHA-256: " + existing.key() + ", " + p.key());
             }
-            if (p.value().isPresent() && p.value().get().equals(existing.value())) {
+            if (p.value().isPresent() && existing.hasValue(p.value().get())) {
               out.add(new Entry(existingKeyHash, existing, true)); // unchanged value
               continue;
             }
@@ -469,24 +485,21 @@ public final class StateTrie {
         count++;
         i = j;
       }
-      byte[] out = new byte[StateNode.Internal.HEADER + Digest.LENGTH * count];
-      long[] versions = new long[count];
+      long[] versions = versionScratch;
+      java.util.Arrays.fill(versions, 0, count, version);
+      byte[] out = StateNode.Internal.storedArray(bitmap, versions);
       StateNode[] nodes = new StateNode[16];
-      out[0] = StateNode.INTERNAL_TAG;
-      out[1] = (byte) (bitmap >>> 8);
-      out[2] = (byte) bitmap;
       int rank = 0;
       for (int n = 0; n < 16; n++) {
         Sub child = children[n];
         if (child != null) {
           place(child, depth + 1, paths[n]);
-          System.arraycopy(child.hash().unsafeArray(), 0, out, StateNode.Internal.HEADER + rank * Digest.LENGTH, Digest.LENGTH);
-          versions[rank] = version;
+          System.arraycopy(child.hash().unsafeArray(), 0, out, StateNode.Internal.hashOffset(rank), Digest.LENGTH);
           nodes[n] = child.node();
           rank++;
         }
       }
-      return internalSub(out, bitmap, versions, nodes, depth);
+      return internalSub(out, bitmap, nodes, depth);
     }
   }
 }

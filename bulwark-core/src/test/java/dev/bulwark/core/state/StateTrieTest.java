@@ -402,4 +402,43 @@ class StateTrieTest {
     StateNode.Leaf leaf = StateNode.Leaf.of(Bytes.utf8("a"), Bytes.utf8("b"));
     assertThat(StateNode.decode(leaf.encoding())).isEqualTo(leaf);
   }
+
+  @Test
+  void anInternalNodesStoredFormIsItsEncodingThenItsChildVersions() {
+    Digest[] children = new Digest[16];
+    children[2] = Digest.sha256(Bytes.utf8("two"));
+    children[9] = Digest.sha256(Bytes.utf8("nine"));
+    children[15] = Digest.sha256(Bytes.utf8("fifteen"));
+    StateNode.Internal plain = StateNode.Internal.of(children);
+    long[] versions = {0, 300, 1L << 40};
+    StateNode.Internal node = StateNode.Internal.restore(plain.encoding(), versions);
+    Bytes stored = node.storedForm();
+    // 3 + 3 * 32 bytes of encoding, then varints of 1, 2 and 6 bytes.
+    assertThat(stored.length()).isEqualTo(plain.encoding().length() + 1 + 2 + 6);
+    assertThat(stored.slice(0, plain.encoding().length())).isEqualTo(plain.encoding());
+    StateNode.Internal back = StateNode.Internal.fromStoredForm(stored);
+    assertThat(back.encoding()).isEqualTo(plain.encoding());
+    assertThat(back.hash()).isEqualTo(plain.hash());
+    assertThat(back).isEqualTo(plain);
+    for (int n = 0; n < 16; n++) {
+      assertThat(back.child(n)).isEqualTo(children[n]);
+    }
+    assertThat(back.childVersion(2)).isZero();
+    assertThat(back.childVersion(9)).isEqualTo(300);
+    assertThat(back.childVersion(15)).isEqualTo(1L << 40);
+    assertThat(plain.hasChildVersions()).isFalse();
+    assertThat(plain.childVersionAt(1)).isEqualTo(NodeRef.UNKNOWN_VERSION);
+    assertThatThrownBy(plain::storedForm).isInstanceOf(IllegalStateException.class);
+
+    String hex = stored.hex();
+    // No versions, a version cut short, a byte after the versions, a version not in shortest form.
+    assertThatThrownBy(() -> StateNode.Internal.fromStoredForm(plain.encoding())).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> StateNode.Internal.fromStoredForm(Bytes.fromHex(hex.substring(0, hex.length() - 2))))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> StateNode.Internal.fromStoredForm(Bytes.fromHex(hex + "00"))).isInstanceOf(IllegalArgumentException.class);
+    String encodingHex = plain.encoding().hex();
+    assertThatThrownBy(() -> StateNode.Internal.fromStoredForm(Bytes.fromHex(encodingHex + "8000" + "01" + "01")))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThat(StateNode.Internal.fromStoredForm(Bytes.fromHex(encodingHex + "00" + "01" + "01")).childVersion(15)).isEqualTo(1);
+  }
 }

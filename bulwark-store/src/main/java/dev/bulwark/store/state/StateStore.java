@@ -95,39 +95,23 @@ public final class StateStore {
   };
 
   /**
-   * {@link #NODE_CODEC}'s encoding of {@code node}, written straight into an array of the exact
-   * size; for a leaf, its canonical encoding's own array (shared, never written to).
+   * {@link #NODE_CODEC}'s encoding of {@code node}: for a leaf, its canonical encoding; for an
+   * internal node, its stored form. Either way the node's own array (shared, never written to):
+   * the trie builds an internal node in its stored form, so writing it copies nothing.
    */
   static byte[] storedForm(StateNode node) {
-    byte[] encoding = node.encoding().unsafeArray();
-    if (!(node instanceof StateNode.Internal internal)) {
-      return encoding;
-    }
-    int children = internal.childCount();
-    int size = encoding.length;
-    for (int r = 0; r < children; r++) {
-      size += varLongLength(internal.childVersionAt(r));
-    }
-    byte[] out = java.util.Arrays.copyOf(encoding, size);
-    int at = encoding.length;
-    for (int r = 0; r < children; r++) {
-      long v = internal.childVersionAt(r);
-      while ((v & ~0x7FL) != 0) {
-        out[at++] = (byte) ((v & 0x7F) | 0x80);
-        v >>>= 7;
-      }
-      out[at++] = (byte) v;
-    }
-    return out;
+    return switch (node) {
+      case StateNode.Leaf leaf -> leaf.encoding().unsafeArray();
+      case StateNode.Internal internal -> internal.storedForm().unsafeArray();
+    };
   }
 
-  private static int varLongLength(long v) {
-    int n = 1;
-    while ((v & ~0x7FL) != 0) {
-      v >>>= 7;
-      n++;
+  /** A node from its stored value, adopting the array; anything malformed is an {@link IllegalArgumentException}. */
+  static StateNode fromStored(Bytes stored) {
+    if (!stored.isEmpty() && stored.at(0) == StateNode.INTERNAL_TAG) {
+      return StateNode.Internal.fromStoredForm(stored);
     }
-    return n;
+    return StateNode.decode(stored);
   }
 
   /** A stored node: its canonical encoding, then (internal nodes) each child's version as a varint. */
@@ -137,30 +121,13 @@ public final class StateStore {
     }
 
     @Override public void encode(StateNode node, Encoder out) {
-      out.writeBytes(node.encoding());
-      if (node instanceof StateNode.Internal internal) {
-        for (int r = 0; r < internal.childCount(); r++) {
-          out.writeVarLong(internal.childVersionAt(r));
-        }
-      }
+      out.writeBytes(storedForm(node));
     }
 
     @Override public StateNode decode(Decoder in) {
       int start = in.position();
       try {
-        if (in.peekUnsignedByte() != StateNode.INTERNAL_TAG) {
-          return StateNode.decode(Bytes.adopt(in.readBytes(in.remaining())));
-        }
-        byte[] header = in.readBytes(3);
-        int children = Integer.bitCount((header[1] & 0xFF) << 8 | (header[2] & 0xFF));
-        byte[] encoding = new byte[3 + Digest.LENGTH * children];
-        System.arraycopy(header, 0, encoding, 0, 3);
-        System.arraycopy(in.readBytes(Digest.LENGTH * children), 0, encoding, 3, Digest.LENGTH * children);
-        long[] versions = new long[children];
-        for (int r = 0; r < children; r++) {
-          versions[r] = in.readVarLong();
-        }
-        return StateNode.Internal.restore(Bytes.adopt(encoding), versions);
+        return fromStored(Bytes.adopt(in.readBytes(in.remaining())));
       } catch (IllegalArgumentException e) {
         throw new DecodeException(DecodeException.Reason.INVALID_VALUE, start, e.getMessage());
       }
@@ -290,8 +257,8 @@ public final class StateStore {
 
   private static StateNode decodeNode(NodeRef ref, Bytes stored) {
     try {
-      return NODE_CODEC.decode(stored);
-    } catch (DecodeException e) {
+      return fromStored(stored); // the array read from the store is the node's own: no copy
+    } catch (IllegalArgumentException e) {
       throw new CorruptionException("state node " + ref, e.getMessage());
     }
   }
