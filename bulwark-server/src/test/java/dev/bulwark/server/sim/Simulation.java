@@ -82,8 +82,8 @@ final class Simulation implements AutoCloseable {
   private static final int TRACE_TAIL = 60;
 
   /** What a run found. */
-  record Result(long seed, long traceDigest, List<String> violations, List<String> traceTail, String summary,
-      int batchesCommitted) {
+  record Result(long seed, String replay, long traceDigest, List<String> violations, List<String> traceTail,
+      String summary, int batchesCommitted) {
     boolean ok() {
       return violations.isEmpty();
     }
@@ -100,7 +100,7 @@ final class Simulation implements AutoCloseable {
         for (String t : traceTail) {
           b.append("    ").append(t).append('\n');
         }
-        b.append("  replay: ./dev simulate --seed ").append(seed).append('\n');
+        b.append("  replay: ").append(replay).append('\n');
       }
       return b.toString();
     }
@@ -109,6 +109,7 @@ final class Simulation implements AutoCloseable {
   // ---------------------------------------------------------------- the world
 
   private final long seed;
+  private final SimStores.Kind storeKind;
   private final SplittableRandom random;
   private final ObjectStore[] stores;
   private final SigningKey operator;
@@ -179,12 +180,13 @@ final class Simulation implements AutoCloseable {
   private int answersOther;
   private long eventsRun;
 
-  /** A run of {@code seed} on {@code stores} (empty: {@link SimStores#fresh}), one per replica and the auditor. */
-  Simulation(long seed, ObjectStore[] stores, boolean fullTrace) {
+  /** A run of {@code seed} on fresh stores from {@code stores}, one per replica and the auditor. */
+  Simulation(long seed, SimStores stores, boolean fullTrace) {
     this.traceLinesMax = fullTrace ? 1_000_000 : TRACE_TAIL;
     this.seed = seed;
+    this.storeKind = stores.kind();
+    this.stores = stores.fresh();
     this.random = new SplittableRandom(seed);
-    this.stores = stores;
     this.operator = SigningKey.generate(new SplittableRandom(seed ^ 0x5eed));
     this.heads = new VerifiedHeads(operator.publicKey(), 1 << 16);
     boolean perBatch = random.nextBoolean();
@@ -230,7 +232,9 @@ final class Simulation implements AutoCloseable {
         config.receiptMode(), config.pipelineDepth(), config.batchRequestsMax(), config.batchDelayMs(), clients.size(),
         requests.size(), committed.size(), leaderChanges, answersConfirmed, answersNotCommitted, answersUnknown,
         answersRejected, answersOther, eventsRun);
-    return new Result(seed, traceDigest, List.copyOf(violations), List.copyOf(traceTail), summary, committed.size());
+    String replay = "./dev simulate --seed " + seed
+        + (storeKind == SimStores.Kind.MEMORY ? "" : " --store " + storeKind.flag());
+    return new Result(seed, replay, traceDigest, List.copyOf(violations), List.copyOf(traceTail), summary, committed.size());
   }
 
   private static String stackTop(Throwable e) {
