@@ -65,7 +65,7 @@ import java.util.concurrent.RejectedExecutionException;
  * commits, and stalls the ones behind it, until leadership changes. When leadership is lost,
  * a prefix of the uncommitted batches survives (the next leader commits it), every
  * uncommitted batch's future fails "outcome unknown", and later hand-overs are refused. The
- * next leader is one of the replicas (real {@link Replica}s over RocksDB) caught up to the
+ * next leader is one of the replicas (real {@link Replica}s, over {@link SimStores}) caught up to the
  * committed log, with a fresh sequencer, as in {@code ReplicaServer}.
  *
  * <p>After the run: liveness (every client finished, once faults stopped), the committed log
@@ -978,7 +978,7 @@ final class Simulation implements AutoCloseable {
     return cursor.hasNext() ? cursor.next() : null;
   }
 
-  /** Nothing to release: the stores belong to the caller, to be emptied for the next seed. */
+  /** Nothing to release: the stores belong to the caller's {@link SimStores}. */
   @Override
   public void close() {}
 
