@@ -39,51 +39,68 @@ public final class SimulatorMain {
           + " | [--seed S] [--store memory|rocksdb]");
       System.exit(2);
     }
-    Path dir = SimulatorRunner.scratchDirectory();
+    // Only RocksDB stores need a directory; deleted here, as System.exit skips finally blocks.
+    Path dir = kind == SimStores.Kind.ROCKSDB ? SimulatorRunner.scratchDirectory() : Path.of("in-memory");
+    int status;
     try {
-      if (one != null) {
-        try (SimStores stores = kind.open(dir)) {
-          Simulation.Result r = SimulatorRunner.run(one, stores, true);
-          r.traceTail().forEach(line -> System.out.println("  " + line));
-          System.out.print(r.report().replaceAll("(?s)  last events:.*?(  replay)", "$1"));
-          System.out.println("trace digest " + Long.toHexString(r.traceDigest()));
-          System.exit(r.ok() ? 0 : 1);
-        }
+      status = one != null ? replay(one, kind, dir) : runSeeds(from, seeds, workers, kind, dir);
+    } finally {
+      if (kind == SimStores.Kind.ROCKSDB) {
+        Simulation.deleteTree(dir);
       }
-      System.out.println("seeds " + from + " to " + (from + seeds - 1) + " on " + workers + " workers, stores "
-          + kind.flag());
-      ConcurrentSkipListMap<Long, String> failures = new ConcurrentSkipListMap<>();
-      AtomicLong next = new AtomicLong(from);
-      long end = from + seeds;
-      long start = System.nanoTime();
-      long cpuStartNs = processCpuNs();
-      List<Thread> threads = new ArrayList<>();
-      for (int w = 0; w < workers; w++) {
-        Path workerDir = dir.resolve("worker-" + w);
-        SimStores.Kind storeKind = kind;
-        threads.add(Thread.ofPlatform().name("sim-" + w).start(() -> {
-          try (SimStores stores = storeKind.open(workerDir)) {
-            for (long s = next.getAndIncrement(); s < end; s = next.getAndIncrement()) {
+    }
+    System.exit(status);
+  }
+
+  /** Replays one seed with its whole trace; 0 if it held every invariant, else 1. */
+  private static int replay(long seed, SimStores.Kind kind, Path dir) {
+    try (SimStores stores = kind.open(dir)) {
+      Simulation.Result r = SimulatorRunner.run(seed, stores, true);
+      r.traceTail().forEach(line -> System.out.println("  " + line));
+      System.out.print(r.report().replaceAll("(?s)  last events:.*?(  replay)", "$1"));
+      System.out.println("trace digest " + Long.toHexString(r.traceDigest()));
+      return r.ok() ? 0 : 1;
+    }
+  }
+
+  /** Runs seeds {@code from} on, each on one of the workers; reports the failures in seed order. */
+  private static int runSeeds(long from, long seeds, int workers, SimStores.Kind kind, Path dir)
+      throws InterruptedException {
+    System.out.println("seeds " + from + " to " + (from + seeds - 1) + " on " + workers + " workers, stores "
+        + kind.flag());
+    ConcurrentSkipListMap<Long, String> failures = new ConcurrentSkipListMap<>();
+    AtomicLong next = new AtomicLong(from);
+    long end = from + seeds;
+    long start = System.nanoTime();
+    long cpuStartNs = processCpuNs();
+    List<Thread> threads = new ArrayList<>();
+    for (int w = 0; w < workers; w++) {
+      Path workerDir = dir.resolve("worker-" + w);
+      threads.add(Thread.ofPlatform().name("sim-" + w).start(() -> {
+        try (SimStores stores = kind.open(workerDir)) {
+          for (long s = next.getAndIncrement(); s < end; s = next.getAndIncrement()) {
+            try {
               Simulation.Result r = SimulatorRunner.run(s, stores, false);
               if (!r.ok()) {
                 failures.put(s, r.report());
               }
+            } catch (RuntimeException | Error e) { // the stores failed, outside what a run checks
+              failures.put(s, "seed " + s + ": the simulator failed: " + e + "\n  replay: ./dev simulate --seed " + s
+                  + (kind == SimStores.Kind.MEMORY ? "" : " --store " + kind.flag()) + "\n");
             }
           }
-        }));
-      }
-      for (Thread t : threads) {
-        t.join();
-      }
-      double minutes = (System.nanoTime() - start) / 60e9;
-      double cpuSeconds = (processCpuNs() - cpuStartNs) / 1e9;
-      failures.values().forEach(System.out::print);
-      System.out.printf("%d seeds, %d failed, %.0f seeds/minute, %.1f seeds per CPU second (%.1f CPU s)%n", seeds,
-          failures.size(), seeds / minutes, seeds / cpuSeconds, cpuSeconds);
-      System.exit(failures.isEmpty() ? 0 : 1);
-    } finally {
-      Simulation.deleteTree(dir);
+        }
+      }));
     }
+    for (Thread t : threads) {
+      t.join();
+    }
+    double minutes = (System.nanoTime() - start) / 60e9;
+    double cpuSeconds = (processCpuNs() - cpuStartNs) / 1e9;
+    failures.values().forEach(System.out::print);
+    System.out.printf("%d seeds, %d failed, %.0f seeds/minute, %.1f seeds per CPU second (%.1f CPU s)%n", seeds,
+        failures.size(), seeds / minutes, seeds / cpuSeconds, cpuSeconds);
+    return failures.isEmpty() ? 0 : 1;
   }
 
   /** The CPU time of the whole process (the compiler's and the collector's threads too). */
