@@ -55,7 +55,16 @@ public final class ObjectStore implements AutoCloseable {
 
   /** Opens the database described by {@code config} and registers {@code tables} in its meta table. */
   public static ObjectStore open(StoreConfig config, List<? extends Table<?>> tables) {
-    KeyValueStore store = config.backend().open(config.directory());
+    return over(config.backend().open(config.directory()), config, tables);
+  }
+
+  /**
+   * Wraps {@code store}, already open, and registers {@code tables} in its meta table; closes
+   * {@code store} if that fails. {@code config} becomes this store's configuration, but its
+   * directory and backend are not opened. The pipeline simulator runs its seeds this way, on an
+   * in-memory model of the store.
+   */
+  public static ObjectStore over(KeyValueStore store, StoreConfig config, List<? extends Table<?>> tables) {
     ObjectStore objects = new ObjectStore(store, config);
     try {
       objects.register(tables);

@@ -39,22 +39,56 @@ class SimulationTest {
     Simulation.Result first;
     Simulation.Result again;
     Simulation.Result elsewhere;
-    try (SimStores stores = new SimStores(dir.resolve("a"))) {
+    try (SimStores stores = SimStores.Kind.MEMORY.open(dir)) {
       first = SimulatorRunner.run(seed, stores, false);
-      SimulatorRunner.run(seed + 1, stores, false); // the stores are reused, emptied in between
+      SimulatorRunner.run(seed + 1, stores, false);
       again = SimulatorRunner.run(seed, stores, false);
     }
-    try (SimStores stores = new SimStores(dir.resolve("b"))) {
+    try (SimStores stores = SimStores.Kind.ROCKSDB.open(dir.resolve("rocksdb"))) {
+      SimulatorRunner.run(seed + 1, stores, false); // the stores are reused, emptied in between
       elsewhere = SimulatorRunner.run(seed, stores, false);
     }
     assertThat(first.ok()).as(first.report()).isTrue();
     assertThat(again.traceDigest()).isEqualTo(first.traceDigest());
     assertThat(again.traceTail()).isEqualTo(first.traceTail());
-    assertThat(elsewhere.traceDigest()).isEqualTo(first.traceDigest());
+    assertThat(elsewhere.traceDigest()).as("the same seed on RocksDB").isEqualTo(first.traceDigest());
     assertThat(first.summary()).contains("batches committed");
     // A different seed makes a different run.
-    try (SimStores stores = new SimStores(dir.resolve("c"))) {
+    try (SimStores stores = SimStores.Kind.MEMORY.open(dir)) {
       assertThat(SimulatorRunner.run(seed + 1, stores, false).traceDigest()).isNotEqualTo(first.traceDigest());
+    }
+  }
+
+  /**
+   * The seeds run in memory ({@link InMemoryStore}) for speed; on RocksDB they must make
+   * exactly the same runs: the same events, answers, heads and state roots, and pass.
+   */
+  @Test
+  void seedsRunOnRocksDbExactlyAsInMemory() {
+    try (SimStores memory = SimStores.Kind.MEMORY.open(dir);
+        SimStores rocksDb = SimStores.Kind.ROCKSDB.open(dir.resolve("rocksdb"))) {
+      for (long seed = FIRST_SEED; seed < FIRST_SEED + 16; seed++) {
+        Simulation.Result inMemory = SimulatorRunner.run(seed, memory, false);
+        Simulation.Result onRocksDb = SimulatorRunner.run(seed, rocksDb, false);
+        assertThat(onRocksDb.ok()).as(onRocksDb.report()).isTrue();
+        assertThat(onRocksDb.summary()).as("seed " + seed).isEqualTo(inMemory.summary());
+        assertThat(onRocksDb.traceTail()).as("seed " + seed).isEqualTo(inMemory.traceTail());
+        assertThat(onRocksDb.traceDigest()).as("seed " + seed).isEqualTo(inMemory.traceDigest());
+      }
+    }
+  }
+
+  @Test
+  void aFailureNamesTheCommandThatReplaysIt() {
+    Simulation.Result onRocksDb = new Simulation.Result(5, "./dev simulate --seed 5 --store rocksdb", 0,
+        List.of("something broke"), List.of("0.000ms an event"), "a summary", 0);
+    assertThat(onRocksDb.report()).contains("VIOLATION something broke", "    0.000ms an event",
+        "replay: ./dev simulate --seed 5 --store rocksdb");
+    try (SimStores stores = SimStores.Kind.ROCKSDB.open(dir)) {
+      assertThat(SimulatorRunner.run(5, stores, false).replay()).isEqualTo(onRocksDb.replay());
+    }
+    try (SimStores stores = SimStores.Kind.MEMORY.open(dir)) {
+      assertThat(SimulatorRunner.run(5, stores, false).replay()).isEqualTo("./dev simulate --seed 5");
     }
   }
 
@@ -102,7 +136,7 @@ class SimulationTest {
   }
 
   private void assertSeedPasses(long seed) {
-    try (SimStores stores = new SimStores(dir)) {
+    try (SimStores stores = SimStores.Kind.MEMORY.open(dir)) {
       Simulation.Result r = SimulatorRunner.run(seed, stores, false);
       assertThat(r.ok()).as(r.report()).isTrue();
     }
@@ -114,9 +148,8 @@ class SimulationTest {
     AtomicLong batches = new AtomicLong();
     List<Thread> workers = new ArrayList<>();
     for (int w = 0; w < 2; w++) {
-      Path workerDir = dir.resolve("worker-" + w);
       workers.add(Thread.ofPlatform().start(() -> {
-        try (SimStores stores = new SimStores(workerDir)) {
+        try (SimStores stores = SimStores.Kind.MEMORY.open(dir)) {
           for (long s = next.getAndIncrement(); s < from + seeds; s = next.getAndIncrement()) {
             Simulation.Result r = SimulatorRunner.run(s, stores, false);
             batches.addAndGet(r.batchesCommitted());
