@@ -138,8 +138,12 @@ class BenchRunTest {
     List<BenchAccount> accounts = accounts(4);
     FakeLedger ledger = new FakeLedger(accounts, n -> Fault.NONE);
     StringWriter progress = new StringWriter();
+    long started = System.nanoTime();
     BenchReport report = run(plan, accounts, ledger, progress, Duration.ofSeconds(5));
-    assertThat(ledger.submissions.get()).isBetween(1, 21); // due at 0, 50, ..., 950 ms, plus one at the 1 s edge
+    long elapsedMs = (System.nanoTime() - started) / 1_000_000;
+    // Due at 0, 50, ..., 950 ms and one at the 1 s edge; on a busy machine the run may notice
+    // its end late, and what fell due by then may go out, but never more.
+    assertThat(ledger.submissions.get()).isBetween(1, (int) Math.max(21, 1 + elapsedMs / 50));
     assertThat(report.windows()).hasSize(1);
     assertThat(progress.toString().lines().toList()).hasSize(1).first().asString().startsWith("    1 s ");
   }
