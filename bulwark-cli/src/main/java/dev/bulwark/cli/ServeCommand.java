@@ -65,7 +65,7 @@ final class ServeCommand implements Runnable {
     SigningKey operatorKey = KeyFiles.readPrivateKey(s.operatorKey());
     Ledger ledger = new Ledger(KeyFiles.readPublicKey(s.adminPublicKey()));
     Path dir = config.toAbsolutePath().getParent();
-    var members = new ReplicaServer.Members(s.cluster(), s.raftPeers());
+    var members = new ReplicaServer.Members(s.cluster(), s.raftPeers(), clientEndpoints(s));
     var replica = join && !java.nio.file.Files.exists(dir.resolve("data"))
         ? ReplicaServer.<LedgerRequest, LedgerResult>join(s.id(), members, dir.resolve("data"), ledger, s.engine(),
             s.raft(), operatorKey, InstantSource.system(), s.storeCacheBytesMax())
@@ -80,6 +80,10 @@ final class ServeCommand implements Runnable {
 
             @Override public dev.bulwark.core.Bytes application(String name, dev.bulwark.core.Bytes argument) {
               return replica.appQuery(name, argument);
+            }
+
+            @Override public java.util.Map<String, String> members() {
+              return replica.clientEndpoints();
             }
           });
     } catch (RuntimeException e) {
@@ -112,5 +116,12 @@ final class ServeCommand implements Runnable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** The client endpoints of the Raft members among ingress.peers (a peer list may name more while a change is under way). */
+  static java.util.Map<String, String> clientEndpoints(ReplicaSettings s) {
+    java.util.Map<String, String> out = new java.util.LinkedHashMap<>(s.ingressPeers());
+    out.keySet().retainAll(s.raftPeers().keySet());
+    return out;
   }
 }

@@ -2,6 +2,8 @@ package dev.bulwark.server.net;
 
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.app.Origin;
+import dev.bulwark.core.codec.Codec;
+import dev.bulwark.core.codec.Codecs;
 import dev.bulwark.core.codec.DecodeException;
 import dev.bulwark.core.protocol.ClientRequest;
 import dev.bulwark.core.protocol.Frame;
@@ -29,6 +31,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProtocols;
 import java.net.InetSocketAddress;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.function.BiFunction;
@@ -70,7 +73,22 @@ public final class IngressServer implements AutoCloseable {
 
     /** The application's query {@code name}; {@link IllegalArgumentException} for a bad one. */
     Bytes application(String name, Bytes argument);
+
+    /** The cluster's current members' client endpoints, id -> host:port, as this replica knows them; empty if unknown. */
+    default Map<String, String> members() {
+      return Map.of();
+    }
   }
+
+  /**
+   * The query a client asks (as an application query of this name, with an empty argument) to
+   * learn the current members' client endpoints, answered with {@link #MEMBERS_CODEC}: how a
+   * client keeps finding the leader after the membership changed under it.
+   */
+  public static final String MEMBERS_QUERY = "bulwark.members";
+
+  /** The answer to {@link #MEMBERS_QUERY}: replica id -> host:port of its client listener. */
+  public static final Codec<Map<String, String>> MEMBERS_CODEC = Codecs.map(Codecs.utf8(), Codecs.utf8());
 
   private IngressServer(IngressConfig config, BiFunction<ClientRequest, Origin, CompletableFuture<Outcome>> handler,
       Queries queries) throws SSLException, InterruptedException {
@@ -240,7 +258,10 @@ public final class IngressServer implements AutoCloseable {
         return;
       }
       try {
-        send(ctx, new Frame.AppAnswer(query.requestId(), queries.application(query.name(), query.argument())));
+        Bytes answer = query.name().equals(MEMBERS_QUERY)
+            ? MEMBERS_CODEC.encode(queries.members())
+            : queries.application(query.name(), query.argument());
+        send(ctx, new Frame.AppAnswer(query.requestId(), answer));
       } catch (IllegalArgumentException e) {
         send(ctx, new Frame.Error(query.requestId(), "BAD_QUERY", String.valueOf(e.getMessage())));
       } catch (RuntimeException e) {
