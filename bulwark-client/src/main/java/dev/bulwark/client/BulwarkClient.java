@@ -25,10 +25,12 @@ import javax.net.ssl.SSLException;
 
 /**
  * The Java client of a Bulwark cluster. Give it any replica; it finds the leader by following
- * "not leader" answers, and after a failover, a timeout or a dropped connection it sends the
- * same (client, sequence) again, which the replicas answer with the original confirmation if
- * the first attempt committed: a retry is never applied twice. Every receipt is checked
- * against the operator's key and against the request and result it claims to confirm.
+ * "not leader" answers (when one names a leader it was not configured with, it asks that replica
+ * for the current members and searches among them from then on), and after a failover, a
+ * timeout or a dropped connection it sends the same (client, sequence) again, which the
+ * replicas answer with the original confirmation if the first attempt committed: a retry is
+ * never applied twice. Every receipt is checked against the operator's key and against the
+ * request and result it claims to confirm.
  *
  * <p>Requests go out on lanes: each lane is a client id with its own sequence numbers and at
  * most one request in flight, since a replica remembers only the latest request per client.

@@ -51,8 +51,10 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   /**
    * Where a cluster's replicas are: id -> host:port of their Raft endpoints, in a fixed order,
    * and, where known, id -> host:port of their client listeners. The client endpoints travel in
-   * the Raft configuration (each peer's client address), so that after a membership change
-   * every replica can tell clients where the current members listen.
+   * the Raft configuration, so that after a membership change every replica can tell clients
+   * where the current members listen. They ride in each peer's data-stream address, a field
+   * Ratis only reads for its data streams, which Bulwark does not use; not in its client
+   * address, which Ratis' own clients (membership changes, leadership transfers) would dial.
    */
   public record Members(String cluster, Map<String, String> addresses, Map<String, String> clientAddresses) {
     public Members {
@@ -83,7 +85,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
         RaftPeer.Builder peer = RaftPeer.newBuilder().setId(id).setAddress(address);
         String client = clientAddresses.get(id);
         if (client != null) {
-          peer.setClientAddress(client);
+          peer.setDataStreamAddress(client);
         }
         peers.add(peer.build());
       });
@@ -397,7 +399,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     Map<String, String> current = new LinkedHashMap<>();
     try {
       for (RaftPeer peer : server.getDivision(members.groupId()).getRaftConf().getCurrentPeers()) {
-        String client = peer.getClientAddress();
+        String client = peer.getDataStreamAddress();
         if (client != null && !client.isEmpty()) {
           current.put(peer.getId().toString(), client);
         }
