@@ -7,6 +7,7 @@ import dev.bulwark.cli.bench.BenchRun;
 import dev.bulwark.cli.bench.ErrorKinds;
 import dev.bulwark.cli.bench.SignedTransfers;
 import dev.bulwark.cli.bench.GatewayTransfers;
+import dev.bulwark.cli.bench.ProcessCpu;
 import dev.bulwark.cli.bench.TransferSource;
 import dev.bulwark.client.BulwarkClient;
 import dev.bulwark.client.ClientConfig;
@@ -85,6 +86,11 @@ final class BenchCommand implements Callable<Integer> {
       description = "Also write the report as an HTML page with a latency histogram and throughput over time.")
   java.nio.file.Path html;
 
+  @Option(names = "--cpu",
+      description = "Also report the CPU time each process used per 1,000 confirmed transfers while measured: this "
+          + "bench and the cluster's replicas running on this machine (their pid files; Linux).")
+  boolean cpu;
+
   @Option(names = "--json", description = "Print the final report as JSON on standard output; progress goes to standard error.")
   boolean json;
 
@@ -127,8 +133,12 @@ final class BenchCommand implements Callable<Integer> {
               () -> new IllegalStateException("bench account " + account + " is gone"))).nonce() + 1;
         }
       };
-      BenchReport report = new BenchRun(plan, opened, source, target, progress,
-          config.requestTimeout().plusSeconds(5), random.nextLong()).run();
+      BenchRun bench = new BenchRun(plan, opened, source, target, progress, config.requestTimeout().plusSeconds(5),
+          random.nextLong());
+      if (cpu) {
+        bench.measuringCpu(new ProcessCpu(localReplicas()));
+      }
+      BenchReport report = bench.run();
       out.print(json ? report.json() : report.text());
       out.flush();
       if (html != null) {
@@ -138,6 +148,15 @@ final class BenchCommand implements Callable<Integer> {
       }
       return report.confirmed() > 0 ? 0 : 1;
     }
+  }
+
+  /** The cluster's replicas running on this machine, id -> pid, from their pid files. */
+  private java.util.Map<String, Long> localReplicas() {
+    java.util.Map<String, Long> out = new java.util.LinkedHashMap<>();
+    for (java.nio.file.Path rdir : ClusterCommand.replicaDirs(cluster.cluster)) {
+      ClusterCommand.running(rdir).ifPresent(p -> out.put(rdir.getFileName().toString(), p.pid()));
+    }
+    return out;
   }
 
   /** Opens {@code count} accounts with fresh owner keys and funds each from the admin key, all at once. */

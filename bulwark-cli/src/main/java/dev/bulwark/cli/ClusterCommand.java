@@ -423,7 +423,7 @@ final class ClusterCommand implements Runnable {
     private int join(ReplicaSettings first, Endpoints current, Endpoints next, String id, PrintWriter out) throws Exception {
       changeMembers(
           new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), current.raft()), ServeCommand.raftSettings(first),
-          new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), next.raft()));
+          new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), next.raft(), next.ingress()));
       rewritePeers(replicaDirs(dir), next);
       Optional<List<String>> joined =
           awaitStatus(dir, l -> l.startsWith(id + " ") && (l.contains("follows r") || l.endsWith("leads")), 300);
@@ -468,7 +468,7 @@ final class ClusterCommand implements Runnable {
       ReplicaSettings any = ReplicaSettings.read(dir.resolve(next.raft().keySet().iterator().next()).resolve("replica.properties"));
       changeMembers(
           new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), first.raftPeers()), ServeCommand.raftSettings(any),
-          new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), next.raft()));
+          new dev.bulwark.server.raft.ReplicaServer.Members(first.cluster(), next.raft(), next.ingress()));
       boolean local = running(dir.resolve(id)).isPresent() || Hosts.loopback(Hosts.of(first.raftPeers().get(id)));
       Path rdir = dir.resolve(id);
       running(rdir).ifPresent(p -> {

@@ -65,7 +65,7 @@ final class ServeCommand implements Runnable {
     SigningKey operatorKey = KeyFiles.readPrivateKey(s.operatorKey());
     Ledger ledger = new Ledger(KeyFiles.readPublicKey(s.adminPublicKey()));
     Path dir = config.toAbsolutePath().getParent();
-    var members = new ReplicaServer.Members(s.cluster(), s.raftPeers());
+    var members = new ReplicaServer.Members(s.cluster(), s.raftPeers(), clientEndpoints(s));
     var replica = join && !java.nio.file.Files.exists(dir.resolve("data"))
         ? ReplicaServer.<LedgerRequest, LedgerResult>join(s.id(), members, dir.resolve("data"), ledger, s.engine(),
             s.raft(), operatorKey, InstantSource.system(), s.storeCacheBytesMax())
@@ -84,6 +84,10 @@ final class ServeCommand implements Runnable {
 
             @Override public java.util.concurrent.CompletableFuture<Void> readBarrier() {
               return replica.readBarrier();
+            }
+
+            @Override public java.util.Map<String, String> members() {
+              return replica.clientEndpoints();
             }
           });
     } catch (RuntimeException e) {
@@ -116,5 +120,12 @@ final class ServeCommand implements Runnable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** The client endpoints of the Raft members among ingress.peers (a peer list may name more while a change is under way). */
+  static java.util.Map<String, String> clientEndpoints(ReplicaSettings s) {
+    java.util.Map<String, String> out = new java.util.LinkedHashMap<>(s.ingressPeers());
+    out.keySet().retainAll(s.raftPeers().keySet());
+    return out;
   }
 }

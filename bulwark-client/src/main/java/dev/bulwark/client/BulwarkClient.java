@@ -10,7 +10,6 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProtocols;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -26,10 +25,12 @@ import javax.net.ssl.SSLException;
 
 /**
  * The Java client of a Bulwark cluster. Give it any replica; it finds the leader by following
- * "not leader" answers, and after a failover, a timeout or a dropped connection it sends the
- * same (client, sequence) again, which the replicas answer with the original confirmation if
- * the first attempt committed: a retry is never applied twice. Every receipt is checked
- * against the operator's key and against the request and result it claims to confirm.
+ * "not leader" answers (when one names a leader it was not configured with, it asks that replica
+ * for the current members and searches among them from then on), and after a failover, a
+ * timeout or a dropped connection it sends the same (client, sequence) again, which the
+ * replicas answer with the original confirmation if the first attempt committed: a retry is
+ * never applied twice. Every receipt is checked against the operator's key and against the
+ * request and result it claims to confirm.
  *
  * <p>Requests go out on lanes: each lane is a client id with its own sequence numbers and at
  * most one request in flight, since a replica remembers only the latest request per client.
@@ -44,8 +45,22 @@ public final class BulwarkClient implements AutoCloseable {
   private final ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor();
   private final BlockingQueue<Lane> freeLanes;
   private final Map<String, CompletableFuture<ReplicaConnection>> connections = new ConcurrentHashMap<>();
-  private final List<String> ids;
+  /** The members as last learned: at first the configured replicas, then what a replica said. */
+  private volatile Members members;
   private volatile String leaderGuess;
+
+  /** Replica id -> host:port of its client listener, and the ids in the order leader searches go round. */
+  private record Members(Map<String, String> addresses, List<String> ids) {
+    static Members of(Map<String, String> addresses) {
+      Map<String, String> copy = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(addresses));
+      return new Members(copy, List.copyOf(copy.keySet()));
+    }
+  }
+
+  /** What a replica is asked (as an application query) for the current members' client endpoints. */
+  static final String MEMBERS_QUERY = "bulwark.members";
+  private static final dev.bulwark.core.codec.Codec<Map<String, String>> MEMBERS_CODEC =
+      dev.bulwark.core.codec.Codecs.map(dev.bulwark.core.codec.Codecs.utf8(), dev.bulwark.core.codec.Codecs.utf8());
 
   /** A client id with its own sequence; used by one request at a time. */
   private static final class Lane {
@@ -76,8 +91,8 @@ public final class BulwarkClient implements AutoCloseable {
     for (int i = 0; i < config.lanes(); i++) {
       freeLanes.add(new Lane(Bytes.utf8(config.clientName() + "/" + i), config.firstSequence()));
     }
-    this.ids = new ArrayList<>(config.replicas().keySet());
-    this.leaderGuess = ids.getFirst();
+    this.members = Members.of(config.replicas());
+    this.leaderGuess = members.ids().getFirst();
   }
 
   /** Sends {@code payload} (an application request's canonical bytes); completes with a verified outcome. */
@@ -139,7 +154,11 @@ public final class BulwarkClient implements AutoCloseable {
           return rejected;
         }
         case Outcome.NotLeader notLeader -> {
-          Optional<String> hint = notLeader.leaderId().filter(config.replicas()::containsKey);
+          if (notLeader.leaderId().isPresent() && !members.addresses().containsKey(notLeader.leaderId().get())) {
+            // A leader this client has not heard of: the membership changed since it was configured.
+            learnMembers(target);
+          }
+          Optional<String> hint = notLeader.leaderId().filter(members.addresses()::containsKey);
           target = hint.orElse(next(target));
           if (hint.isEmpty()) {
             Thread.sleep(20); // an election is under way
@@ -228,12 +247,41 @@ public final class BulwarkClient implements AutoCloseable {
     }
   }
 
+  /**
+   * The cluster's members as this client knows them, id -> host:port: the configured replicas
+   * until a replica named a leader the client did not know, then the members that replica listed.
+   */
+  public Map<String, String> members() {
+    return members.addresses();
+  }
+
+  /**
+   * Asks replica {@code from} for the current members' client endpoints and uses them for later
+   * leader searches. A replica that cannot say (an older one, or one that knows none) changes
+   * nothing; neither does a failed attempt: the search goes on with the members known so far.
+   */
+  private void learnMembers(String from) throws InterruptedException {
+    try {
+      Bytes answer = connection(from).thenCompose(c -> c.appQuery(MEMBERS_QUERY, Bytes.EMPTY))
+          .get(config.attemptTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      Map<String, String> learned = MEMBERS_CODEC.decode(answer);
+      if (!learned.isEmpty()) {
+        members = Members.of(learned);
+      }
+    } catch (java.util.concurrent.ExecutionException | TimeoutException | RuntimeException e) {
+      // keep what is known
+    }
+  }
+
   private CompletableFuture<ReplicaConnection> connection(String id) {
     return connections.compute(id, (key, existing) -> {
       if (existing != null && !(existing.isDone() && (existing.isCompletedExceptionally() || !existing.join().isOpen()))) {
         return existing;
       }
-      String address = config.replicas().get(key);
+      String address = members.addresses().get(key);
+      if (address == null) {
+        return CompletableFuture.failedFuture(new java.io.IOException("replica " + key + " is not a known member"));
+      }
       int colon = address.lastIndexOf(':');
       return ReplicaConnection.open(group, tls, address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)),
           (int) Math.min(Integer.MAX_VALUE, config.attemptTimeout().toMillis()));
@@ -248,6 +296,7 @@ public final class BulwarkClient implements AutoCloseable {
   }
 
   private String next(String id) {
+    List<String> ids = members.ids();
     return ids.get((ids.indexOf(id) + 1) % ids.size());
   }
 

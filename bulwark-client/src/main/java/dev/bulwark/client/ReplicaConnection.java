@@ -31,6 +31,10 @@ import javax.net.ssl.SSLParameters;
  * One TLS connection to one replica, carrying many requests at once: each frame gets a fresh
  * request id, and answers complete the matching future in whatever order they come. When the
  * connection drops, every unanswered future fails, and the client retries elsewhere.
+ *
+ * <p>Many callers send at once (a lane each). A frame written and flushed by each caller would
+ * cost an event-loop task, a TLS record and a system call per request; instead frames wait in
+ * {@code outgoing} and one task per burst writes them all and flushes once.
  */
 final class ReplicaConnection implements AutoCloseable {
   private static final int FRAME_BYTES_MAX = 64 << 20;
@@ -38,6 +42,12 @@ final class ReplicaConnection implements AutoCloseable {
   private final Channel channel;
   private final Map<Long, CompletableFuture<Frame>> pending = new ConcurrentHashMap<>();
   private final AtomicLong nextId = new AtomicLong(1);
+  private final java.util.Queue<Outgoing> outgoing = new java.util.concurrent.ConcurrentLinkedQueue<>();
+  /** Set while a drain task is queued on the event loop; cleared before it drains. */
+  private final java.util.concurrent.atomic.AtomicBoolean drainQueued = new java.util.concurrent.atomic.AtomicBoolean();
+
+  /** An encoded frame waiting for the event loop. */
+  private record Outgoing(long id, Bytes frame) {}
 
   private ReplicaConnection(Channel channel) {
     this.channel = channel;
@@ -126,13 +136,37 @@ final class ReplicaConnection implements AutoCloseable {
   private CompletableFuture<Frame> exchange(long id, Frame outgoing) {
     CompletableFuture<Frame> answer = new CompletableFuture<>();
     pending.put(id, answer);
-    Bytes frame = Frame.CODEC.encode(outgoing);
-    channel.writeAndFlush(Unpooled.wrappedBuffer(frame.unsafeArray())).addListener(w -> {
-      if (!w.isSuccess()) {
-        fail(id, new IOException("sending to " + channel.remoteAddress() + " failed", w.cause()));
+    this.outgoing.add(new Outgoing(id, Frame.CODEC.encode(outgoing)));
+    // A frame added after a drain took its last one finds the flag cleared and queues another.
+    if (drainQueued.compareAndSet(false, true)) {
+      try {
+        channel.eventLoop().execute(this::drain);
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // The client is closing: nothing will be sent.
+        for (Outgoing o; (o = this.outgoing.poll()) != null; ) {
+          fail(o.id(), new IOException("the client is closed", e));
+        }
       }
-    });
+    }
     return answer.whenComplete((o, e) -> pending.remove(id));
+  }
+
+  /** On the event loop: writes every waiting frame, then flushes once. */
+  private void drain() {
+    drainQueued.set(false);
+    boolean wrote = false;
+    for (Outgoing o; (o = outgoing.poll()) != null; ) {
+      long id = o.id();
+      channel.write(Unpooled.wrappedBuffer(o.frame().unsafeArray())).addListener(w -> {
+        if (!w.isSuccess()) {
+          fail(id, new IOException("sending to " + channel.remoteAddress() + " failed", w.cause()));
+        }
+      });
+      wrote = true;
+    }
+    if (wrote) {
+      channel.flush();
+    }
   }
 
   private void complete(long id, Frame frame) {

@@ -23,14 +23,43 @@ import org.HdrHistogram.Histogram;
  * @param windows transfers confirmed in each full measured second
  * @param errors errors by kind (see {@link ErrorKinds}), in name order
  * @param histogram confirmed transfers by latency, in buckets that double in width (for charts)
+ * @param cpuNanos CPU time each process used while the run was measured (see {@link ProcessCpu}),
+ *     by name; empty when not measured
  */
 public record BenchReport(BenchPlan plan, String source, long measuredNanos, long confirmed, Latency latency,
-    List<Long> windows, Map<String, Long> errors, List<Bucket> histogram) {
+    List<Long> windows, Map<String, Long> errors, List<Bucket> histogram, Map<String, Long> cpuNanos) {
 
   public BenchReport {
     windows = List.copyOf(windows);
     errors = new TreeMap<>(errors);
     histogram = List.copyOf(histogram);
+    cpuNanos = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(cpuNanos));
+  }
+
+  /** A report without CPU figures. */
+  public BenchReport(BenchPlan plan, String source, long measuredNanos, long confirmed, Latency latency,
+      List<Long> windows, Map<String, Long> errors, List<Bucket> histogram) {
+    this(plan, source, measuredNanos, confirmed, latency, windows, errors, histogram, Map.of());
+  }
+
+  /** This report with the CPU time each process used while it was measured. */
+  public BenchReport withCpu(Map<String, Long> used) {
+    return new BenchReport(plan, source, measuredNanos, confirmed, latency, windows, errors, histogram, used);
+  }
+
+  /** CPU milliseconds per 1,000 confirmed transfers (= µs per transfer) of each measured process, and "all" of them. */
+  public Map<String, Long> cpuMillisPerThousand() {
+    Map<String, Long> out = new LinkedHashMap<>();
+    if (confirmed == 0 || cpuNanos.isEmpty()) {
+      return out;
+    }
+    long all = 0;
+    for (Map.Entry<String, Long> e : cpuNanos.entrySet()) {
+      out.put(e.getKey(), Math.round(e.getValue() / 1e3 / confirmed));
+      all += e.getValue();
+    }
+    out.put("all", Math.round(all / 1e3 / confirmed));
+    return out;
   }
 
   /** A report without a latency histogram. */
@@ -112,6 +141,13 @@ public record BenchReport(BenchPlan plan, String source, long measuredNanos, lon
       errors.forEach((kind, count) -> parts.add(String.format(Locale.ROOT, "%s %,d", kind, count)));
       out.append(String.format(Locale.ROOT, "errors: %,d (%s)%n", errorTotal(), String.join(", ", parts)));
     }
+    Map<String, Long> cpu = cpuMillisPerThousand();
+    if (!cpu.isEmpty()) {
+      List<String> parts = new ArrayList<>();
+      cpu.forEach((name, ms) -> parts.add(String.format(Locale.ROOT, "%s %,d", name, ms)));
+      out.append(String.format(Locale.ROOT, "cpu ms per 1,000 confirmed (µs per transfer), measured time: %s%n",
+          String.join(", ", parts)));
+    }
     return out.toString();
   }
 
@@ -144,6 +180,9 @@ public record BenchReport(BenchPlan plan, String source, long measuredNanos, lon
     root.put("latencyMicros", lat);
     root.put("errorsTotal", errorTotal());
     root.put("errors", new LinkedHashMap<String, Object>(errors));
+    if (!cpuNanos.isEmpty()) {
+      root.put("cpuMillisPerThousand", new LinkedHashMap<String, Object>(cpuMillisPerThousand()));
+    }
     return Json.write(root);
   }
 

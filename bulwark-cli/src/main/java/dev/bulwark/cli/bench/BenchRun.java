@@ -6,6 +6,7 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
@@ -54,6 +55,8 @@ public final class BenchRun {
   private final BenchMeter meter = new BenchMeter();
   private final AtomicBoolean stop = new AtomicBoolean();
   private final long seed;
+  private ProcessCpu cpu;
+  private Map<String, Long> cpuAtStart = Map.of();
 
   /**
    * @param accounts the plan's accounts, opened and funded, all at nonce 0
@@ -74,14 +77,21 @@ public final class BenchRun {
     this.seed = seed;
   }
 
+  /** Also reports the CPU time {@code processes} use while the run is measured, per process. */
+  public BenchRun measuringCpu(ProcessCpu processes) {
+    this.cpu = processes;
+    return this;
+  }
+
   public BenchReport run() throws InterruptedException {
     CountDownLatch done = new CountDownLatch(plan.clients());
     long startNs = System.nanoTime();
     long measureStartNs = startNs;
     if (plan.warmupSeconds() == 0) {
-      meter.startMeasuring();
+      startMeasuring();
     }
     long endNs;
+    Map<String, Long> cpuUsed;
     ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
     try {
       for (int c = 0; c < plan.clients(); c++) {
@@ -106,7 +116,7 @@ public final class BenchRun {
           progress.println(BenchReport.progressLine(k, meter.closeWindow()));
           progress.flush();
           if (k == plan.warmupSeconds()) {
-            meter.startMeasuring();
+            startMeasuring();
             measureStartNs = System.nanoTime();
           }
         }
@@ -121,6 +131,7 @@ public final class BenchRun {
         }
       }
       endNs = System.nanoTime();
+      cpuUsed = cpu == null ? Map.of() : ProcessCpu.used(cpuAtStart, cpu.sample());
       if (!finished) {
         progress.printf("%d clients still waiting for an answer after %d s: giving up on them%n", done.getCount(),
             drainMax.toSeconds());
@@ -131,7 +142,14 @@ public final class BenchRun {
     } finally {
       threads.shutdownNow();
     }
-    return BenchReport.of(plan, source.name(), endNs - measureStartNs, meter.finish());
+    return BenchReport.of(plan, source.name(), endNs - measureStartNs, meter.finish()).withCpu(cpuUsed);
+  }
+
+  private void startMeasuring() {
+    meter.startMeasuring();
+    if (cpu != null) {
+      cpuAtStart = cpu.sample();
+    }
   }
 
   /** Waits until second {@code k} of the run; true if every client finished first. */

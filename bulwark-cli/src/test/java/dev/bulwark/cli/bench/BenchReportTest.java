@@ -23,6 +23,18 @@ class BenchReportTest {
   }
 
   @Test
+  void cpuPerThousandConfirmedIsReportedPerProcessAndInAllWhenMeasured() {
+    BenchReport r = sample();
+    assertThat(r.text()).doesNotContain("cpu");
+    assertThat(r.json()).doesNotContain("cpu");
+    // 12,345 confirmed: 1,234.5 ms of CPU is 100 µs per transfer.
+    BenchReport measured = r.withCpu(Map.of("r1", 1_234_500_000L));
+    assertThat(measured.cpuMillisPerThousand()).containsEntry("r1", 100L).containsEntry("all", 100L);
+    assertThat(measured.text()).contains("cpu ms per 1,000 confirmed (µs per transfer), measured time: r1 100, all 100");
+    assertThat(measured.json().replaceAll("\\s", "")).contains("\"cpuMillisPerThousand\":{\"r1\":100,\"all\":100}");
+  }
+
+  @Test
   void theHtmlReportChartsEveryBucketAndEverySecond() {
     Histogram micros = new Histogram(3);
     for (long v = 100; v <= 3_000; v += 100) {

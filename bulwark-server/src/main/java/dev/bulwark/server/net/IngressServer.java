@@ -2,6 +2,8 @@ package dev.bulwark.server.net;
 
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.app.Origin;
+import dev.bulwark.core.codec.Codec;
+import dev.bulwark.core.codec.Codecs;
 import dev.bulwark.core.codec.DecodeException;
 import dev.bulwark.core.protocol.ClientRequest;
 import dev.bulwark.core.protocol.Frame;
@@ -29,6 +31,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProtocols;
 import java.net.InetSocketAddress;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.function.BiFunction;
@@ -80,10 +83,25 @@ public final class IngressServer implements AutoCloseable {
     default CompletableFuture<Void> readBarrier() {
       return CompletableFuture.completedFuture(null);
     }
+
+    /** The cluster's current members' client endpoints, id -> host:port, as this replica knows them; empty if unknown. */
+    default Map<String, String> members() {
+      return Map.of();
+    }
   }
 
   /** The error code of a read this replica could not confirm current (no leader reachable in time). */
   public static final String READ_UNAVAILABLE = "READ_UNAVAILABLE";
+
+  /**
+   * The query a client asks (as an application query of this name, with an empty argument) to
+   * learn the current members' client endpoints, answered with {@link #MEMBERS_CODEC}: how a
+   * client keeps finding the leader after the membership changed under it.
+   */
+  public static final String MEMBERS_QUERY = "bulwark.members";
+
+  /** The answer to {@link #MEMBERS_QUERY}: replica id -> host:port of its client listener. */
+  public static final Codec<Map<String, String>> MEMBERS_CODEC = Codecs.map(Codecs.utf8(), Codecs.utf8());
 
   private IngressServer(IngressConfig config, BiFunction<ClientRequest, Origin, CompletableFuture<Outcome>> handler,
       Queries queries) throws SSLException, InterruptedException {
@@ -153,9 +171,20 @@ public final class IngressServer implements AutoCloseable {
     return (InetSocketAddress) channel.localAddress();
   }
 
-  /** One client connection: its own in-flight bound, frames answered as their futures complete. */
+  /**
+   * One client connection: its own in-flight bound, frames answered as their futures complete.
+   *
+   * <p>Answers complete on the pipeline's threads, a whole batch of them in one go. Each one
+   * written and flushed on its own would cost an event-loop task, a TLS record and a write
+   * system call; instead they wait in {@code outgoing} and one task per burst encodes them,
+   * writes them all and flushes once, so a batch's answers to one connection leave in a few
+   * records. The encoding happens on the event loop, off the thread that completed them.
+   */
   private final class Connection extends SimpleChannelInboundHandler<ByteBuf> {
     private final Semaphore inFlight = new Semaphore(config.inFlightPerConnectionMax());
+    private final java.util.Queue<Frame> outgoing = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /** Set while a drain task is queued on the event loop; cleared before it drains. */
+    private final java.util.concurrent.atomic.AtomicBoolean drainQueued = new java.util.concurrent.atomic.AtomicBoolean();
     private Origin origin;
 
     /** Who is on the other end, from the certificate it presented (read once, after the handshake). */
@@ -275,6 +304,11 @@ public final class IngressServer implements AutoCloseable {
         refuse(ctx, 0, "BAD_REQUEST_ID", "request ids start at 1");
         return;
       }
+      if (query.name().equals(MEMBERS_QUERY)) {
+        // Where the members listen is a hint for finding the leader, not state: no barrier.
+        send(ctx, new Frame.AppAnswer(query.requestId(), MEMBERS_CODEC.encode(queries.members())));
+        return;
+      }
       afterReadBarrier(ctx, query.requestId(), () -> {
         try {
           send(ctx, new Frame.AppAnswer(query.requestId(), queries.application(query.name(), query.argument())));
@@ -293,8 +327,28 @@ public final class IngressServer implements AutoCloseable {
     }
 
     private void send(ChannelHandlerContext ctx, Frame frame) {
-      if (ctx.channel().isActive()) {
-        ctx.writeAndFlush(encode(frame));
+      if (!ctx.channel().isActive()) {
+        return;
+      }
+      outgoing.add(frame);
+      // A frame added after a drain took its last one finds the flag cleared and queues another.
+      if (drainQueued.compareAndSet(false, true)) {
+        ctx.executor().execute(() -> drain(ctx));
+      }
+    }
+
+    /** On the event loop: writes every waiting frame, then flushes once. */
+    private void drain(ChannelHandlerContext ctx) {
+      drainQueued.set(false);
+      boolean wrote = false;
+      for (Frame f; (f = outgoing.poll()) != null; ) {
+        if (ctx.channel().isActive()) {
+          ctx.write(encode(f), ctx.voidPromise());
+          wrote = true;
+        }
+      }
+      if (wrote) {
+        ctx.flush();
       }
     }
 

@@ -51,14 +51,31 @@ import org.slf4j.LoggerFactory;
 public final class ReplicaServer<Q, R> implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ReplicaServer.class);
 
-  /** Where a cluster's replicas are: id -> host:port, in a fixed order. */
-  public record Members(String cluster, Map<String, String> addresses) {
+  /**
+   * Where a cluster's replicas are: id -> host:port of their Raft endpoints, in a fixed order,
+   * and, where known, id -> host:port of their client listeners. The client endpoints travel in
+   * the Raft configuration, so that after a membership change every replica can tell clients
+   * where the current members listen. They ride in each peer's data-stream address, a field
+   * Ratis only reads for its data streams, which Bulwark does not use; not in its client
+   * address, which Ratis' own clients (membership changes, leadership transfers) would dial.
+   */
+  public record Members(String cluster, Map<String, String> addresses, Map<String, String> clientAddresses) {
     public Members {
       Objects.requireNonNull(cluster);
       addresses = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(addresses));
+      clientAddresses = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(clientAddresses));
       if (addresses.isEmpty()) {
         throw new IllegalArgumentException("a cluster has at least one replica");
       }
+      if (!addresses.keySet().containsAll(clientAddresses.keySet())) {
+        throw new IllegalArgumentException("client endpoints " + clientAddresses.keySet() + " name replicas that are not among "
+            + addresses.keySet());
+      }
+    }
+
+    /** Members whose client endpoints are not known. */
+    public Members(String cluster, Map<String, String> addresses) {
+      this(cluster, addresses, Map.of());
     }
 
     RaftGroupId groupId() {
@@ -67,7 +84,14 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
 
     RaftGroup group() {
       List<RaftPeer> peers = new ArrayList<>();
-      addresses.forEach((id, address) -> peers.add(RaftPeer.newBuilder().setId(id).setAddress(address).build()));
+      addresses.forEach((id, address) -> {
+        RaftPeer.Builder peer = RaftPeer.newBuilder().setId(id).setAddress(address);
+        String client = clientAddresses.get(id);
+        if (client != null) {
+          peer.setDataStreamAddress(client);
+        }
+        peers.add(peer.build());
+      });
       return RaftGroup.valueOf(groupId(), peers);
     }
   }
@@ -417,6 +441,27 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
 
   public Replica replica() {
     return replica;
+  }
+
+  /**
+   * Where the current members' clients connect, id -> host:port, as the Raft configuration
+   * this replica holds names them (so a membership change shows here at once); the endpoints
+   * it was started with when the configuration carries none (a cluster formed before client
+   * endpoints were recorded in it). Members without a known endpoint are left out.
+   */
+  public Map<String, String> clientEndpoints() {
+    Map<String, String> current = new LinkedHashMap<>();
+    try {
+      for (RaftPeer peer : server.getDivision(members.groupId()).getRaftConf().getCurrentPeers()) {
+        String client = peer.getDataStreamAddress();
+        if (client != null && !client.isEmpty()) {
+          current.put(peer.getId().toString(), client);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // not in its group (yet, or any more): what it was started with
+    }
+    return current.isEmpty() ? members.clientAddresses() : current;
   }
 
   /** A replicator as a sequencer leading in {@code term} gets one (for tests of stale sequencers). */

@@ -119,6 +119,57 @@ class ClientFailoverTest {
     }
   }
 
+  /**
+   * A client configured with one follower only (as if the cluster's membership had changed
+   * since it was configured) asks that follower for the current members when it names a leader
+   * the client does not know, and then reaches that leader.
+   */
+  @Test
+  void aClientLearnsTheMembersItWasNotConfiguredWith() throws Exception {
+    SecureRandom random = new SecureRandom();
+    Certificates.Issued ca = Certificates.authority("cluster CA", Duration.ofDays(1), random);
+    Certificates.write(ca, dir.resolve("ca.crt"), dir.resolve("ca.key"));
+    Map<String, IngressServer> ingress = new ConcurrentHashMap<>();
+    Map<String, String> addresses = new ConcurrentHashMap<>();
+    try (var cluster = new InProcessCluster<LedgerRequest, LedgerResult>(3, dir.resolve("replicas"),
+        new Ledger(ADMIN.publicKey()), EngineConfig.defaults("client-test"), RaftSettings.DEFAULT, OPERATOR)) {
+      for (String id : cluster.ids()) {
+        var cert = Certificates.issue(ca, id, List.of("localhost"), List.of("127.0.0.1"), Duration.ofDays(1), random);
+        Certificates.write(cert, dir.resolve(id + ".crt"), dir.resolve(id + ".key"));
+        var replica = cluster.replica(id).orElseThrow();
+        IngressServer server = IngressServer.start(IngressConfig.loopback(dir.resolve(id + ".crt"), dir.resolve(id + ".key")),
+            replica::submit, new IngressServer.Queries() {
+              @Override public dev.bulwark.core.protocol.Frame.Answer state(Bytes key) {
+                return replica.query(key);
+              }
+
+              @Override public Bytes application(String name, Bytes argument) {
+                return replica.appQuery(name, argument);
+              }
+
+              @Override public Map<String, String> members() {
+                return Map.copyOf(addresses);
+              }
+            });
+        ingress.put(id, server);
+        addresses.put(id, "127.0.0.1:" + server.address().getPort());
+      }
+      String leader = cluster.awaitLeader(30_000).id();
+      String follower = cluster.ids().stream().filter(id -> !id.equals(leader)).findFirst().orElseThrow();
+      ClientConfig config = ClientConfig.defaults(Map.of(follower, addresses.get(follower)), dir.resolve("ca.crt"),
+          OPERATOR.publicKey(), "learner");
+      try (BulwarkClient client = new BulwarkClient(config)) {
+        SigningKey owner = SigningKey.generate(new SplittableRandom(400));
+        Outcome opened = client.submit(payload(new LedgerOp.OpenAccount("learned", owner.publicKey()), owner));
+        applied(opened);
+        // Only the leader confirms, and only the learned members name it.
+        assertThat(client.members()).as("the members the follower listed").isEqualTo(addresses);
+      }
+    } finally {
+      ingress.values().forEach(IngressServer::close);
+    }
+  }
+
   @Test
   void aReceiptTheOperatorDidNotSignIsRefused() throws Exception {
     SecureRandom random = new SecureRandom();

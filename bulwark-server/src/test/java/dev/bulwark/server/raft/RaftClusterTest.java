@@ -284,7 +284,10 @@ class RaftClusterTest {
     // A fourth replica joins.
     Map<String, String> four = new LinkedHashMap<>(members.addresses());
     four.put("r3", "127.0.0.1:" + freePort());
-    ReplicaServer.Members withNew = new ReplicaServer.Members("test", four);
+    // Client endpoints travel in the Raft configuration (made-up ones: nothing listens there here).
+    Map<String, String> clientsOfFour = new LinkedHashMap<>();
+    four.keySet().forEach(id -> clientsOfFour.put(id, "127.0.0.1:" + (20_000 + clientsOfFour.size())));
+    ReplicaServer.Members withNew = new ReplicaServer.Members("test", four, clientsOfFour);
     replicas.put("r3", ReplicaServer.join("r3", withNew, dir.resolve("r3"), ledger, config, raftSettings, OPERATOR,
         InstantSource.system()));
     awaitLeader().changeMembers(withNew);
@@ -294,18 +297,22 @@ class RaftClusterTest {
       Thread.sleep(20);
     }
     assertThat(replicas.get("r3").replica().applied().stateDigest()).isEqualTo(leader.replica().applied().stateDigest());
+    assertThat(leader.clientEndpoints()).as("client endpoints in the new configuration").isEqualTo(clientsOfFour);
 
     // One of the first three leaves; the cluster goes on with the others.
     String leaving = leader.id().equals("r0") ? "r1" : "r0";
     Map<String, String> three = new LinkedHashMap<>(four);
     three.remove(leaving);
-    ReplicaServer.Members without = new ReplicaServer.Members("test", three);
+    Map<String, String> clientsOfThree = new LinkedHashMap<>(clientsOfFour);
+    clientsOfThree.remove(leaving);
+    ReplicaServer.Members without = new ReplicaServer.Members("test", three, clientsOfThree);
     leader.changeMembers(without);
     members = without;
     replicas.remove(leaving).close();
     applied(send(new ClientRequest(Bytes.utf8("c"), 50, LedgerRequest.CODEC.encode(
         LedgerRequest.sign(new LedgerOp.Deposit("acct", 1, Bytes.utf8("after")), ADMIN)))));
     leader = awaitLeader();
+    assertThat(leader.clientEndpoints()).as("client endpoints once %s left", leaving).isEqualTo(clientsOfThree);
     for (var r : replicas.values()) {
       for (int i = 0; i < 1000 && r.replica().applied().batchNumber() < leader.replica().applied().batchNumber(); i++) {
         Thread.sleep(20);
