@@ -14,24 +14,43 @@ import java.time.Duration;
  *     entries, and the log is purged behind it, so disk stays bounded
  * @param logSegmentBytes the size at which a log segment closes; only closed segments are purged
  * @param tls mutual TLS between replicas (and for admin calls), or empty for plaintext on a trusted network
+ * @param purgePastLaggingFollowers whether a snapshot purges the log up to itself even when a
+ *     follower (down, or behind) still needs those entries, which it then gets as a snapshot
+ *     instead; false (the default) keeps them, so a restarted follower catches up from the log:
+ *     Ratis 3.2.0 can deadlock when a leader steps down while sending a snapshot (see
+ *     docs/chaos.md), and the log grows only while a member is down or behind
  */
 public record RaftSettings(Duration electionTimeoutMin, Duration electionTimeoutMax, Duration peerRequestTimeout,
-    int entryBytesMax, long snapshotEveryEntries, long logSegmentBytes, java.util.Optional<Tls> tls) {
+    int entryBytesMax, long snapshotEveryEntries, long logSegmentBytes, java.util.Optional<Tls> tls,
+    boolean purgePastLaggingFollowers) {
   /** Elections in 0.3 to 0.6 s (failover in about a second on loopback), entries up to 32 MiB, no TLS. */
   public static final RaftSettings DEFAULT = new RaftSettings(Duration.ofMillis(300), Duration.ofMillis(600),
-      Duration.ofSeconds(2), 32 << 20, 1024, 8L << 20, java.util.Optional.empty());
+      Duration.ofSeconds(2), 32 << 20, 1024, 8L << 20, java.util.Optional.empty(), false);
+
+  /** As the canonical constructor, keeping the log for lagging followers. */
+  public RaftSettings(Duration electionTimeoutMin, Duration electionTimeoutMax, Duration peerRequestTimeout,
+      int entryBytesMax, long snapshotEveryEntries, long logSegmentBytes, java.util.Optional<Tls> tls) {
+    this(electionTimeoutMin, electionTimeoutMax, peerRequestTimeout, entryBytesMax, snapshotEveryEntries, logSegmentBytes,
+        tls, false);
+  }
 
   /** This replica's certificate and key (PKCS#8 PEM) and the cluster CA that every peer must be issued by. */
   public record Tls(java.nio.file.Path certificate, java.nio.file.Path privateKey, java.nio.file.Path ca) {}
 
   public RaftSettings withSnapshots(long everyEntries, long segmentBytes) {
     return new RaftSettings(electionTimeoutMin, electionTimeoutMax, peerRequestTimeout, entryBytesMax, everyEntries,
-        segmentBytes, tls);
+        segmentBytes, tls, purgePastLaggingFollowers);
+  }
+
+  /** These settings with the log purged up to each snapshot, even past lagging followers. */
+  public RaftSettings purgingPastLaggingFollowers() {
+    return new RaftSettings(electionTimeoutMin, electionTimeoutMax, peerRequestTimeout, entryBytesMax, snapshotEveryEntries,
+        logSegmentBytes, tls, true);
   }
 
   public RaftSettings withTls(Tls material) {
     return new RaftSettings(electionTimeoutMin, electionTimeoutMax, peerRequestTimeout, entryBytesMax, snapshotEveryEntries,
-        logSegmentBytes, java.util.Optional.of(material));
+        logSegmentBytes, java.util.Optional.of(material), purgePastLaggingFollowers);
   }
 
   /** Ratis parameters carrying the TLS configuration, for servers and clients alike. */

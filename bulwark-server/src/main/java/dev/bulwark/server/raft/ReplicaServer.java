@@ -222,7 +222,9 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, raft.snapshotEveryEntries());
     RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
-    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+    // Purging only what every follower has committed spares a restarted follower a snapshot:
+    // sending one is where Ratis 3.2.0 can deadlock on a step-down (docs/chaos.md).
+    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, raft.purgePastLaggingFollowers());
     RaftServerConfigKeys.Log.setPurgeGap(p, (int) Math.min(Integer.MAX_VALUE, Math.max(1, raft.snapshotEveryEntries() / 2)));
     RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(raft.logSegmentBytes()));
     RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(Math.min(raft.logSegmentBytes(), 4L << 20)));

@@ -233,7 +233,7 @@ class RaftClusterTest {
 
   @Test
   void aReplicaThatMissedPurgedEntriesCatchesUpByInstallingASnapshot() throws Exception {
-    raftSettings = RaftSettings.DEFAULT.withSnapshots(8, 16 << 10);
+    raftSettings = RaftSettings.DEFAULT.withSnapshots(8, 16 << 10).purgingPastLaggingFollowers();
     startCluster(3);
     var leader = awaitLeader();
     String follower = next(leader.id());
@@ -386,5 +386,38 @@ class RaftClusterTest {
     var refused = org.assertj.core.api.Assertions.catchThrowable(() -> leader.readBarrier().get(30, TimeUnit.SECONDS));
     assertThat(refused).as("a read on a leader that lost its majority").isInstanceOf(java.util.concurrent.ExecutionException.class);
     assertThat(refused.getCause()).isInstanceOf(ReplicaServer.ReadBarrierException.class);
+  }
+
+  @Test
+  void byDefaultTheLeaderKeepsTheLogADownFollowerStillNeeds() throws Exception {
+    raftSettings = RaftSettings.DEFAULT.withSnapshots(8, 16 << 10);
+    startCluster(3);
+    var leader = awaitLeader();
+    String follower = next(leader.id());
+    SigningKey owner = SigningKey.generate(new SplittableRandom(303));
+    applied(send(new ClientRequest(Bytes.utf8("k"), 1, LedgerRequest.CODEC.encode(
+        LedgerRequest.sign(new LedgerOp.OpenAccount("acct-k", owner.publicKey()), owner)))));
+    var down = replicas.get(follower);
+    for (int i = 0; i < 500 && down.status().commitIndex() < leader.status().commitIndex(); i++) {
+      Thread.sleep(20);
+    }
+    long followerCommit = down.status().commitIndex();
+    replicas.remove(follower).close();
+    for (int i = 0; i < 60; i++) {
+      applied(send(new ClientRequest(Bytes.utf8("k"), 2 + i, LedgerRequest.CODEC.encode(
+          LedgerRequest.sign(new LedgerOp.Deposit("acct-k", 1, Bytes.utf8("k" + i)), ADMIN)))));
+    }
+    var now = awaitLeader();
+    // Snapshots were taken every 8 entries, but nothing the down follower lacks was purged.
+    assertThat(now.raftLogStartIndex()).as("the leader's first log index").isLessThanOrEqualTo(followerCommit + 1);
+    start(follower);
+    var restarted = replicas.get(follower);
+    var reference = now.replica().applied();
+    for (int i = 0; i < 1500 && restarted.replica().applied().batchNumber() < reference.batchNumber(); i++) {
+      Thread.sleep(20);
+    }
+    assertThat(restarted.replica().applied().stateDigest()).isEqualTo(reference.stateDigest());
+    assertThat(StateMirror.get(restarted.replica().objects().store(), Ledger.ACCOUNTS, "acct-k").orElseThrow().balance())
+        .isEqualTo(60);
   }
 }
