@@ -11,7 +11,8 @@ import java.time.Duration;
  * @param entryBytesMax the largest batch entry; larger batches are refused before they reach
  *     Raft (an oversized entry would make the leader step down)
  * @param snapshotEveryEntries a snapshot (a store checkpoint) is taken every this many log
- *     entries, and the log is purged behind it, so disk stays bounded
+ *     entries, and the log is purged behind it as far as every follower has committed, so
+ *     disk stays bounded while the members are up
  * @param logSegmentBytes the size at which a log segment closes; only closed segments are purged
  * @param tls mutual TLS between replicas (and for admin calls), or empty for plaintext on a trusted network
  * @param purgePastLaggingFollowers whether a snapshot purges the log up to itself even when a
