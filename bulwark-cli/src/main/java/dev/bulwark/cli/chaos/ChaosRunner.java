@@ -282,6 +282,18 @@ public final class ChaosRunner {
     out.println("workload stopped, faults healed; waiting for the replicas to converge");
     out.flush();
     converge(Duration.ofSeconds(90));
+    List<String> liveness = new ArrayList<>();
+    if (leader(Duration.ofSeconds(10)).isEmpty()) {
+      // The final state is read with linearizable reads, which a cluster without a leader cannot
+      // answer. Ratis 3.2.0 can deadlock that way (docs/chaos.md) and a restart clears it; the
+      // run still fails, since the cluster did not recover by itself.
+      liveness.add("no leader after the faults healed: every replica was restarted to read the final state "
+          + "(see docs/chaos.md, Known problem)");
+      out.println("no leader after the faults healed; restarting every replica to read the final state");
+      out.flush();
+      restartAll();
+      converge(Duration.ofSeconds(120));
+    }
     FinalState state = collect(accounts);
     List<History.Event> events = History.read(options.historyFile());
     long planned = schedule.stream().filter(t -> !(t.fault() instanceof Fault.RestartKilled)).count();
@@ -291,7 +303,30 @@ public final class ChaosRunner {
       out.printf("injected %d of the %d planned faults: the others were skipped, or did not fit once slow restarts had "
           + "delayed the schedule%n", injected, planned);
     }
-    return Checker.check(events, state, Optional.of(operator), options.readRule());
+    ChaosReport report = Checker.check(events, state, Optional.of(operator), options.readRule());
+    if (liveness.isEmpty()) {
+      return report;
+    }
+    List<String> violations = new ArrayList<>(liveness);
+    violations.addAll(report.violations());
+    return new ChaosReport(report.faults(), report.operations(), report.staleReads(), report.maxStaleBatches(),
+        report.failoverMillis(), violations, report.notes());
+  }
+
+  /** Stops every replica this run knows a process of (SIGKILL) and starts each again from its directory. */
+  private void restartAll() throws IOException, InterruptedException {
+    for (String id : List.copyOf(replicas.keySet())) {
+      ProcessHandle p = processes.remove(id);
+      if (p != null) {
+        p.destroyForcibly();
+        try {
+          p.onExit().get(10, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+          say("restart-all: " + id + " (pid " + p.pid() + ") did not exit within 10 s");
+        }
+      }
+      restart(id);
+    }
   }
 
   /** Short attempts, so a paused leader is left quickly; a bounded request time, so an unknown outcome is recorded. */
