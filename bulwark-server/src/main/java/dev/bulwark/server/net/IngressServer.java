@@ -226,15 +226,9 @@ public final class IngressServer implements AutoCloseable {
         return;
       }
       long arrived = System.nanoTime();
-      if (!inFlight.tryAcquire()) {
-        answer(ctx, request.requestId(), new Outcome.Busy(
-            "this connection has " + config.inFlightPerConnectionMax() + " requests in flight"), arrived);
-        return;
-      }
-      if (!inFlightTotal.tryAcquire()) {
-        inFlight.release();
-        answer(ctx, request.requestId(), new Outcome.Busy(
-            "this replica has " + config.inFlightTotalMax() + " requests in flight"), arrived);
+      String busy = admit();
+      if (busy != null) {
+        answer(ctx, request.requestId(), new Outcome.Busy(busy), arrived);
         return;
       }
       CompletableFuture<Outcome> answer;
@@ -244,8 +238,7 @@ public final class IngressServer implements AutoCloseable {
         answer = CompletableFuture.failedFuture(e);
       }
       answer.whenComplete((outcome, failure) -> {
-        inFlight.release();
-        inFlightTotal.release();
+        release();
         Outcome o = failure == null ? outcome : new Outcome.Unknown("the replica failed: " + failure);
         answer(ctx, request.requestId(), o, arrived);
       });
@@ -267,17 +260,30 @@ public final class IngressServer implements AutoCloseable {
       });
     }
 
-    /** Runs {@code answer} on this connection's event loop once the read barrier passes, or refuses the read. */
-    private void afterReadBarrier(ChannelHandlerContext ctx, long requestId, Runnable answer) {
-      // A read waiting for its barrier is in flight like a request, under the same bounds.
+    /** Takes a place in flight on this connection and on the replica; null, or why there is none. */
+    private String admit() {
       if (!inFlight.tryAcquire()) {
-        send(ctx, new Frame.Error(requestId, "BUSY", "this connection has " + config.inFlightPerConnectionMax()
-            + " requests in flight"));
-        return;
+        return "this connection has " + config.inFlightPerConnectionMax() + " requests in flight";
       }
       if (!inFlightTotal.tryAcquire()) {
         inFlight.release();
-        send(ctx, new Frame.Error(requestId, "BUSY", "this replica has " + config.inFlightTotalMax() + " requests in flight"));
+        return "this replica has " + config.inFlightTotalMax() + " requests in flight";
+      }
+      return null;
+    }
+
+    /** Gives back the place {@link #admit} took. */
+    private void release() {
+      inFlight.release();
+      inFlightTotal.release();
+    }
+
+    /** Runs {@code answer} on this connection's event loop once the read barrier passes, or refuses the read. */
+    private void afterReadBarrier(ChannelHandlerContext ctx, long requestId, Runnable answer) {
+      // A read waiting for its barrier is in flight like a request, under the same bounds.
+      String busy = admit();
+      if (busy != null) {
+        send(ctx, new Frame.Error(requestId, "BUSY", busy));
         return;
       }
       CompletableFuture<Void> barrier;
@@ -287,8 +293,7 @@ public final class IngressServer implements AutoCloseable {
         barrier = CompletableFuture.failedFuture(e);
       }
       barrier.whenCompleteAsync((ok, failure) -> {
-        inFlight.release();
-        inFlightTotal.release();
+        release();
         if (failure == null) {
           answer.run();
         } else {
