@@ -134,6 +134,25 @@ final class LocalCluster implements AutoCloseable {
     throw new AssertionError("replicas did not converge: " + last);
   }
 
+  /**
+   * What a failed assertion should show about the cluster: each replica's status (or "down") and
+   * the last {@code lines} lines of its log, since the directory is gone by the time anyone reads a CI report.
+   */
+  String describe(int lines) {
+    StringBuilder out = new StringBuilder();
+    for (String id : ids()) {
+      out.append("\n--- ").append(id).append(": ").append(get(id, "/status").orElse("down")).append('\n');
+      Path log = dir.resolve(id).resolve("replica.log");
+      try {
+        List<String> all = java.nio.file.Files.readAllLines(log);
+        all.subList(Math.max(0, all.size() - lines), all.size()).forEach(l -> out.append("  ").append(l).append('\n'));
+      } catch (java.io.IOException | java.io.UncheckedIOException e) {
+        out.append("  (no log: ").append(e).append(")\n");
+      }
+    }
+    return out.toString();
+  }
+
   static Bytes payload(LedgerOp op, SigningKey key) {
     return LedgerRequest.CODEC.encode(LedgerRequest.sign(op, key));
   }

@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLongArray;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -26,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * request fails beyond the client's retries.
  */
 class RollingRestartTest {
-  @TempDir
+  @TempDir(cleanup = CleanupMode.ON_SUCCESS)
   Path dir;
 
   static final int PAYERS = 4;
@@ -75,13 +76,13 @@ class RollingRestartTest {
             }
           }));
         }
-        awaitMore(confirmed, 20);
+        awaitMore(cluster, failures, confirmed, 20);
         for (String id : cluster.ids()) {
           Path rdir = cluster.dir.resolve(id);
           ProcessHandle process = ClusterCommand.running(rdir).orElseThrow();
           process.destroy();
           process.onExit().get(30, TimeUnit.SECONDS);
-          awaitMore(confirmed, 10); // the others go on without it
+          awaitMore(cluster, failures, confirmed, 10); // the others go on without it
           ClusterCommand.startReplica(rdir, false);
           // It catches up: its applied batch reaches what a peer had applied when it came back.
           String peer = cluster.ids().stream().filter(p -> !p.equals(id)).findFirst().orElseThrow();
@@ -92,7 +93,7 @@ class RollingRestartTest {
             Thread.sleep(100);
           }
           assertThat(caughtUp).as("%s caught up to batch %d after its restart", id, target).isTrue();
-          awaitMore(confirmed, 10);
+          awaitMore(cluster, failures, confirmed, 10);
           assertThat(failures).as("client failures while %s restarted", id).isEmpty();
         }
         stop.set(true);
@@ -112,13 +113,31 @@ class RollingRestartTest {
     }
   }
 
-  /** Waits (at most 60 s) until {@code more} further transfers were confirmed. */
-  static void awaitMore(AtomicLongArray confirmed, long more) throws InterruptedException {
+  /** Waits (at most 60 s) until {@code more} further transfers were confirmed; if they are not, says why it thinks so. */
+  static void awaitMore(LocalCluster cluster, List<String> failures, AtomicLongArray confirmed, long more)
+      throws InterruptedException {
     long start = sum(confirmed);
     for (int i = 0; i < 600 && sum(confirmed) < start + more; i++) {
       Thread.sleep(100);
     }
-    assertThat(sum(confirmed)).as("transfers confirmed go on").isGreaterThanOrEqualTo(start + more);
+    if (sum(confirmed) < start + more) {
+      throw new AssertionError("transfers confirmed stopped at " + sum(confirmed) + " (wanted " + (start + more)
+          + "); client failures " + failures + payerStacks() + cluster.describe(60));
+    }
+  }
+
+  /** Where each payer thread is waiting, for a failure report. */
+  static String payerStacks() {
+    StringBuilder out = new StringBuilder();
+    Thread.getAllStackTraces().forEach((thread, stack) -> {
+      if (thread.getName().startsWith("payer-")) {
+        out.append("\n--- ").append(thread.getName()).append(' ').append(thread.getState()).append('\n');
+        for (int i = 0; i < Math.min(stack.length, 12); i++) {
+          out.append("  at ").append(stack[i]).append('\n');
+        }
+      }
+    });
+    return out.toString();
   }
 
   static long sum(AtomicLongArray a) {
