@@ -105,8 +105,9 @@ final class ServeCommand implements Runnable {
       throw e;
     }
     PrintWriter out = spec.commandLine().getOut();
-    out.printf("replica %s of cluster '%s': clients on %s, Raft on %s, dashboard and admin API on http://%s:%d/%n", s.id(),
-        s.cluster(), ingress.address(), s.raftPeers().get(s.id()), admin.address().getHostString(), admin.address().getPort());
+    out.printf("replica %s of cluster '%s': clients on %s:%d, Raft on %s, dashboard and admin API on http://%s:%d/%n", s.id(),
+        s.cluster(), ingress.address().getHostString(), ingress.address().getPort(), s.raftPeers().get(s.id()),
+        admin.address().getHostString(), admin.address().getPort());
     out.flush();
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -93,11 +93,23 @@ public final class ChaosRunner {
   /** Each replica's host in the lab. */
   private final Map<String, Integer> hostOf = new HashMap<>();
   private boolean partitionable;
+  /** Runs once the replicas converged after healing, before the leader check (tests break the cluster here). */
+  private java.util.function.Consumer<Map<String, ProcessHandle>> afterConverged = processes -> { };
 
   public ChaosRunner(Options options, ClusterControl control, PrintWriter out) {
     this.options = options;
     this.control = control;
     this.out = out;
+  }
+
+  /**
+   * For tests: {@code hook} gets each replica's live process once the healed replicas converged,
+   * before the run looks for a leader to read the final state from; a test can take the cluster's
+   * leader away there to drive the recovery that a Ratis deadlock needs.
+   */
+  public ChaosRunner afterConverged(java.util.function.Consumer<Map<String, ProcessHandle>> hook) {
+    this.afterConverged = java.util.Objects.requireNonNull(hook);
+    return this;
   }
 
   /** Runs the whole test and returns the checker's report. */
@@ -282,6 +294,7 @@ public final class ChaosRunner {
     out.println("workload stopped, faults healed; waiting for the replicas to converge");
     out.flush();
     converge(Duration.ofSeconds(90));
+    afterConverged.accept(Map.copyOf(processes));
     List<String> liveness = new ArrayList<>();
     if (leader(Duration.ofSeconds(10)).isEmpty()) {
       // The final state is read with linearizable reads, which a cluster without a leader cannot
@@ -318,12 +331,7 @@ public final class ChaosRunner {
     for (String id : List.copyOf(replicas.keySet())) {
       ProcessHandle p = processes.remove(id);
       if (p != null) {
-        p.destroyForcibly();
-        try {
-          p.onExit().get(10, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-          say("restart-all: " + id + " (pid " + p.pid() + ") did not exit within 10 s");
-        }
+        killAndWait(p);
       }
       restart(id);
     }
@@ -462,8 +470,13 @@ public final class ChaosRunner {
     }
     killed.add(id);
     history.append(new History.FaultEvent(history.now(), fault.kind(), id, "SIGKILL pid " + p.pid()));
-    p.destroyForcibly();
     say(fault.kind() + " " + id + " (pid " + p.pid() + ")");
+    killAndWait(p);
+  }
+
+  /** SIGKILL, then up to 10 s for the process to be gone (a stopped process dies too). */
+  private void killAndWait(ProcessHandle p) throws InterruptedException {
+    p.destroyForcibly();
     try {
       p.onExit().get(10, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
