@@ -71,6 +71,8 @@ public final class ChaosRunner {
   }
 
   static final long INITIAL_BALANCE = 1_000;
+  /** Schedule lines printed at the start: a long run's thousands would bury the run's own output. */
+  static final int SCHEDULE_PRINTED = 60;
   /** Ports of replicas in network namespaces: each has its own address, so the defaults are free. */
   static final int LAB_BASE_PORT = 7100;
 
@@ -123,7 +125,10 @@ public final class ChaosRunner {
     out.println(noPartitions.isEmpty()
         ? "each replica runs in a network namespace of its own, so partitions cut links between them"
         : "no network partitions: " + noPartitions.get() + "; injecting kills, pauses and restarts");
-    schedule.forEach(t -> out.println("  " + t));
+    schedule.stream().limit(SCHEDULE_PRINTED).forEach(t -> out.println("  " + t));
+    if (schedule.size() > SCHEDULE_PRINTED) {
+      out.printf("  ... and %,d more (--dry-run prints the whole schedule)%n", schedule.size() - SCHEDULE_PRINTED);
+    }
     out.flush();
     partitionable = noPartitions.isEmpty();
     Thread hook = new Thread(this::cleanup, "bulwark-chaos-cleanup");
