@@ -71,6 +71,8 @@ public final class ChaosRunner {
   }
 
   static final long INITIAL_BALANCE = 1_000;
+  /** A --faults run may take this many times its planned length before the faults not yet injected are dropped. */
+  static final int FAULTS_RUN_STRETCH_MAX = 8;
   /** Schedule lines printed at the start: a long run's thousands would bury the run's own output. */
   static final int SCHEDULE_PRINTED = 60;
   /** Ports of replicas in network namespaces: each has its own address, so the defaults are free. */
@@ -281,6 +283,15 @@ public final class ChaosRunner {
       long startNanos = System.nanoTime();
       Thread injector = Thread.ofPlatform().name("chaos-faults").start(() -> inject(schedule, history, startNanos, stop));
       long end = startNanos + runMillis(schedule) * 1_000_000;
+      if (options.length() instanceof FaultSchedule.Length.Faults) {
+        // A number of faults was asked for: the run lasts until the injector has injected them
+        // all, however much slow restarts delayed it, within a bound (each fault's waits are bounded).
+        long bound = startNanos + runMillis(schedule) * FAULTS_RUN_STRETCH_MAX * 1_000_000;
+        while (System.nanoTime() < bound && injector.isAlive()) {
+          Thread.sleep(200);
+        }
+        end = Math.min(bound, Math.max(end, System.nanoTime() + FaultSchedule.TAIL_MS * 1_000_000));
+      }
       while (System.nanoTime() < end && injector.isAlive()) {
         Thread.sleep(200);
       }
