@@ -9,7 +9,6 @@ import dev.bulwark.core.kv.WriteSet;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Optional;
 import org.rocksdb.BlockBasedTableConfig;
@@ -162,10 +161,11 @@ final class RocksDbStore implements KeyValueStore {
    */
   static byte[] serialized(WriteSet writes) {
     long size = BATCH_HEADER_BYTES;
-    for (Map.Entry<Bytes, Mutation> e : writes.mutations().entrySet()) {
-      int key = e.getKey().length();
+    int count = writes.size();
+    for (int i = 0; i < count; i++) {
+      int key = writes.keyAt(i).length();
       size += 1 + varint32Length(key) + key;
-      if (e.getValue() instanceof Mutation.Put put) {
+      if (writes.mutationAt(i) instanceof Mutation.Put put) {
         int value = put.value().length();
         size += varint32Length(value) + value;
       }
@@ -174,17 +174,16 @@ final class RocksDbStore implements KeyValueStore {
       throw new StoreException("a write of " + size + " bytes is too large for one RocksDB batch");
     }
     byte[] rep = new byte[(int) size];
-    int count = writes.size();
     rep[8] = (byte) count;
     rep[9] = (byte) (count >>> 8);
     rep[10] = (byte) (count >>> 16);
     rep[11] = (byte) (count >>> 24);
     int at = BATCH_HEADER_BYTES;
-    for (Map.Entry<Bytes, Mutation> e : writes.mutations().entrySet()) {
-      boolean put = e.getValue() instanceof Mutation.Put;
-      rep[at++] = put ? TYPE_VALUE : TYPE_DELETION;
-      at = putVarstring(rep, at, e.getKey().unsafeArray());
-      if (e.getValue() instanceof Mutation.Put p) {
+    for (int i = 0; i < count; i++) {
+      Mutation mutation = writes.mutationAt(i);
+      rep[at++] = mutation instanceof Mutation.Put ? TYPE_VALUE : TYPE_DELETION;
+      at = putVarstring(rep, at, writes.keyAt(i).unsafeArray());
+      if (mutation instanceof Mutation.Put p) {
         at = putVarstring(rep, at, p.value().unsafeArray());
       }
     }

@@ -1,53 +1,105 @@
 package dev.bulwark.core.kv;
 
 import dev.bulwark.core.Bytes;
+import java.util.AbstractMap;
+import java.util.AbstractSet;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.NoSuchElementException;
 import java.util.Optional;
+import java.util.Set;
+import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
  * The writes a committed transaction makes, in key order, at most one per key. A store
  * applies it as one atomic batch; it is also a {@link ReadView} layer over its base, which
  * is how a batch is processed on top of an earlier batch that has not committed yet.
+ *
+ * <p>Held as the transaction's frozen {@link WriteBuffer}: a hash map for lookups and one
+ * sorted array for the walk in key order ({@link #keyAt}, {@link #mutationAt}), which is how
+ * stores read it. {@link #mutations()} is the same writes as a navigable map, built on first
+ * use (in linear time, from the sorted array).
  */
 public final class WriteSet {
-  public static final WriteSet EMPTY = new WriteSet(new TreeMap<>());
+  public static final WriteSet EMPTY = new WriteSet(new WriteBuffer());
 
-  private final NavigableMap<Bytes, Mutation> mutations;
+  private final WriteBuffer buffer;
+  /** The writes in ascending key order: {@code [0, size)}. */
+  private final WriteBuffer.Slot[] sorted;
+  private final int size;
   private final long encodedBytes;
+  private volatile NavigableMap<Bytes, Mutation> asMap;
 
-  private WriteSet(NavigableMap<Bytes, Mutation> mutations) {
-    this.mutations = Collections.unmodifiableNavigableMap(mutations);
+  private WriteSet(WriteBuffer buffer) {
+    this.buffer = buffer;
+    this.sorted = buffer.sortedSlots();
+    this.size = buffer.size();
     long bytes = 0;
-    for (Map.Entry<Bytes, Mutation> e : mutations.entrySet()) {
-      bytes += e.getKey().length() + (e.getValue() instanceof Mutation.Put put ? put.value().length() : 0);
+    for (int i = 0; i < size; i++) {
+      WriteBuffer.Slot slot = sorted[i];
+      bytes += slot.key.length() + (slot.mutation instanceof Mutation.Put put ? put.value().length() : 0);
     }
     this.encodedBytes = bytes;
   }
 
-  /** Takes ownership of {@code mutations}; the caller must not touch the map again. */
+  /** The writes of {@code mutations}, which the caller must not change afterwards. */
   public static WriteSet adopt(NavigableMap<Bytes, Mutation> mutations) {
-    return mutations.isEmpty() ? EMPTY : new WriteSet(mutations);
+    if (mutations.isEmpty()) {
+      return EMPTY;
+    }
+    WriteBuffer buffer = new WriteBuffer();
+    for (Map.Entry<Bytes, Mutation> e : mutations.entrySet()) {
+      buffer.put(e.getKey(), e.getValue());
+    }
+    return new WriteSet(buffer);
+  }
+
+  /** Takes ownership of {@code buffer}, which nobody may write to again. */
+  static WriteSet adopt(WriteBuffer buffer) {
+    return buffer.isEmpty() ? EMPTY : new WriteSet(buffer);
   }
 
   public static Builder builder() {
     return new Builder();
   }
 
+  /** The writes as an unmodifiable map in key order (built on first call; stores use {@link #keyAt} instead). */
   public NavigableMap<Bytes, Mutation> mutations() {
-    return mutations;
+    NavigableMap<Bytes, Mutation> map = asMap;
+    if (map == null) {
+      map = Collections.unmodifiableNavigableMap(new TreeMap<>(new SortedView()));
+      asMap = map;
+    }
+    return map;
+  }
+
+  /** The key of the {@code i}-th write in ascending key order, {@code 0 <= i < size()}. */
+  public Bytes keyAt(int i) {
+    return slot(i).key;
+  }
+
+  /** What the {@code i}-th write in ascending key order does. */
+  public Mutation mutationAt(int i) {
+    return slot(i).mutation;
+  }
+
+  private WriteBuffer.Slot slot(int i) {
+    if (i < 0 || i >= size) {
+      throw new IndexOutOfBoundsException("write " + i + " of " + size);
+    }
+    return sorted[i];
   }
 
   public int size() {
-    return mutations.size();
+    return size;
   }
 
   public boolean isEmpty() {
-    return mutations.isEmpty();
+    return size == 0;
   }
 
   /** Key and value bytes in all, a measure of the batch's weight. */
@@ -57,10 +109,9 @@ public final class WriteSet {
 
   /** This write set seen on top of {@code base}: its writes win, deletes hide base entries. */
   public ReadView over(ReadView base) {
-    WriteSet self = this;
     return new ReadView() {
       @Override public Optional<Bytes> get(Bytes key) {
-        Mutation m = mutations.get(key);
+        Mutation m = buffer.get(key);
         if (m == null) {
           return base.get(key);
         }
@@ -68,18 +119,81 @@ public final class WriteSet {
       }
 
       @Override public Cursor scan(KeyRange range) {
-        return new MergingCursor(base.scan(range), self.slice(range));
+        return new MergingCursor(base.scan(range), slice(range));
       }
     };
   }
 
-  NavigableMap<Bytes, Mutation> slice(KeyRange range) {
-    return range.end() == null ? mutations.tailMap(range.start(), true) : mutations.subMap(range.start(), true, range.end(), false);
+  /** The writes in {@code range}, in key order. */
+  private Iterator<Map.Entry<Bytes, Mutation>> slice(KeyRange range) {
+    int[] bounds = buffer.bounds(range);
+    return entries(bounds[0], bounds[1]);
+  }
+
+  private Iterator<Map.Entry<Bytes, Mutation>> entries(int from, int to) {
+    return new Iterator<>() {
+      private int next = from;
+
+      @Override public boolean hasNext() {
+        return next < to;
+      }
+
+      @Override public Map.Entry<Bytes, Mutation> next() {
+        if (next >= to) {
+          throw new NoSuchElementException();
+        }
+        WriteBuffer.Slot slot = sorted[next++];
+        return Map.entry(slot.key, slot.mutation);
+      }
+    };
+  }
+
+  /**
+   * The sorted writes as just enough of a {@link SortedMap} for {@code new TreeMap<>(sortedMap)},
+   * which builds its tree from sorted input in linear time (it reads the comparator, the size
+   * and the entries in order, nothing else).
+   */
+  private final class SortedView extends AbstractMap<Bytes, Mutation> implements SortedMap<Bytes, Mutation> {
+    @Override public Set<Map.Entry<Bytes, Mutation>> entrySet() {
+      return new AbstractSet<>() {
+        @Override public Iterator<Map.Entry<Bytes, Mutation>> iterator() {
+          return entries(0, size);
+        }
+
+        @Override public int size() {
+          return size;
+        }
+      };
+    }
+
+    @Override public Comparator<? super Bytes> comparator() {
+      return null; // natural order, which is the order of the array
+    }
+
+    @Override public SortedMap<Bytes, Mutation> subMap(Bytes fromKey, Bytes toKey) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override public SortedMap<Bytes, Mutation> headMap(Bytes toKey) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override public SortedMap<Bytes, Mutation> tailMap(Bytes fromKey) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override public Bytes firstKey() {
+      return keyAt(0);
+    }
+
+    @Override public Bytes lastKey() {
+      return keyAt(size - 1);
+    }
   }
 
   /** Collects writes; a later write to the same key replaces the earlier one. */
   public static final class Builder {
-    private NavigableMap<Bytes, Mutation> mutations = new TreeMap<>();
+    private WriteBuffer mutations = new WriteBuffer();
 
     public Builder put(Bytes key, Bytes value) {
       mutations.put(key, new Mutation.Put(value));
@@ -92,8 +206,8 @@ public final class WriteSet {
     }
 
     public WriteSet build() {
-      NavigableMap<Bytes, Mutation> built = mutations;
-      mutations = new TreeMap<>();
+      WriteBuffer built = mutations;
+      mutations = new WriteBuffer();
       return adopt(built);
     }
   }
@@ -109,9 +223,9 @@ public final class WriteSet {
     private Map.Entry<Bytes, Mutation> overlayHead;
     private Entry next;
 
-    MergingCursor(Cursor base, NavigableMap<Bytes, Mutation> overlay) {
+    MergingCursor(Cursor base, Iterator<Map.Entry<Bytes, Mutation>> overlay) {
       this.base = base;
-      this.overlay = overlay.entrySet().iterator();
+      this.overlay = overlay;
       this.baseHead = base.hasNext() ? base.next() : null;
       this.overlayHead = this.overlay.hasNext() ? this.overlay.next() : null;
       advance();
