@@ -9,6 +9,7 @@ import java.util.Iterator;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.NoSuchElementException;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SortedMap;
@@ -19,43 +20,63 @@ import java.util.TreeMap;
  * applies it as one atomic batch; it is also a {@link ReadView} layer over its base, which
  * is how a batch is processed on top of an earlier batch that has not committed yet.
  *
- * <p>Held as the transaction's frozen {@link WriteBuffer}: a hash map for lookups and one
- * sorted array for the walk in key order ({@link #keyAt}, {@link #mutationAt}), which is how
- * stores read it. {@link #mutations()} is the same writes as a navigable map, built on first
- * use (in linear time, from the sorted array).
+ * <p>Held as two arrays in key order, which is how stores walk it ({@link #keyAt},
+ * {@link #mutationAt}), and a lookup for reads through {@link #over}: the transaction's frozen
+ * {@link WriteBuffer} (hashed), or the map the write set was adopted from. {@link #mutations()}
+ * is the writes as a navigable map: the adopted map itself, or one built on first use (in
+ * linear time, from the arrays).
  */
 public final class WriteSet {
   public static final WriteSet EMPTY = new WriteSet(new WriteBuffer());
 
+  private final Bytes[] keys;
+  private final Mutation[] values;
+  /** Exactly one of these two answers lookups. */
   private final WriteBuffer buffer;
-  /** The writes in ascending key order: {@code [0, size)}. */
-  private final WriteBuffer.Slot[] sorted;
-  private final int size;
+  private final NavigableMap<Bytes, Mutation> adopted;
   private final long encodedBytes;
   private volatile NavigableMap<Bytes, Mutation> asMap;
 
   private WriteSet(WriteBuffer buffer) {
     this.buffer = buffer;
-    this.sorted = buffer.sortedSlots();
-    this.size = buffer.size();
-    long bytes = 0;
+    this.adopted = null;
+    WriteBuffer.Slot[] sorted = buffer.sortedSlots();
+    int size = buffer.size();
+    keys = new Bytes[size];
+    values = new Mutation[size];
     for (int i = 0; i < size; i++) {
-      WriteBuffer.Slot slot = sorted[i];
-      bytes += slot.key.length() + (slot.mutation instanceof Mutation.Put put ? put.value().length() : 0);
+      keys[i] = sorted[i].key;
+      values[i] = sorted[i].mutation;
     }
-    this.encodedBytes = bytes;
+    encodedBytes = weigh(keys, values);
   }
 
-  /** The writes of {@code mutations}, which the caller must not change afterwards. */
+  private WriteSet(NavigableMap<Bytes, Mutation> map) {
+    this.buffer = null;
+    this.adopted = map;
+    this.asMap = Collections.unmodifiableNavigableMap(map);
+    keys = new Bytes[map.size()];
+    values = new Mutation[map.size()];
+    int i = 0;
+    for (Map.Entry<Bytes, Mutation> e : map.entrySet()) {
+      keys[i] = Objects.requireNonNull(e.getKey());
+      values[i] = Objects.requireNonNull(e.getValue());
+      i++;
+    }
+    encodedBytes = weigh(keys, values);
+  }
+
+  private static long weigh(Bytes[] keys, Mutation[] values) {
+    long bytes = 0;
+    for (int i = 0; i < keys.length; i++) {
+      bytes += keys[i].length() + (values[i] instanceof Mutation.Put put ? put.value().length() : 0);
+    }
+    return bytes;
+  }
+
+  /** Takes ownership of {@code mutations}; the caller must not touch the map again. */
   public static WriteSet adopt(NavigableMap<Bytes, Mutation> mutations) {
-    if (mutations.isEmpty()) {
-      return EMPTY;
-    }
-    WriteBuffer buffer = new WriteBuffer();
-    for (Map.Entry<Bytes, Mutation> e : mutations.entrySet()) {
-      buffer.put(e.getKey(), e.getValue());
-    }
-    return new WriteSet(buffer);
+    return mutations.isEmpty() ? EMPTY : new WriteSet(mutations);
   }
 
   /** Takes ownership of {@code buffer}, which nobody may write to again. */
@@ -79,27 +100,20 @@ public final class WriteSet {
 
   /** The key of the {@code i}-th write in ascending key order, {@code 0 <= i < size()}. */
   public Bytes keyAt(int i) {
-    return slot(i).key;
+    return keys[i];
   }
 
   /** What the {@code i}-th write in ascending key order does. */
   public Mutation mutationAt(int i) {
-    return slot(i).mutation;
-  }
-
-  private WriteBuffer.Slot slot(int i) {
-    if (i < 0 || i >= size) {
-      throw new IndexOutOfBoundsException("write " + i + " of " + size);
-    }
-    return sorted[i];
+    return values[i];
   }
 
   public int size() {
-    return size;
+    return keys.length;
   }
 
   public boolean isEmpty() {
-    return size == 0;
+    return keys.length == 0;
   }
 
   /** Key and value bytes in all, a measure of the batch's weight. */
@@ -111,7 +125,7 @@ public final class WriteSet {
   public ReadView over(ReadView base) {
     return new ReadView() {
       @Override public Optional<Bytes> get(Bytes key) {
-        Mutation m = buffer.get(key);
+        Mutation m = buffer != null ? buffer.get(key) : adopted.get(key);
         if (m == null) {
           return base.get(key);
         }
@@ -126,8 +140,23 @@ public final class WriteSet {
 
   /** The writes in {@code range}, in key order. */
   private Iterator<Map.Entry<Bytes, Mutation>> slice(KeyRange range) {
-    int[] bounds = buffer.bounds(range);
-    return entries(bounds[0], bounds[1]);
+    int from = lowerBound(range.start());
+    int to = range.end() == null ? keys.length : Math.max(from, lowerBound(range.end()));
+    return entries(from, to);
+  }
+
+  private int lowerBound(Bytes key) {
+    int lo = 0;
+    int hi = keys.length;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (keys[mid].compareTo(key) < 0) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
   }
 
   private Iterator<Map.Entry<Bytes, Mutation>> entries(int from, int to) {
@@ -142,8 +171,8 @@ public final class WriteSet {
         if (next >= to) {
           throw new NoSuchElementException();
         }
-        WriteBuffer.Slot slot = sorted[next++];
-        return Map.entry(slot.key, slot.mutation);
+        int i = next++;
+        return Map.entry(keys[i], values[i]);
       }
     };
   }
@@ -157,11 +186,11 @@ public final class WriteSet {
     @Override public Set<Map.Entry<Bytes, Mutation>> entrySet() {
       return new AbstractSet<>() {
         @Override public Iterator<Map.Entry<Bytes, Mutation>> iterator() {
-          return entries(0, size);
+          return entries(0, keys.length);
         }
 
         @Override public int size() {
-          return size;
+          return keys.length;
         }
       };
     }
@@ -187,7 +216,7 @@ public final class WriteSet {
     }
 
     @Override public Bytes lastKey() {
-      return keyAt(size - 1);
+      return keyAt(keys.length - 1);
     }
   }
 
