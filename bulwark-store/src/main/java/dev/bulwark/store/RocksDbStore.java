@@ -153,6 +153,7 @@ final class RocksDbStore implements KeyValueStore {
   private static final int BATCH_HEADER_BYTES = 12;
   private static final byte TYPE_DELETION = 0x0;
   private static final byte TYPE_VALUE = 0x1;
+  private static final byte TYPE_SINGLE_DELETION = 0x7;
 
   /**
    * The write set as one serialized RocksDB write batch, handed over in one native call: a
@@ -181,7 +182,10 @@ final class RocksDbStore implements KeyValueStore {
     int at = BATCH_HEADER_BYTES;
     for (int i = 0; i < count; i++) {
       Mutation mutation = writes.mutationAt(i);
-      rep[at++] = mutation instanceof Mutation.Put ? TYPE_VALUE : TYPE_DELETION;
+      rep[at++] = switch (mutation) {
+        case Mutation.Put ignored -> TYPE_VALUE;
+        case Mutation.Delete delete -> delete.single() ? TYPE_SINGLE_DELETION : TYPE_DELETION;
+      };
       at = putVarstring(rep, at, writes.keyAt(i).unsafeArray());
       if (mutation instanceof Mutation.Put p) {
         at = putVarstring(rep, at, p.value().unsafeArray());
