@@ -113,11 +113,10 @@ final class LevelDbStore implements KeyValueStore {
   public void write(WriteSet writes, Durability durability) {
     guard.run(() -> {
       try (WriteBatch batch = db.createWriteBatch()) {
-        for (int i = 0; i < writes.size(); i++) {
-          byte[] key = writes.keyAt(i).unsafeArray();
-          switch (writes.mutationAt(i)) {
-            case Mutation.Put put -> batch.put(key, put.value().unsafeArray());
-            case Mutation.Delete ignored -> batch.delete(key);
+        for (Map.Entry<Bytes, Mutation> e : writes.mutations().entrySet()) {
+          switch (e.getValue()) {
+            case Mutation.Put put -> batch.put(e.getKey().unsafeArray(), put.value().unsafeArray());
+            case Mutation.Delete ignored -> batch.delete(e.getKey().unsafeArray());
           }
         }
         db.write(batch, durability == Durability.SYNC ? syncWrites : plainWrites);

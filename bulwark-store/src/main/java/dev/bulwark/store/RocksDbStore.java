@@ -9,6 +9,7 @@ import dev.bulwark.core.kv.WriteSet;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Optional;
 import org.rocksdb.BlockBasedTableConfig;
@@ -162,11 +163,10 @@ final class RocksDbStore implements KeyValueStore {
    */
   static byte[] serialized(WriteSet writes) {
     long size = BATCH_HEADER_BYTES;
-    int count = writes.size();
-    for (int i = 0; i < count; i++) {
-      int key = writes.keyAt(i).length();
+    for (Map.Entry<Bytes, Mutation> e : writes.mutations().entrySet()) {
+      int key = e.getKey().length();
       size += 1 + varint32Length(key) + key;
-      if (writes.mutationAt(i) instanceof Mutation.Put put) {
+      if (e.getValue() instanceof Mutation.Put put) {
         int value = put.value().length();
         size += varint32Length(value) + value;
       }
@@ -175,19 +175,19 @@ final class RocksDbStore implements KeyValueStore {
       throw new StoreException("a write of " + size + " bytes is too large for one RocksDB batch");
     }
     byte[] rep = new byte[(int) size];
+    int count = writes.size();
     rep[8] = (byte) count;
     rep[9] = (byte) (count >>> 8);
     rep[10] = (byte) (count >>> 16);
     rep[11] = (byte) (count >>> 24);
     int at = BATCH_HEADER_BYTES;
-    for (int i = 0; i < count; i++) {
-      Mutation mutation = writes.mutationAt(i);
-      rep[at++] = switch (mutation) {
+    for (Map.Entry<Bytes, Mutation> e : writes.mutations().entrySet()) {
+      rep[at++] = switch (e.getValue()) {
         case Mutation.Put ignored -> TYPE_VALUE;
         case Mutation.Delete delete -> delete.single() ? TYPE_SINGLE_DELETION : TYPE_DELETION;
       };
-      at = putVarstring(rep, at, writes.keyAt(i).unsafeArray());
-      if (mutation instanceof Mutation.Put p) {
+      at = putVarstring(rep, at, e.getKey().unsafeArray());
+      if (e.getValue() instanceof Mutation.Put p) {
         at = putVarstring(rep, at, p.value().unsafeArray());
       }
     }

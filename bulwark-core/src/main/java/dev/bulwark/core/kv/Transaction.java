@@ -3,6 +3,7 @@ package dev.bulwark.core.kv;
 import dev.bulwark.core.Bytes;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Objects;
 import java.util.Optional;
@@ -14,18 +15,17 @@ import java.util.function.Supplier;
  * writes, and commits to a {@link WriteSet}. Writes live in a stack of layers: a savepoint
  * pushes one, rolling back to it drops every layer above, releasing it folds its writes into
  * the layer below. So one request inside a batch can fail and leave the others untouched.
- * Each layer is a {@link WriteBuffer} (hashed for reads, sorted once at commit).
  *
  * <p>Not thread-safe: one transaction belongs to one thread (the sequencer).
  */
 public final class Transaction implements ReadView {
   private final ReadView base;
-  private final List<WriteBuffer> layers = new ArrayList<>();
+  private final List<NavigableMap<Bytes, Mutation>> layers = new ArrayList<>();
   private boolean committed;
 
   public Transaction(ReadView base) {
     this.base = Objects.requireNonNull(base);
-    layers.add(new WriteBuffer());
+    layers.add(new TreeMap<>());
   }
 
   /**
@@ -38,7 +38,7 @@ public final class Transaction implements ReadView {
   private final List<Long> openSerials = new ArrayList<>();
   private long nextSerial;
 
-  private WriteBuffer top() {
+  private NavigableMap<Bytes, Mutation> top() {
     if (committed) {
       throw new IllegalStateException("transaction already committed");
     }
@@ -65,14 +65,11 @@ public final class Transaction implements ReadView {
       throw new IllegalStateException("transaction already committed");
     }
     NavigableMap<Bytes, Mutation> overlay = new TreeMap<>();
-    for (WriteBuffer layer : layers) {
-      int[] bounds = layer.bounds(range);
-      WriteBuffer.Slot[] slots = layer.sortedSlots();
-      for (int i = bounds[0]; i < bounds[1]; i++) {
-        overlay.put(slots[i].key, slots[i].mutation); // inner layers come later and win
-      }
+    for (NavigableMap<Bytes, Mutation> layer : layers) {
+      overlay.putAll(range.end() == null ? layer.tailMap(range.start(), true)
+          : layer.subMap(range.start(), true, range.end(), false));
     }
-    return new WriteSet.MergingCursor(base.scan(range), overlay.entrySet().iterator());
+    return new WriteSet.MergingCursor(base.scan(range), overlay);
   }
 
   public void put(Bytes key, Bytes value) {
@@ -86,7 +83,7 @@ public final class Transaction implements ReadView {
   /** Opens a nested scope whose writes can be rolled back alone. */
   public Savepoint savepoint() {
     top();
-    layers.add(new WriteBuffer());
+    layers.add(new TreeMap<>());
     long serial = nextSerial++;
     openSerials.add(serial);
     return new Savepoint(this, layers.size() - 1, serial);
@@ -114,7 +111,7 @@ public final class Transaction implements ReadView {
   public void release(Savepoint savepoint) {
     top();
     checkInnermost(savepoint);
-    WriteBuffer inner = layers.removeLast();
+    NavigableMap<Bytes, Mutation> inner = layers.removeLast();
     openSerials.removeLast();
     layers.getLast().putAll(inner);
   }
@@ -153,7 +150,7 @@ public final class Transaction implements ReadView {
   /** Number of keys written so far (in all scopes). */
   public int writeCount() {
     int n = 0;
-    for (WriteBuffer layer : layers) {
+    for (Map<Bytes, Mutation> layer : layers) {
       n += layer.size();
     }
     return n;

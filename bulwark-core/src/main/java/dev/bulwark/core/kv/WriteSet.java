@@ -1,77 +1,32 @@
 package dev.bulwark.core.kv;
 
 import dev.bulwark.core.Bytes;
-import java.util.AbstractMap;
-import java.util.AbstractSet;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.NoSuchElementException;
-import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
  * The writes a committed transaction makes, in key order, at most one per key. A store
  * applies it as one atomic batch; it is also a {@link ReadView} layer over its base, which
  * is how a batch is processed on top of an earlier batch that has not committed yet.
- *
- * <p>Held as two arrays in key order, which is how stores walk it ({@link #keyAt},
- * {@link #mutationAt}), and a lookup for reads through {@link #over}: the transaction's frozen
- * {@link WriteBuffer} (hashed), or the map the write set was adopted from. {@link #mutations()}
- * is the writes as a navigable map: the adopted map itself, or one built on first use (in
- * linear time, from the arrays).
  */
 public final class WriteSet {
-  public static final WriteSet EMPTY = new WriteSet(new WriteBuffer());
+  public static final WriteSet EMPTY = new WriteSet(new TreeMap<>());
 
-  private final Bytes[] keys;
-  private final Mutation[] values;
-  /** Exactly one of these two answers lookups. */
-  private final WriteBuffer buffer;
-  private final NavigableMap<Bytes, Mutation> adopted;
+  private final NavigableMap<Bytes, Mutation> mutations;
   private final long encodedBytes;
-  private volatile NavigableMap<Bytes, Mutation> asMap;
 
-  private WriteSet(WriteBuffer buffer) {
-    this.buffer = buffer;
-    this.adopted = null;
-    WriteBuffer.Slot[] sorted = buffer.sortedSlots();
-    int size = buffer.size();
-    keys = new Bytes[size];
-    values = new Mutation[size];
-    for (int i = 0; i < size; i++) {
-      keys[i] = sorted[i].key;
-      values[i] = sorted[i].mutation;
-    }
-    encodedBytes = weigh(keys, values);
-  }
-
-  private WriteSet(NavigableMap<Bytes, Mutation> map) {
-    this.buffer = null;
-    this.adopted = map;
-    this.asMap = Collections.unmodifiableNavigableMap(map);
-    keys = new Bytes[map.size()];
-    values = new Mutation[map.size()];
-    int i = 0;
-    for (Map.Entry<Bytes, Mutation> e : map.entrySet()) {
-      keys[i] = Objects.requireNonNull(e.getKey());
-      values[i] = Objects.requireNonNull(e.getValue());
-      i++;
-    }
-    encodedBytes = weigh(keys, values);
-  }
-
-  private static long weigh(Bytes[] keys, Mutation[] values) {
+  private WriteSet(NavigableMap<Bytes, Mutation> mutations) {
+    this.mutations = Collections.unmodifiableNavigableMap(mutations);
     long bytes = 0;
-    for (int i = 0; i < keys.length; i++) {
-      bytes += keys[i].length() + (values[i] instanceof Mutation.Put put ? put.value().length() : 0);
+    for (Map.Entry<Bytes, Mutation> e : mutations.entrySet()) {
+      bytes += e.getKey().length() + (e.getValue() instanceof Mutation.Put put ? put.value().length() : 0);
     }
-    return bytes;
+    this.encodedBytes = bytes;
   }
 
   /** Takes ownership of {@code mutations}; the caller must not touch the map again. */
@@ -79,41 +34,20 @@ public final class WriteSet {
     return mutations.isEmpty() ? EMPTY : new WriteSet(mutations);
   }
 
-  /** Takes ownership of {@code buffer}, which nobody may write to again. */
-  static WriteSet adopt(WriteBuffer buffer) {
-    return buffer.isEmpty() ? EMPTY : new WriteSet(buffer);
-  }
-
   public static Builder builder() {
     return new Builder();
   }
 
-  /** The writes as an unmodifiable map in key order (built on first call; stores use {@link #keyAt} instead). */
   public NavigableMap<Bytes, Mutation> mutations() {
-    NavigableMap<Bytes, Mutation> map = asMap;
-    if (map == null) {
-      map = Collections.unmodifiableNavigableMap(new TreeMap<>(new SortedView()));
-      asMap = map;
-    }
-    return map;
-  }
-
-  /** The key of the {@code i}-th write in ascending key order, {@code 0 <= i < size()}. */
-  public Bytes keyAt(int i) {
-    return keys[i];
-  }
-
-  /** What the {@code i}-th write in ascending key order does. */
-  public Mutation mutationAt(int i) {
-    return values[i];
+    return mutations;
   }
 
   public int size() {
-    return keys.length;
+    return mutations.size();
   }
 
   public boolean isEmpty() {
-    return keys.length == 0;
+    return mutations.isEmpty();
   }
 
   /** Key and value bytes in all, a measure of the batch's weight. */
@@ -123,9 +57,10 @@ public final class WriteSet {
 
   /** This write set seen on top of {@code base}: its writes win, deletes hide base entries. */
   public ReadView over(ReadView base) {
+    WriteSet self = this;
     return new ReadView() {
       @Override public Optional<Bytes> get(Bytes key) {
-        Mutation m = buffer != null ? buffer.get(key) : adopted.get(key);
+        Mutation m = mutations.get(key);
         if (m == null) {
           return base.get(key);
         }
@@ -133,96 +68,18 @@ public final class WriteSet {
       }
 
       @Override public Cursor scan(KeyRange range) {
-        return new MergingCursor(base.scan(range), slice(range));
+        return new MergingCursor(base.scan(range), self.slice(range));
       }
     };
   }
 
-  /** The writes in {@code range}, in key order. */
-  private Iterator<Map.Entry<Bytes, Mutation>> slice(KeyRange range) {
-    int from = lowerBound(range.start());
-    int to = range.end() == null ? keys.length : Math.max(from, lowerBound(range.end()));
-    return entries(from, to);
-  }
-
-  private int lowerBound(Bytes key) {
-    int lo = 0;
-    int hi = keys.length;
-    while (lo < hi) {
-      int mid = (lo + hi) >>> 1;
-      if (keys[mid].compareTo(key) < 0) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
-    }
-    return lo;
-  }
-
-  private Iterator<Map.Entry<Bytes, Mutation>> entries(int from, int to) {
-    return new Iterator<>() {
-      private int next = from;
-
-      @Override public boolean hasNext() {
-        return next < to;
-      }
-
-      @Override public Map.Entry<Bytes, Mutation> next() {
-        if (next >= to) {
-          throw new NoSuchElementException();
-        }
-        int i = next++;
-        return Map.entry(keys[i], values[i]);
-      }
-    };
-  }
-
-  /**
-   * The sorted writes as just enough of a {@link SortedMap} for {@code new TreeMap<>(sortedMap)},
-   * which builds its tree from sorted input in linear time (it reads the comparator, the size
-   * and the entries in order, nothing else).
-   */
-  private final class SortedView extends AbstractMap<Bytes, Mutation> implements SortedMap<Bytes, Mutation> {
-    @Override public Set<Map.Entry<Bytes, Mutation>> entrySet() {
-      return new AbstractSet<>() {
-        @Override public Iterator<Map.Entry<Bytes, Mutation>> iterator() {
-          return entries(0, keys.length);
-        }
-
-        @Override public int size() {
-          return keys.length;
-        }
-      };
-    }
-
-    @Override public Comparator<? super Bytes> comparator() {
-      return null; // natural order, which is the order of the array
-    }
-
-    @Override public SortedMap<Bytes, Mutation> subMap(Bytes fromKey, Bytes toKey) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override public SortedMap<Bytes, Mutation> headMap(Bytes toKey) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override public SortedMap<Bytes, Mutation> tailMap(Bytes fromKey) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override public Bytes firstKey() {
-      return keyAt(0);
-    }
-
-    @Override public Bytes lastKey() {
-      return keyAt(keys.length - 1);
-    }
+  NavigableMap<Bytes, Mutation> slice(KeyRange range) {
+    return range.end() == null ? mutations.tailMap(range.start(), true) : mutations.subMap(range.start(), true, range.end(), false);
   }
 
   /** Collects writes; a later write to the same key replaces the earlier one. */
   public static final class Builder {
-    private WriteBuffer mutations = new WriteBuffer();
+    private NavigableMap<Bytes, Mutation> mutations = new TreeMap<>();
 
     public Builder put(Bytes key, Bytes value) {
       mutations.put(key, new Mutation.Put(value));
@@ -241,8 +98,8 @@ public final class WriteSet {
     }
 
     public WriteSet build() {
-      WriteBuffer built = mutations;
-      mutations = new WriteBuffer();
+      NavigableMap<Bytes, Mutation> built = mutations;
+      mutations = new TreeMap<>();
       return adopt(built);
     }
   }
@@ -258,9 +115,9 @@ public final class WriteSet {
     private Map.Entry<Bytes, Mutation> overlayHead;
     private Entry next;
 
-    MergingCursor(Cursor base, Iterator<Map.Entry<Bytes, Mutation>> overlay) {
+    MergingCursor(Cursor base, NavigableMap<Bytes, Mutation> overlay) {
       this.base = base;
-      this.overlay = overlay;
+      this.overlay = overlay.entrySet().iterator();
       this.baseHead = base.hasNext() ? base.next() : null;
       this.overlayHead = this.overlay.hasNext() ? this.overlay.next() : null;
       advance();
