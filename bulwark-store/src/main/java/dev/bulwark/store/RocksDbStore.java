@@ -154,7 +154,6 @@ final class RocksDbStore implements KeyValueStore {
   private static final int BATCH_HEADER_BYTES = 12;
   private static final byte TYPE_DELETION = 0x0;
   private static final byte TYPE_VALUE = 0x1;
-  private static final byte TYPE_SINGLE_DELETION = 0x7;
 
   /**
    * The write set as one serialized RocksDB write batch, handed over in one native call: a
@@ -182,10 +181,8 @@ final class RocksDbStore implements KeyValueStore {
     rep[11] = (byte) (count >>> 24);
     int at = BATCH_HEADER_BYTES;
     for (Map.Entry<Bytes, Mutation> e : writes.mutations().entrySet()) {
-      rep[at++] = switch (e.getValue()) {
-        case Mutation.Put ignored -> TYPE_VALUE;
-        case Mutation.Delete delete -> delete.single() ? TYPE_SINGLE_DELETION : TYPE_DELETION;
-      };
+      boolean put = e.getValue() instanceof Mutation.Put;
+      rep[at++] = put ? TYPE_VALUE : TYPE_DELETION;
       at = putVarstring(rep, at, e.getKey().unsafeArray());
       if (e.getValue() instanceof Mutation.Put p) {
         at = putVarstring(rep, at, p.value().unsafeArray());

@@ -261,43 +261,6 @@ class KeyValueStoreContractTest {
     }
   }
 
-  /**
-   * Single deletes of keys put once remove them like deletes, in the same batch as other
-   * writes, across reopens (RocksDB: the put and the single delete end up in different files),
-   * and a key put again after its single delete reads back.
-   */
-  @ParameterizedTest
-  @EnumSource(Backend.class)
-  void singleDeletesRemoveKeysPutOnce(Backend backend) {
-    try (KeyValueStore store = backend.open(dir)) {
-      for (int i = 0; i < 100; i++) {
-        store.write(put(String.format("once/%03d", i), "v" + i), Durability.NO_SYNC);
-      }
-      store.write(WriteSet.builder().singleDelete(utf8("once/000")).put(utf8("other"), utf8("o")).build(), Durability.NO_SYNC);
-      assertThat(store.get(utf8("once/000"))).isEmpty();
-      assertThat(store.get(utf8("other"))).contains(utf8("o"));
-    }
-    try (KeyValueStore store = backend.open(dir)) {
-      WriteSet.Builder deletes = WriteSet.builder();
-      for (int i = 1; i < 100; i += 2) {
-        deletes.singleDelete(utf8(String.format("once/%03d", i)));
-      }
-      deletes.singleDelete(utf8("never-written"));
-      store.write(deletes.build(), Durability.SYNC);
-      store.write(put("once/001", "again"), Durability.NO_SYNC);
-    }
-    try (KeyValueStore store = backend.open(dir)) {
-      List<Entry> expected = new ArrayList<>();
-      expected.add(entry("once/001", "again"));
-      for (int i = 2; i < 100; i += 2) {
-        expected.add(entry(String.format("once/%03d", i), "v" + i));
-      }
-      expected.add(entry("other", "o"));
-      assertThat(scanAll(store)).isEqualTo(expected);
-      assertThat(store.get(utf8("never-written"))).isEmpty();
-    }
-  }
-
   @ParameterizedTest
   @EnumSource(Backend.class)
   void closeThenReopenKeepsData(Backend backend) {

@@ -27,11 +27,8 @@ class RocksDbWriteBatchTest {
       int keyLength = 1 + random.nextInt(i % 50 == 0 ? 300 : 40);
       byte[] key = new byte[keyLength];
       random.nextBytes(key);
-      int kind = random.nextInt(8);
-      if (kind == 0) {
+      if (random.nextInt(4) == 0) {
         builder.delete(Bytes.adopt(key));
-      } else if (kind == 1) {
-        builder.singleDelete(Bytes.adopt(key));
       } else {
         byte[] value = new byte[random.nextInt(i % 100 == 0 ? 20_000 : 200)];
         random.nextBytes(value);
@@ -43,7 +40,6 @@ class RocksDbWriteBatchTest {
       for (Map.Entry<Bytes, Mutation> e : writes.mutations().entrySet()) {
         switch (e.getValue()) {
           case Mutation.Put put -> reference.put(e.getKey().unsafeArray(), put.value().unsafeArray());
-          case Mutation.Delete delete when delete.single() -> reference.singleDelete(e.getKey().unsafeArray());
           case Mutation.Delete ignored -> reference.delete(e.getKey().unsafeArray());
         }
       }

@@ -91,12 +91,6 @@ public final class WriteSet {
       return this;
     }
 
-    /** Deletes a key that was put at most once since it was last deleted (see {@link Mutation.Delete}). */
-    public Builder singleDelete(Bytes key) {
-      mutations.put(key, Mutation.Delete.SINGLE);
-      return this;
-    }
-
     public WriteSet build() {
       NavigableMap<Bytes, Mutation> built = mutations;
       mutations = new TreeMap<>();

@@ -499,11 +499,8 @@ public final class StateStore {
           Bytes key = nodeKey(n.address().version(), n.address().depth(), n.address().path());
           // No cache invalidation: stage dropped the node from the cache when it went stale,
           // and a node key is never written again, so an entry a late read brought back is
-          // never wrong, only dead weight until evicted. Written once, deleted here: a single
-          // delete, which RocksDB drops together with the put where they meet instead of
-          // carrying a tombstone down (a collection redone after a crash deletes a key that
-          // is already gone, which a single delete allows).
-          writes.singleDelete(key);
+          // never wrong, only dead weight until evicted.
+          writes.delete(key);
           if (n.rootHash() != null) {
             writes.delete(ROOT_INDEX.keyOf(new RootKey(n.rootHash(), n.address().version())).toBytes());
           }
