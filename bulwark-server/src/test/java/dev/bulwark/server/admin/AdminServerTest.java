@@ -99,6 +99,28 @@ class AdminServerTest {
     return p.exitValue() == 0 ? out.strip() : "exit " + p.exitValue() + ": " + out;
   }
 
+  /** A rendered dashboard and the leader the cluster had while it rendered. */
+  record Rendered(String dom, String leader) {}
+
+  /**
+   * Renders the dashboard on {@code port} until it shows the leader the cluster has at that
+   * moment, at most three times: on a loaded machine an election can move leadership while
+   * Chromium renders, and a page showing the leader of a moment ago is not wrong.
+   */
+  static Rendered dashboardShowingTheLeader(int port, InProcessCluster<?, ?> cluster) throws Exception {
+    String dom = "";
+    String expected = "";
+    for (int attempt = 0; attempt < 3; attempt++) {
+      String before = cluster.awaitLeader(30_000).id();
+      dom = dashboard(port);
+      expected = cluster.awaitLeader(30_000).id();
+      if (before.equals(expected) && dom.contains("data-testid=\"leader\">" + expected + "<")) {
+        return new Rendered(dom, expected);
+      }
+    }
+    throw new AssertionError("the dashboard on port " + port + " did not show the leader " + expected + ":\n" + dom);
+  }
+
   /** The dashboard's DOM after its scripts ran for a few seconds in headless Chromium. */
   static String dashboard(int port) throws Exception {
     Process p;
@@ -204,8 +226,7 @@ class AdminServerTest {
           .isEqualTo(405);
       assertThat(get(port, "/").body()).contains("<title>Bulwark dashboard</title>");
       assertThat(promtool(metrics)).as("promtool check metrics").isEmpty();
-      String page1 = dashboard(ports.get(follower));
-      assertThat(page1).contains("data-testid=\"leader\">" + leader + "<");
+      dashboardShowingTheLeader(ports.get(follower), cluster);
       assertThat(get(port, "/dashboard.js").statusCode()).isEqualTo(200);
       assertThat(get(port, "/health/live").statusCode()).isEqualTo(200);
       assertThat(get(port, "/health/ready").statusCode()).isEqualTo(200);
@@ -221,10 +242,9 @@ class AdminServerTest {
       assertThat(after.stream().filter(r -> leader.equals(((Map<?, ?>) r).get("id"))).findFirst().orElseThrow())
           .satisfies(r -> assertThat(((Map<?, ?>) r).get("role")).isEqualTo("DOWN"));
       // The dashboard, rendered by a real browser, shows the new leader and the change.
-      String page2 = dashboard(survivor);
-      assertThat(page2).contains("data-testid=\"leader\">" + next + "<");
-      assertThat(page2.substring(page2.indexOf("data-testid=\"changes\""))).contains("<td>" + next + "</td>");
-      assertThat(page2).contains("<td>" + leader + "</td><td>DOWN</td>");
+      Rendered page2 = dashboardShowingTheLeader(survivor, cluster);
+      assertThat(page2.dom().substring(page2.dom().indexOf("data-testid=\"changes\""))).contains("<td>" + page2.leader() + "</td>");
+      assertThat(page2.dom()).contains("<td>" + leader + "</td><td>DOWN</td>");
     } finally {
       admins.forEach(AdminServer::close);
     }
