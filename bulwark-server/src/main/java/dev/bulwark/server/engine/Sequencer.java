@@ -102,7 +102,6 @@ public final class Sequencer<Q, R> implements AutoCloseable {
   /** inFlight.size(), for the sequencer to read on every request without the lock. */
   private volatile int inFlightBatches;
   private final AtomicReference<String> resetReason = new AtomicReference<>();
-  private final ValidationSnapshots validationSnapshots = new ValidationSnapshots();
   private volatile boolean stopping;
   private volatile PipelineObserver observer = PipelineObserver.NONE;
   private volatile String lastResetReason;
@@ -201,70 +200,6 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     previousHeadHash = replica.lastHead().map(h -> h.head().hash()).orElse(BatchHead.ZERO);
   }
 
-  /**
-   * The store snapshots the optimistic checks read, one per applied batch: every request
-   * validated while the same batch is the latest applied one reads the same snapshot, instead
-   * of each taking (and freeing) a RocksDB snapshot of its own. A snapshot stays open while a
-   * check reads it, and is closed once it is no longer the latest and the last check is done.
-   * Keyed by the store too: a store replaced under the replica (a restore) gets new snapshots.
-   */
-  private final class ValidationSnapshots {
-    /** One shared snapshot; {@code holders} counts the checks reading it, plus one while it is the latest. */
-    final class Lease {
-      private final dev.bulwark.store.ObjectStore store;
-      private final long batch;
-      private final StoreSnapshot snapshot;
-      private final StateReader reader;
-      private int holders = 1;
-
-      Lease(dev.bulwark.store.ObjectStore store, long batch) {
-        this.store = store;
-        this.batch = batch;
-        this.snapshot = store.snapshot();
-        this.reader = Sequencer.reader(snapshot);
-      }
-
-      StateReader reader() {
-        return reader;
-      }
-    }
-
-    private Lease latest;
-    private boolean closed;
-
-    synchronized Lease acquire() {
-      var objects = replica.objects();
-      long batch = replica.applied().batchNumber();
-      if (closed) {
-        return new Lease(objects, batch); // a late check after close: its own snapshot, closed on release
-      }
-      if (latest == null || latest.batch != batch || latest.store != objects) {
-        Lease replaced = latest;
-        latest = new Lease(objects, batch);
-        if (replaced != null) {
-          release(replaced);
-        }
-      }
-      latest.holders++;
-      return latest;
-    }
-
-    synchronized void release(Lease lease) {
-      if (--lease.holders == 0) {
-        lease.snapshot.close();
-      }
-    }
-
-    /** Lets go of the latest snapshot; checks still reading it close it when done. */
-    synchronized void close() {
-      closed = true;
-      if (latest != null) {
-        release(latest);
-        latest = null;
-      }
-    }
-  }
-
   /** Reads of one consistent snapshot of the committed state, for the optimistic stage. */
   private static StateReader reader(ReadView snapshot) {
     return new StateReader() {
@@ -331,16 +266,13 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     if (!isRetryOfCommitted(request)) {
       // A retry of a committed request would fail against the state it changed; the sequencer
       // answers it with the original outcome instead.
-      ValidationSnapshots.Lease lease = validationSnapshots.acquire();
-      try {
-        if (app.validate(payload, lease.reader()) instanceof Check.Rejected rejected) {
+      try (StoreSnapshot snapshot = replica.objects().snapshot()) {
+        if (app.validate(payload, reader(snapshot)) instanceof Check.Rejected rejected) {
           // Not answered here: a copy of this request may be ahead of it in the pipeline (a
           // retry of one whose answer was lost), or this replica may no longer lead. The
           // sequencer answers it as a retry then, or "rejected" once its batch commits.
           optimisticRejection = rejected;
         }
-      } finally {
-        validationSnapshots.release(lease);
       }
     }
     if (!queue.offer(new Pending<>(request, request.digest(), payload, future, optimisticRejection, stateProofs))) {
@@ -936,7 +868,6 @@ public final class Sequencer<Q, R> implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     ((ExecutorService) validation).shutdown();
-    validationSnapshots.close();
     answerQueued("this replica stopped sequencing; retry");
     try {
       // Batches already handed to the replicator finish (or fail) on their own.
