@@ -82,6 +82,12 @@ final class BenchCommand implements Callable<Integer> {
           + "(issue one with 'bulwark cluster issue-client DIR GATEWAY --gateway').")
   String unsignedGateway;
 
+  @Option(names = "--state-proofs",
+      description = "Ask for receipts with proofs of the state entries each transfer wrote (as 'bulwark transfer' "
+          + "does), and verify them too. Without it, receipts prove each confirmation under its signed batch head "
+          + "and nothing more, which is what a gateway forwarding transfers needs.")
+  boolean stateProofs;
+
   @Option(names = "--html", paramLabel = "FILE",
       description = "Also write the report as an HTML page with a latency histogram and throughput over time.")
   java.nio.file.Path html;
@@ -111,7 +117,7 @@ final class BenchCommand implements Callable<Integer> {
     random.nextBytes(run);
     String prefix = "bench-" + HexFormat.of().formatHex(run) + "-";
     // The cluster directory first (config reads it), then the keys: the likelier mistake is named.
-    ClientConfig config = cluster.config(prefix + "client").withLanes(plan.clients());
+    ClientConfig config = cluster.config(prefix + "client").withLanes(plan.clients()).withStateProofs(stateProofs);
     SigningKey admin = cluster.adminKey(null);
     if (unsignedGateway != null) {
       config = cluster.asGateway(config, unsignedGateway);
@@ -120,7 +126,8 @@ final class BenchCommand implements Callable<Integer> {
       progress.printf("opening and funding %,d accounts ...%n", plan.accounts());
       progress.flush();
       List<BenchAccount> opened = openAccounts(client, admin, prefix, plan.accounts(), random);
-      progress.printf("%d clients sending %s transfers ...%n", plan.clients(), source.name());
+      progress.printf("%d clients sending %s transfers (receipts %s state proofs) ...%n", plan.clients(), source.name(),
+          stateProofs ? "with" : "without");
       progress.flush();
       BenchRun.Target target = new BenchRun.Target() {
         @Override public Outcome submit(Bytes payload) throws InterruptedException {

@@ -77,5 +77,18 @@ class BenchCommandTest {
     assertThat(progress.getFirst()).startsWith("    1 s (warmup)");
     assertThat(progress.get(1)).startsWith("    2 s  ");
     assertThat(progress.get(2)).startsWith("    3 s  ");
+    assertThat(bench.err()).contains("(receipts without state proofs)");
+
+    // Receipts with state proofs, each verified by the client; the CPU per process, the JIT compilers apart.
+    Run proofs = ClusterCommandTest.run("bench", "--cluster", cluster.toString(), "--clients", "2", "--transfers", "3",
+        "--state-proofs", "--cpu", "--json");
+    assertThat(proofs.exit()).as(proofs.out() + proofs.err()).isZero();
+    assertThat(proofs.err()).contains("(receipts with state proofs)");
+    @SuppressWarnings("unchecked")
+    Map<String, Object> withProofs = (Map<String, Object>) Json.parse(proofs.out());
+    assertThat(withProofs).containsEntry("confirmed", 12L).containsEntry("errorsTotal", 0L);
+    @SuppressWarnings("unchecked")
+    Map<String, Object> cpu = (Map<String, Object>) withProofs.get("cpuMillisPerThousand");
+    assertThat(cpu).containsKeys("r1", "bench", "jit", "all", "all but jit");
   }
 }

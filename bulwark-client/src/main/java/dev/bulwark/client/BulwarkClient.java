@@ -132,7 +132,7 @@ public final class BulwarkClient implements AutoCloseable {
     for (int attempt = 0; System.nanoTime() < deadline; attempt++) {
       Outcome outcome;
       try {
-        outcome = connection(target).thenCompose(c -> c.send(request))
+        outcome = connection(target).thenCompose(c -> c.send(request, config.stateProofs()))
             .get(config.attemptTimeout().toMillis(), TimeUnit.MILLISECONDS);
       } catch (java.util.concurrent.ExecutionException | TimeoutException e) {
         // The replica is down, unreachable or slow: try the next one.

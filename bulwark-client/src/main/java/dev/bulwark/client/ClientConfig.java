@@ -23,10 +23,13 @@ import java.util.Optional;
  * @param requestTimeout how long a request is retried before it fails
  * @param verifyReceipts whether every receipt is checked (the default; turning it off is for benchmarks)
  * @param identity a client certificate from the cluster CA to present (a gateway's, for unsigned transfers), if any
+ * @param stateProofs whether receipts should carry proofs of the state entries each request wrote (the
+ *     default); without them a receipt still proves the confirmation, and costs the replicas and
+ *     this client a fraction of the work and bytes (replicas older than this option refuse it)
  */
 public record ClientConfig(Map<String, String> replicas, Path caCertificate, PublicKey operatorKey, String clientName,
     int lanes, long firstSequence, Duration attemptTimeout, Duration requestTimeout, boolean verifyReceipts,
-    Optional<Identity> identity) {
+    Optional<Identity> identity, boolean stateProofs) {
 
   /** A client certificate (PEM) and its private key (PKCS#8 PEM), as `bulwark cluster issue-client` writes them. */
   public record Identity(Path certificate, Path privateKey) {
@@ -58,7 +61,15 @@ public record ClientConfig(Map<String, String> replicas, Path caCertificate, Pub
     }
   }
 
-  /** 16 lanes, 2 s per attempt, 30 s per request, receipts verified. */
+  /** A configuration asking for state proofs in receipts. */
+  public ClientConfig(Map<String, String> replicas, Path caCertificate, PublicKey operatorKey, String clientName,
+      int lanes, long firstSequence, Duration attemptTimeout, Duration requestTimeout, boolean verifyReceipts,
+      Optional<Identity> identity) {
+    this(replicas, caCertificate, operatorKey, clientName, lanes, firstSequence, attemptTimeout, requestTimeout,
+        verifyReceipts, identity, true);
+  }
+
+  /** 16 lanes, 2 s per attempt, 30 s per request, receipts verified, with state proofs. */
   public static ClientConfig defaults(Map<String, String> replicas, Path caCertificate, PublicKey operatorKey,
       String clientName) {
     return new ClientConfig(replicas, caCertificate, operatorKey, clientName, 16,
@@ -67,12 +78,18 @@ public record ClientConfig(Map<String, String> replicas, Path caCertificate, Pub
 
   public ClientConfig withLanes(int count) {
     return new ClientConfig(replicas, caCertificate, operatorKey, clientName, count, firstSequence, attemptTimeout,
-        requestTimeout, verifyReceipts, identity);
+        requestTimeout, verifyReceipts, identity, stateProofs);
   }
 
   /** Presents {@code certificate} to the replicas (a gateway certificate makes this client a trusted gateway). */
   public ClientConfig withIdentity(Path certificate, Path privateKey) {
     return new ClientConfig(replicas, caCertificate, operatorKey, clientName, lanes, firstSequence, attemptTimeout,
-        requestTimeout, verifyReceipts, Optional.of(new Identity(certificate, privateKey)));
+        requestTimeout, verifyReceipts, Optional.of(new Identity(certificate, privateKey)), stateProofs);
+  }
+
+  /** Asks for receipts with state proofs ({@code true}, the default) or without. */
+  public ClientConfig withStateProofs(boolean proofs) {
+    return new ClientConfig(replicas, caCertificate, operatorKey, clientName, lanes, firstSequence, attemptTimeout,
+        requestTimeout, verifyReceipts, identity, proofs);
   }
 }

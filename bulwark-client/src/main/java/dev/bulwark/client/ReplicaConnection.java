@@ -100,10 +100,14 @@ final class ReplicaConnection implements AutoCloseable {
     return channel.isActive();
   }
 
-  /** Sends one request; the future completes with the replica's answer or fails if the connection drops. */
-  CompletableFuture<Outcome> send(dev.bulwark.core.protocol.ClientRequest request) {
+  /**
+   * Sends one request, asking for state proofs in its receipt or not; the future completes with
+   * the replica's answer or fails if the connection drops.
+   */
+  CompletableFuture<Outcome> send(dev.bulwark.core.protocol.ClientRequest request, boolean stateProofs) {
     long id = nextId.getAndIncrement();
-    return exchange(id, new Frame.Request(id, request)).thenApply(f -> {
+    Frame frame = stateProofs ? new Frame.Request(id, request) : new Frame.RequestWithoutStateProofs(id, request);
+    return exchange(id, frame).thenApply(f -> {
       if (f instanceof Frame.Response r) {
         return r.outcome();
       }
@@ -196,6 +200,7 @@ final class ReplicaConnection implements AutoCloseable {
         channel.close();
       }
       case Frame.Request r -> channel.close(); // replicas never send requests
+      case Frame.RequestWithoutStateProofs r -> channel.close();
       case Frame.Query q -> channel.close();
       case Frame.AppQuery q -> channel.close();
     }

@@ -47,7 +47,11 @@ public record BenchReport(BenchPlan plan, String source, long measuredNanos, lon
     return new BenchReport(plan, source, measuredNanos, confirmed, latency, windows, errors, histogram, used);
   }
 
-  /** CPU milliseconds per 1,000 confirmed transfers (= µs per transfer) of each measured process, and "all" of them. */
+  /**
+   * CPU milliseconds per 1,000 confirmed transfers (= µs per transfer) of each measured process,
+   * and "all" of them; when the JIT compilers' time was measured apart ({@link ProcessCpu#JIT}),
+   * the processes are without it, and "all but jit" is their sum.
+   */
   public Map<String, Long> cpuMillisPerThousand() {
     Map<String, Long> out = new LinkedHashMap<>();
     if (confirmed == 0 || cpuNanos.isEmpty()) {
@@ -59,6 +63,10 @@ public record BenchReport(BenchPlan plan, String source, long measuredNanos, lon
       all += e.getValue();
     }
     out.put("all", Math.round(all / 1e3 / confirmed));
+    Long jit = cpuNanos.get(ProcessCpu.JIT);
+    if (jit != null) {
+      out.put("all but jit", Math.round((all - jit) / 1e3 / confirmed));
+    }
     return out;
   }
 

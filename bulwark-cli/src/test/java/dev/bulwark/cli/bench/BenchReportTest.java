@@ -32,6 +32,9 @@ class BenchReportTest {
     assertThat(measured.cpuMillisPerThousand()).containsEntry("r1", 100L).containsEntry("all", 100L);
     assertThat(measured.text()).contains("cpu ms per 1,000 confirmed (µs per transfer), measured time: r1 100, all 100");
     assertThat(measured.json().replaceAll("\\s", "")).contains("\"cpuMillisPerThousand\":{\"r1\":100,\"all\":100}");
+    BenchReport jitApart = r.withCpu(Map.of("r1", 1_234_500_000L, ProcessCpu.JIT, 617_250_000L));
+    assertThat(jitApart.cpuMillisPerThousand()).containsEntry("r1", 100L).containsEntry(ProcessCpu.JIT, 50L)
+        .containsEntry("all", 150L).containsEntry("all but jit", 100L);
   }
 
   @Test

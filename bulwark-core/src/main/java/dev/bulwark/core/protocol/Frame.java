@@ -20,8 +20,24 @@ public sealed interface Frame {
   /** Wire format version, the first field of every frame. */
   int VERSION = 1;
 
+  /**
+   * A request. Its per-batch receipt carries proofs of the state entries it wrote (when the
+   * replicas add state proofs at all), as well as the confirmation under the signed head.
+   */
   record Request(long requestId, ClientRequest request) implements Frame {
     public Request {
+      Objects.requireNonNull(request);
+    }
+  }
+
+  /**
+   * A request whose receipt leaves out the state proofs: the confirmation, signed head and
+   * inclusion proof only, which still prove that the request was confirmed with its result.
+   * Proving state entries is most of a receipt's cost and bytes; a client that does not keep
+   * them asks with this frame. Replicas older than this frame refuse it as malformed.
+   */
+  record RequestWithoutStateProofs(long requestId, ClientRequest request) implements Frame {
+    public RequestWithoutStateProofs {
       Objects.requireNonNull(request);
     }
   }
@@ -134,7 +150,14 @@ public sealed interface Frame {
             Codecs.field("version", Codecs.varU32(), r -> VERSION),
             Codecs.field("requestId", Codecs.varU64(), AppAnswer::requestId),
             Codecs.field("result", Codecs.bytes(), AppAnswer::result),
-            (Integer version, Long id, Bytes result) -> new AppAnswer(checkVersion(version, id), result))));
+            (Integer version, Long id, Bytes result) -> new AppAnswer(checkVersion(version, id), result))),
+        Codecs.variant(7, "RequestWithoutStateProofs", RequestWithoutStateProofs.class,
+            Codecs.record("bulwark.Frame.RequestWithoutStateProofs",
+                Codecs.field("version", Codecs.varU32(), r -> VERSION),
+                Codecs.field("requestId", Codecs.varU64(), RequestWithoutStateProofs::requestId),
+                Codecs.field("request", ClientRequest.CODEC, RequestWithoutStateProofs::request),
+                (Integer version, Long id, ClientRequest request) ->
+                    new RequestWithoutStateProofs(checkVersion(version, id), request))));
   }
 
   private static long checkVersion(int version, long requestId) {

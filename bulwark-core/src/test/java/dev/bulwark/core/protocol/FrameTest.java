@@ -15,6 +15,7 @@ class FrameTest {
   void everyFrameWithoutProofsSurvivesItsEncoding() {
     List<Frame> frames = List.of(
         new Frame.Request(7, new ClientRequest(Bytes.utf8("c"), 3, Bytes.fromHex("0102"))),
+        new Frame.RequestWithoutStateProofs(7, new ClientRequest(Bytes.utf8("c"), 3, Bytes.fromHex("0102"))),
         new Frame.Response(7, new Outcome.Busy("full")),
         new Frame.Response(8, new Outcome.NotLeader(Optional.of("r2"))),
         new Frame.Error(0, "MALFORMED_FRAME", "bad"),
@@ -24,6 +25,17 @@ class FrameTest {
     for (Frame f : frames) {
       assertThat(Frame.CODEC.decode(Frame.CODEC.encode(f))).as(f.toString()).isEqualTo(f);
     }
+  }
+
+  @Test
+  void aRequestWithoutStateProofsIsItsOwnVariantAndOtherwiseTheSame() {
+    ClientRequest request = new ClientRequest(Bytes.utf8("c"), 3, Bytes.fromHex("0102"));
+    byte[] with = Frame.CODEC.encode(new Frame.Request(5, request)).toByteArray();
+    byte[] without = Frame.CODEC.encode(new Frame.RequestWithoutStateProofs(5, request)).toByteArray();
+    assertThat(with[0]).as("the request variant a replica of any version reads").isEqualTo((byte) 0);
+    assertThat(without[0]).isEqualTo((byte) 7);
+    assertThat(java.util.Arrays.copyOfRange(without, 1, without.length))
+        .isEqualTo(java.util.Arrays.copyOfRange(with, 1, with.length));
   }
 
   @Test

@@ -141,11 +141,11 @@ public final class Sequencer<Q, R> implements AutoCloseable {
    * it in the pipeline, and otherwise answers the rejection once its batch commits.
    */
   private record Pending<Q>(ClientRequest request, Digest digest, Q payload, CompletableFuture<Outcome> future,
-      Check.Rejected rejected) {}
+      Check.Rejected rejected, boolean stateProofs) {}
 
   /** Put in the queue when a batch completes, so a sequencer waiting for room wakes up. */
   @SuppressWarnings("rawtypes")
-  private static final Pending WAKE = new Pending<>(null, null, null, null, null);
+  private static final Pending WAKE = new Pending<>(null, null, null, null, null, false);
 
   private record InFlight(long batchNumber, WriteSet writes) {}
 
@@ -223,22 +223,32 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     return submit(request, Origin.PUBLIC);
   }
 
-  /** Runs stages 2 and 3 on the validation pool, then queues the request for the sequencer. */
+  /** {@link #submit(ClientRequest, Origin, boolean)}, asking for state proofs in the receipt. */
   public CompletableFuture<Outcome> submit(ClientRequest request, Origin origin) {
+    return submit(request, origin, true);
+  }
+
+  /**
+   * Runs stages 2 and 3 on the validation pool, then queues the request for the sequencer.
+   * {@code stateProofs}: whether its per-batch receipt should carry proofs of the state entries
+   * it wrote (when the engine adds them at all, {@link EngineConfig#stateProofsInReceipts}).
+   */
+  public CompletableFuture<Outcome> submit(ClientRequest request, Origin origin, boolean stateProofs) {
     CompletableFuture<Outcome> future = new CompletableFuture<>();
     if (stopping) {
       future.complete(new Outcome.NotCommitted("this replica is shutting down"));
       return future;
     }
     try {
-      validation.execute(() -> validateAndQueue(request, origin, future));
+      validation.execute(() -> validateAndQueue(request, origin, stateProofs, future));
     } catch (RejectedExecutionException e) {
       future.complete(new Outcome.Busy("too many requests waiting for validation"));
     }
     return future;
   }
 
-  private void validateAndQueue(ClientRequest request, Origin origin, CompletableFuture<Outcome> future) {
+  private void validateAndQueue(ClientRequest request, Origin origin, boolean stateProofs,
+      CompletableFuture<Outcome> future) {
     Q payload;
     try {
       payload = app.requestCodec().decode(request.payload());
@@ -265,7 +275,7 @@ public final class Sequencer<Q, R> implements AutoCloseable {
         }
       }
     }
-    if (!queue.offer(new Pending<>(request, request.digest(), payload, future, optimisticRejection))) {
+    if (!queue.offer(new Pending<>(request, request.digest(), payload, future, optimisticRejection, stateProofs))) {
       future.complete(new Outcome.Busy("the sequencer queue is full (" + config.queueRequestsMax() + ")"));
     } else if (stopping) {
       // Validated while the sequencer stopped: it may have drained the queue already.
@@ -717,7 +727,7 @@ public final class Sequencer<Q, R> implements AutoCloseable {
       replicated = CompletableFuture.failedFuture(e);
     }
     CompletableFuture<Throwable> receipts = config.receiptMode() == ReceiptMode.PER_BATCH && config.stateProofsInReceipts()
-        ? addStateProofs(batch, writes, state.root()) : CompletableFuture.completedFuture(null);
+        ? addStateProofs(batch, writes, state.root(), updates) : CompletableFuture.completedFuture(null);
     // The batch leaves the pipeline once it is replicated and its receipts are complete.
     replicated.handle((ok, failure) -> {
       if (failure != null) {
@@ -776,37 +786,46 @@ public final class Sequencer<Q, R> implements AutoCloseable {
   }
 
   /**
-   * Adds to each receipt of {@code batch} the proofs of the state entries its request wrote,
-   * off the sequencer thread and while the batch replicates: proving is a walk down the new
-   * trie per key, as costly as the batch's whole state update. The trie nodes are read from
-   * the batch's own writes over the view it was built on. Completes with the failure, if any
-   * (a proof that does not verify is a bug; those receipts then go without proofs).
+   * Adds to each receipt of {@code batch} whose request asked for them the proofs of the state
+   * entries it wrote, off the sequencer thread and while the batch replicates. The keys of the
+   * whole batch are proven together ({@link BatchStateProver}: one walk down the new trie, the
+   * shared upper levels loaded and encoded once); the trie nodes are read from the batch's own
+   * writes over the view it was built on. Completes with the failure, if any (a proof that
+   * does not show what the batch wrote is a bug; those receipts then go without proofs).
    */
-  private CompletableFuture<Throwable> addStateProofs(Batch batch, WriteSet writes, Digest root) {
-    NodeLoader loader = replica.state().loader(writes.over(batch.base));
-    int n = batch.entries.size();
-    int parts = Math.clamp(n / 64, 1, config.validationThreads());
-    List<CompletableFuture<Void>> work = new ArrayList<>(parts);
-    for (int p = 0; p < parts; p++) {
-      int from = (int) ((long) n * p / parts);
-      int to = (int) ((long) n * (p + 1) / parts);
-      work.add(CompletableFuture.runAsync(() -> {
-        for (int i = from; i < to; i++) {
-          Applied a = batch.entries.get(i);
-          if (a.touched.isEmpty() || !(a.receipt instanceof Receipt.PerBatch pb)) {
-            continue;
-          }
-          List<StateEntryProof> proofs = new ArrayList<>(Math.min(a.touched.size(), Receipt.PerBatch.STATE_PROOFS_MAX));
-          for (Bytes key : a.touched) {
-            if (proofs.size() < Receipt.PerBatch.STATE_PROOFS_MAX) {
-              proofs.add(StateEntryProof.of(loader, root, key));
-            }
-          }
-          a.receipt = new Receipt.PerBatch(pb.confirmation(), pb.head(), pb.inclusion(), proofs);
-        }
-      }, receiptWork));
+  private CompletableFuture<Throwable> addStateProofs(Batch batch, WriteSet writes, Digest root,
+      List<StateUpdate> updates) {
+    List<Applied> asking = new ArrayList<>();
+    LinkedHashSet<Bytes> keys = new LinkedHashSet<>();
+    for (Applied a : batch.entries) {
+      if (!a.touched.isEmpty() && a.pending().stateProofs() && a.receipt instanceof Receipt.PerBatch) {
+        asking.add(a);
+        keys.addAll(a.touched.size() <= Receipt.PerBatch.STATE_PROOFS_MAX ? a.touched
+            : a.touched.subList(0, Receipt.PerBatch.STATE_PROOFS_MAX));
+      }
     }
-    return CompletableFuture.allOf(work.toArray(CompletableFuture[]::new)).handle((ok, failure) -> {
+    if (asking.isEmpty()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    NodeLoader loader = replica.state().loader(writes.over(batch.base));
+    return CompletableFuture.runAsync(() -> {
+      Map<Bytes, Optional<Bytes>> written = HashMap.newHashMap(updates.size());
+      for (StateUpdate u : updates) {
+        written.put(u.key(), u.value());
+      }
+      Map<Bytes, StateEntryProof> proven = BatchStateProver.prove(loader, root, List.copyOf(keys), written);
+      for (Applied a : asking) {
+        Receipt.PerBatch pb = (Receipt.PerBatch) a.receipt;
+        List<StateEntryProof> proofs = new ArrayList<>(Math.min(a.touched.size(), Receipt.PerBatch.STATE_PROOFS_MAX));
+        for (Bytes key : a.touched) {
+          if (proofs.size() == Receipt.PerBatch.STATE_PROOFS_MAX) {
+            break;
+          }
+          proofs.add(proven.get(key));
+        }
+        a.receipt = new Receipt.PerBatch(pb.confirmation(), pb.head(), pb.inclusion(), proofs);
+      }
+    }, receiptWork).handle((ok, failure) -> {
       if (failure != null) {
         LOG.error("state proofs of batch {} failed; its receipts go without them", batch.number, failure);
       }

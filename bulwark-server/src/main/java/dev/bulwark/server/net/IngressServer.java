@@ -34,7 +34,6 @@ import java.net.InetSocketAddress;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
-import java.util.function.BiFunction;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,7 +49,7 @@ public final class IngressServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(IngressServer.class);
 
   private final IngressConfig config;
-  private final BiFunction<ClientRequest, Origin, CompletableFuture<Outcome>> handler;
+  private final Handler handler;
   private final Queries queries;
   private volatile Observer observer = Observer.NONE;
   private final Semaphore inFlightTotal;
@@ -103,7 +102,7 @@ public final class IngressServer implements AutoCloseable {
   /** The answer to {@link #MEMBERS_QUERY}: replica id -> host:port of its client listener. */
   public static final Codec<Map<String, String>> MEMBERS_CODEC = Codecs.map(Codecs.utf8(), Codecs.utf8());
 
-  private IngressServer(IngressConfig config, BiFunction<ClientRequest, Origin, CompletableFuture<Outcome>> handler,
+  private IngressServer(IngressConfig config, Handler handler,
       Queries queries) throws SSLException, InterruptedException {
     this.config = config;
     this.handler = handler;
@@ -131,9 +130,18 @@ public final class IngressServer implements AutoCloseable {
         .bind(config.host(), config.port()).sync().channel();
   }
 
+  /**
+   * Runs a request that {@code origin} carried through the pipeline (or answers "not leader");
+   * {@code stateProofs}: whether its receipt should carry proofs of the state entries it wrote.
+   */
+  @FunctionalInterface
+  public interface Handler {
+    CompletableFuture<Outcome> submit(ClientRequest request, Origin origin, boolean stateProofs);
+  }
+
   /** Starts listening; {@code handler} runs a request through the pipeline (or answers "not leader"). */
   public static IngressServer start(IngressConfig config,
-      BiFunction<ClientRequest, Origin, CompletableFuture<Outcome>> handler) {
+      Handler handler) {
     return start(config, handler, new Queries() {
       @Override public Frame.Answer state(Bytes key) {
         throw new UnsupportedOperationException("this listener answers no queries");
@@ -149,7 +157,7 @@ public final class IngressServer implements AutoCloseable {
    * Starts listening; {@code handler} runs requests through the pipeline, {@code queries}
    * answers state queries with a proof under the latest signed head (the answer's id is set here).
    */
-  public static IngressServer start(IngressConfig config, BiFunction<ClientRequest, Origin, CompletableFuture<Outcome>> handler,
+  public static IngressServer start(IngressConfig config, Handler handler,
       Queries queries) {
     try {
       return new IngressServer(config, handler, queries);
@@ -221,26 +229,30 @@ public final class IngressServer implements AutoCloseable {
         answerAppQuery(ctx, query);
         return;
       }
-      if (!(frame instanceof Frame.Request request)) {
-        refuse(ctx, 0, "UNEXPECTED_FRAME", "clients send requests and queries only");
-        return;
+      switch (frame) {
+        case Frame.Request r -> submit(ctx, r.requestId(), r.request(), true);
+        case Frame.RequestWithoutStateProofs r -> submit(ctx, r.requestId(), r.request(), false);
+        default -> refuse(ctx, 0, "UNEXPECTED_FRAME", "clients send requests and queries only");
       }
+    }
+
+    private void submit(ChannelHandlerContext ctx, long requestId, ClientRequest request, boolean stateProofs) {
       long arrived = System.nanoTime();
       String busy = admit();
       if (busy != null) {
-        answer(ctx, request.requestId(), new Outcome.Busy(busy), arrived);
+        answer(ctx, requestId, new Outcome.Busy(busy), arrived);
         return;
       }
       CompletableFuture<Outcome> answer;
       try {
-        answer = handler.apply(request.request(), origin(ctx));
+        answer = handler.submit(request, origin(ctx), stateProofs);
       } catch (RuntimeException e) {
         answer = CompletableFuture.failedFuture(e);
       }
       answer.whenComplete((outcome, failure) -> {
         release();
         Outcome o = failure == null ? outcome : new Outcome.Unknown("the replica failed: " + failure);
-        answer(ctx, request.requestId(), o, arrived);
+        answer(ctx, requestId, o, arrived);
       });
     }
 

@@ -374,11 +374,19 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
 
   /** Runs a request that {@code origin} carried through this replica's pipeline if it leads. */
   public CompletableFuture<Outcome> submit(ClientRequest request, dev.bulwark.core.app.Origin origin) {
+    return submit(request, origin, true);
+  }
+
+  /**
+   * {@link #submit(ClientRequest, dev.bulwark.core.app.Origin)}; {@code stateProofs}: whether the
+   * receipt should carry proofs of the state entries the request wrote.
+   */
+  public CompletableFuture<Outcome> submit(ClientRequest request, dev.bulwark.core.app.Origin origin, boolean stateProofs) {
     Sequencer<Q, R> s = sequencer;
     if (s == null) {
       return CompletableFuture.completedFuture(new Outcome.NotLeader(Optional.ofNullable(leaderId).filter(l -> !l.equals(id))));
     }
-    return s.submit(request, origin);
+    return s.submit(request, origin, stateProofs);
   }
 
   /**

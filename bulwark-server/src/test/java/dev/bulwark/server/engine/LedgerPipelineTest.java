@@ -122,7 +122,8 @@ class LedgerPipelineTest {
     int accounts = 8;
     List<SigningKey> owners = openFunded(admin, accounts, 1_000);
 
-    // One thread per source account, each with its own nonces; targets at random.
+    // One thread per source account, each with its own nonces; targets at random. Payers of even
+    // accounts ask for state proofs in their receipts, the others do not, in the same batches.
     ExecutorService pool = Executors.newFixedThreadPool(accounts);
     List<Future<List<Outcome>>> results = new ArrayList<>();
     for (int i = 0; i < accounts; i++) {
@@ -134,22 +135,33 @@ class LedgerPipelineTest {
         for (int n = 1; n <= 25; n++) {
           int to = (from + 1 + random.nextInt(accounts - 1)) % accounts;
           LedgerRequest t = LedgerRequest.sign(new LedgerOp.Transfer("acct-" + from, "acct-" + to, 7, n), owners.get(from));
-          outcomes.add(await(sequencer.submit(c.next(t))));
+          outcomes.add(await(sequencer.submit(c.next(t), dev.bulwark.core.app.Origin.PUBLIC, from % 2 == 0)));
         }
         return outcomes;
       }));
     }
     List<Receipt> receipts = new ArrayList<>();
-    for (Future<List<Outcome>> f : results) {
-      for (Outcome o : f.get(60, TimeUnit.SECONDS)) {
+    List<Integer> payers = new ArrayList<>();
+    for (int i = 0; i < accounts; i++) {
+      for (Outcome o : results.get(i).get(60, TimeUnit.SECONDS)) {
         applied(o);
         receipts.add(confirmed(o).receipt());
+        payers.add(i);
       }
     }
     pool.shutdown();
-    for (Receipt r : receipts) {
+    for (int n = 0; n < receipts.size(); n++) {
+      Receipt r = receipts.get(n);
       assertThat(r.verify(OPERATOR.publicKey()).isValid()).as("receipt %s", r.confirmation()).isTrue();
-      assertThat(((Receipt.PerBatch) r).state()).hasSize(2); // both accounts of the transfer
+      int from = payers.get(n);
+      var state = ((Receipt.PerBatch) r).state();
+      if (from % 2 == 0) {
+        // Both accounts of the transfer (and the ledger's other writes, none here), payer first.
+        assertThat(state).hasSize(2);
+        assertThat(state.get(0).key()).isEqualTo(Ledger.ACCOUNTS.keyBytes("acct-" + from));
+      } else {
+        assertThat(state).as("asked without state proofs").isEmpty();
+      }
     }
     long total = 0;
     for (int i = 0; i < accounts; i++) {
@@ -263,6 +275,25 @@ class LedgerPipelineTest {
     assertThat(appliedCount).isEqualTo(1);
     assertThat(StateMirror.get(replica.objects().store(), Ledger.ACCOUNTS, "acct-0").orElseThrow().balance()).isEqualTo(2);
     assertThat(StateMirror.get(replica.objects().store(), Ledger.ACCOUNTS, "acct-1").orElseThrow().balance()).isEqualTo(18);
+  }
+
+  @Test
+  void theOptimisticCheckReadsTheLatestAppliedBatchThoughItsSnapshotIsShared() throws Exception {
+    start(EngineConfig.defaults("test-operator"));
+    Client admin = new Client("admin");
+    List<SigningKey> owners = openFunded(admin, 2, 10);
+    Client c = new Client("emptier");
+    long nonce0 = 0;
+    long nonce1 = 0;
+    for (int round = 0; round < 5; round++) {
+      applied(run(c, LedgerRequest.sign(new LedgerOp.Transfer("acct-0", "acct-1", 10, ++nonce0), owners.get(0))));
+      // acct-0 is empty in the batch just applied; a check against an older snapshot would let
+      // this through to the sequencer, which would confirm it refused instead.
+      assertThat(run(c, LedgerRequest.sign(new LedgerOp.Transfer("acct-0", "acct-1", 1, nonce0 + 1), owners.get(0))))
+          .isInstanceOfSatisfying(Outcome.Rejected.class, r -> assertThat(r.code()).isEqualTo("INSUFFICIENT_FUNDS"));
+      applied(run(c, LedgerRequest.sign(new LedgerOp.Transfer("acct-1", "acct-0", 10, ++nonce1), owners.get(1))));
+    }
+    assertThat(StateMirror.get(replica.objects().store(), Ledger.ACCOUNTS, "acct-0").orElseThrow().balance()).isEqualTo(10);
   }
 
   @Test

@@ -180,7 +180,7 @@ class ClientFailoverTest {
     SigningKey impostor = SigningKey.generate(new SplittableRandom(99));
     // A "replica" that confirms everything with receipts signed by the wrong key.
     try (IngressServer fake = IngressServer.start(IngressConfig.loopback(dir.resolve("r1.crt"), dir.resolve("r1.key")),
-        (request, origin) -> {
+        (request, origin, stateProofs) -> {
           ResultEnvelope result = new ResultEnvelope.Applied(Bytes.fromHex("00"));
           Confirmation c = new Confirmation("client-test", request.digest(), 0, 0, result.digest());
           return CompletableFuture.completedFuture(new Outcome.Confirmed(result, Receipt.PerRequest.sign(c, impostor)));

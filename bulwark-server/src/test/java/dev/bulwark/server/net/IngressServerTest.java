@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 
 import dev.bulwark.core.Bytes;
+import dev.bulwark.core.protocol.ClientRequest;
 import dev.bulwark.core.protocol.Frame;
 import dev.bulwark.core.protocol.Outcome;
 import java.io.EOFException;
@@ -50,9 +51,12 @@ class IngressServerTest {
     Certificates.write(ca, dir.resolve("ca.crt"), dir.resolve("ca.key"));
     server = IngressServer.start(IngressConfig.loopback(dir.resolve("r1.crt"), dir.resolve("r1.key")).withInFlight(4, 6)
             .withClientCa(dir.resolve("ca.crt")),
-        (request, origin) -> {
+        (request, origin, stateProofs) -> {
           if (request.clientId().equals(Bytes.utf8("who"))) {
             return CompletableFuture.completedFuture(new Outcome.Rejected("ORIGIN", origin.toString()));
+          }
+          if (request.clientId().equals(Bytes.utf8("proofs"))) {
+            return CompletableFuture.completedFuture(new Outcome.Rejected("PROOFS", Boolean.toString(stateProofs)));
           }
           if (request.clientId().equals(Bytes.utf8("hold"))) {
             return held.computeIfAbsent(request.sequence(), s -> new CompletableFuture<>());
@@ -95,6 +99,17 @@ class IngressServerTest {
     var forged = Certificates.issueClient(otherCa, "gw-1", Certificates.ClientRole.GATEWAY, Duration.ofDays(1), random);
     assertThatThrownBy(() -> originSeenBy(forged)).isInstanceOf(IOException.class);
     assertThat(originSeenBy(gateway)).as("the server goes on").contains("gw-1");
+  }
+
+  @Test
+  void aRequestAsksForStateProofsUnlessItsFrameSaysWithout() throws Exception {
+    ClientRequest request = new ClientRequest(Bytes.utf8("proofs"), 1, Bytes.fromHex("00"));
+    try (Client c = client()) {
+      c.sendRaw(Frame.CODEC.encode(new Frame.Request(1, request)).toByteArray());
+      assertThat(c.read()).isEqualTo(new Frame.Response(1, new Outcome.Rejected("PROOFS", "true")));
+      c.sendRaw(Frame.CODEC.encode(new Frame.RequestWithoutStateProofs(2, request)).toByteArray());
+      assertThat(c.read()).isEqualTo(new Frame.Response(2, new Outcome.Rejected("PROOFS", "false")));
+    }
   }
 
   @Test

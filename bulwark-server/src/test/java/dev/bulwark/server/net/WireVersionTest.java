@@ -30,7 +30,7 @@ class WireVersionTest {
         dir.resolve("r1.crt"), dir.resolve("r1.key"));
     java.util.concurrent.atomic.AtomicInteger handled = new java.util.concurrent.atomic.AtomicInteger();
     try (IngressServer server = IngressServer.start(IngressConfig.loopback(dir.resolve("r1.crt"), dir.resolve("r1.key")),
-        (request, origin) -> {
+        (request, origin, stateProofs) -> {
           handled.incrementAndGet();
           return CompletableFuture.completedFuture(new Outcome.Rejected("ECHO", "handled"));
         });
