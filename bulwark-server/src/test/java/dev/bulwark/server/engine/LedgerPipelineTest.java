@@ -278,7 +278,7 @@ class LedgerPipelineTest {
   }
 
   @Test
-  void theOptimisticCheckReadsTheLatestAppliedBatchThoughItsSnapshotIsShared() throws Exception {
+  void theOptimisticCheckReadsTheLatestAppliedBatch() throws Exception {
     start(EngineConfig.defaults("test-operator"));
     Client admin = new Client("admin");
     List<SigningKey> owners = openFunded(admin, 2, 10);
