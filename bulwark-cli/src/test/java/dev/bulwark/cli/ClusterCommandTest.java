@@ -198,9 +198,11 @@ class ClusterCommandTest {
     long pid = Long.parseLong(Files.readString(cluster.resolve(leader).resolve("replica.pid")).strip());
     ProcessHandle.of(pid).orElseThrow().destroyForcibly();
     String after = "";
+    // A follower names the new leader once that leader's first heartbeat reaches it, which can
+    // come a moment after another replica reports that it leads: wait for both.
     for (int i = 0; i < 150; i++) {
       after = run("cluster", "status", cluster.toString()).out();
-      if (after.lines().anyMatch(l -> l.endsWith("leads"))) {
+      if (after.lines().anyMatch(l -> l.endsWith("leads")) && after.lines().noneMatch(l -> l.endsWith("follows " + leader))) {
         break;
       }
       Thread.sleep(100);
