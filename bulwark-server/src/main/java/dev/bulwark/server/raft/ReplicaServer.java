@@ -205,7 +205,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     }
   }
 
-  private static RaftProperties properties(Path raftDir, int port, RaftSettings raft) {
+  static RaftProperties properties(Path raftDir, int port, RaftSettings raft) {
     RaftProperties p = new RaftProperties();
     RaftServerConfigKeys.setStorageDir(p, List.of(raftDir.toFile()));
     GrpcConfigKeys.Server.setPort(p, port);
@@ -229,6 +229,11 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(raft.logSegmentBytes()));
     RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(Math.min(raft.logSegmentBytes(), 4L << 20)));
     RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, true);
+    // Ratis' default backs off from a follower that fails to 1 s and then 5 s between attempts, so
+    // a restarted follower waited seconds for the leader to call it again (and, not hearing from
+    // it, kept starting pre-votes). An attempt at a down follower is one refused connection: try
+    // again well within the election timeout, for as long as it stays down.
+    RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, APPENDER_RETRY_POLICY);
     // Reads wait for a ReadIndex (Raft section 6.4): a deposed or partitioned replica cannot
     // answer from a state older than writes already confirmed elsewhere.
     RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
@@ -320,6 +325,9 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
       }
     }
   }
+
+  /** Ratis' "wait, times" pairs: ten quick retries, then one every 100 ms (randomized by half). */
+  static final String APPENDER_RETRY_POLICY = "1ms,10, 100ms," + Integer.MAX_VALUE;
 
   /** How long a read waits for its ReadIndex and for this replica to apply up to it. */
   static final long READ_BARRIER_TIMEOUT_MS = 3_000;

@@ -1,0 +1,33 @@
+package dev.bulwark.server.raft;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import org.apache.ratis.retry.MultipleLinearRandomRetry;
+import org.apache.ratis.retry.RetryPolicy;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The Ratis properties a replica runs with, where Bulwark departs from Ratis' defaults. */
+class RaftPropertiesTest {
+  @TempDir Path dir;
+
+  @Test
+  void aLeaderKeepsCallingADownFollowerWellWithinTheElectionTimeout() {
+    var properties = ReplicaServer.properties(dir, 0, RaftSettings.DEFAULT);
+    String policy = RaftServerConfigKeys.Log.Appender.retryPolicy(properties);
+    // Ratis reads the policy lazily, in each leader's appender, and takes a malformed one as null.
+    MultipleLinearRandomRetry retry = MultipleLinearRandomRetry.parseCommaSeparated(policy);
+    assertThat(retry).as("retry policy '%s'", policy).isNotNull();
+
+    long electionTimeoutMinMs = RaftSettings.DEFAULT.electionTimeoutMin().toMillis();
+    for (int failures : new int[] {1, 10, 11, 100, 100_000, 10_000_000}) {
+      RetryPolicy.Action action = retry.handleAttemptFailure(() -> failures);
+      assertThat(action.shouldRetry()).as("retries after %d failures", failures).isTrue();
+      // The sleep is drawn uniformly from [0.5, 1.5] times the tier's wait.
+      assertThat(action.getSleepTime().toLong(java.util.concurrent.TimeUnit.MILLISECONDS))
+          .as("wait after %d failures", failures).isLessThanOrEqualTo(electionTimeoutMinMs / 2);
+    }
+  }
+}
