@@ -129,6 +129,11 @@ public final class BulwarkClient implements AutoCloseable {
     long deadline = System.nanoTime() + config.requestTimeout().toNanos();
     String target = leaderGuess;
     Outcome last = null;
+    // The replica this call last failed to reach, and when: the other replicas keep naming a
+    // leader that died until they elect another, and dialing it again on every such hint would
+    // pace the search for the new leader by the back-off of failed connections.
+    String unreachable = null;
+    long unreachableSince = 0;
     for (int attempt = 0; System.nanoTime() < deadline; attempt++) {
       Outcome outcome;
       try {
@@ -137,6 +142,8 @@ public final class BulwarkClient implements AutoCloseable {
       } catch (java.util.concurrent.ExecutionException | TimeoutException e) {
         // The replica is down, unreachable or slow: try the next one.
         forget(target);
+        unreachable = target;
+        unreachableSince = System.nanoTime();
         target = next(target);
         Thread.sleep(Math.min(200, 10L << Math.min(attempt, 4)));
         continue;
@@ -158,10 +165,17 @@ public final class BulwarkClient implements AutoCloseable {
             // A leader this client has not heard of: the membership changed since it was configured.
             learnMembers(target);
           }
-          Optional<String> hint = notLeader.leaderId().filter(members.addresses()::containsKey);
-          target = hint.orElse(next(target));
-          if (hint.isEmpty()) {
-            Thread.sleep(20); // an election is under way
+          String failed = System.nanoTime() - unreachableSince < UNREACHABLE_HINT_IGNORED_NANOS ? unreachable : null;
+          Optional<String> hint = notLeader.leaderId().filter(members.addresses()::containsKey)
+              .filter(id -> !id.equals(failed));
+          if (hint.isPresent()) {
+            target = hint.get();
+          } else {
+            boolean namesFailed = failed != null && notLeader.leaderId().filter(failed::equals).isPresent();
+            target = nextOtherThan(target, failed);
+            // An election is under way, or, when the hint names the replica just failed, the
+            // others have not noticed yet that it is gone (or it is only slow: poll gently).
+            Thread.sleep(namesFailed ? 50 : 20);
           }
         }
         default -> Thread.sleep(Math.min(200, 10L << Math.min(attempt, 4))); // busy, unknown, not committed
@@ -299,6 +313,15 @@ public final class BulwarkClient implements AutoCloseable {
     List<String> ids = members.ids();
     return ids.get((ids.indexOf(id) + 1) % ids.size());
   }
+
+  /** The replica after {@code id}, passing over {@code avoid} (if not null) unless no other is left. */
+  private String nextOtherThan(String id, String avoid) {
+    String candidate = next(id);
+    return candidate.equals(avoid) && members.ids().size() > 2 ? next(candidate) : candidate;
+  }
+
+  /** How long a leader hint naming the replica a call just failed to reach is passed over. */
+  static final long UNREACHABLE_HINT_IGNORED_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   @Override
   public void close() {
