@@ -2,6 +2,7 @@ package dev.bulwark.client;
 
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.protocol.ClientRequest;
+import dev.bulwark.core.protocol.MembersQuery;
 import dev.bulwark.core.protocol.Outcome;
 import dev.bulwark.core.receipt.Verification;
 import io.netty.channel.EventLoopGroup;
@@ -56,11 +57,6 @@ public final class BulwarkClient implements AutoCloseable {
       return new Members(copy, List.copyOf(copy.keySet()));
     }
   }
-
-  /** What a replica is asked (as an application query) for the current members' client endpoints. */
-  static final String MEMBERS_QUERY = "bulwark.members";
-  private static final dev.bulwark.core.codec.Codec<Map<String, String>> MEMBERS_CODEC =
-      dev.bulwark.core.codec.Codecs.map(dev.bulwark.core.codec.Codecs.utf8(), dev.bulwark.core.codec.Codecs.utf8());
 
   /** A client id with its own sequence; used by one request at a time. */
   private static final class Lane {
@@ -276,9 +272,9 @@ public final class BulwarkClient implements AutoCloseable {
    */
   private void learnMembers(String from) throws InterruptedException {
     try {
-      Bytes answer = connection(from).thenCompose(c -> c.appQuery(MEMBERS_QUERY, Bytes.EMPTY))
+      Bytes answer = connection(from).thenCompose(c -> c.appQuery(MembersQuery.NAME, Bytes.EMPTY))
           .get(config.attemptTimeout().toMillis(), TimeUnit.MILLISECONDS);
-      Map<String, String> learned = MEMBERS_CODEC.decode(answer);
+      Map<String, String> learned = MembersQuery.ANSWER.decode(answer);
       if (!learned.isEmpty()) {
         members = Members.of(learned);
       }

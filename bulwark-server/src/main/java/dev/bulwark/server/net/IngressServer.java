@@ -2,11 +2,10 @@ package dev.bulwark.server.net;
 
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.app.Origin;
-import dev.bulwark.core.codec.Codec;
-import dev.bulwark.core.codec.Codecs;
 import dev.bulwark.core.codec.DecodeException;
 import dev.bulwark.core.protocol.ClientRequest;
 import dev.bulwark.core.protocol.Frame;
+import dev.bulwark.core.protocol.MembersQuery;
 import dev.bulwark.core.protocol.Outcome;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
@@ -91,16 +90,6 @@ public final class IngressServer implements AutoCloseable {
 
   /** The error code of a read this replica could not confirm current (no leader reachable in time). */
   public static final String READ_UNAVAILABLE = "READ_UNAVAILABLE";
-
-  /**
-   * The query a client asks (as an application query of this name, with an empty argument) to
-   * learn the current members' client endpoints, answered with {@link #MEMBERS_CODEC}: how a
-   * client keeps finding the leader after the membership changed under it.
-   */
-  public static final String MEMBERS_QUERY = "bulwark.members";
-
-  /** The answer to {@link #MEMBERS_QUERY}: replica id -> host:port of its client listener. */
-  public static final Codec<Map<String, String>> MEMBERS_CODEC = Codecs.map(Codecs.utf8(), Codecs.utf8());
 
   private IngressServer(IngressConfig config, Handler handler,
       Queries queries) throws SSLException, InterruptedException {
@@ -321,9 +310,9 @@ public final class IngressServer implements AutoCloseable {
         refuse(ctx, 0, "BAD_REQUEST_ID", "request ids start at 1");
         return;
       }
-      if (query.name().equals(MEMBERS_QUERY)) {
+      if (query.name().equals(MembersQuery.NAME)) {
         // Where the members listen is a hint for finding the leader, not state: no barrier.
-        send(ctx, new Frame.AppAnswer(query.requestId(), MEMBERS_CODEC.encode(queries.members())));
+        send(ctx, new Frame.AppAnswer(query.requestId(), MembersQuery.ANSWER.encode(queries.members())));
         return;
       }
       afterReadBarrier(ctx, query.requestId(), () -> {
