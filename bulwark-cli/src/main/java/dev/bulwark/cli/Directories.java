@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.stream.Stream;
 
 /** The directory chores of commands that work in a fresh or temporary directory. */
@@ -36,10 +35,8 @@ final class Directories {
 
   /** Deletes {@code dir} and everything in it; a failure is reported, not thrown. */
   static void deleteTree(Path dir) {
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
+    try {
+      dev.bulwark.store.FileTrees.delete(dir);
     } catch (IOException e) {
       System.err.println("bulwark: could not delete " + dir + ": " + e.getMessage());
     }

@@ -153,7 +153,7 @@ public final class Replica implements AutoCloseable {
     objects.close();
     java.nio.file.Path directory = storeConfig.directory();
     try {
-      deleteTree(directory);
+      dev.bulwark.store.FileTrees.delete(directory);
       java.nio.file.Files.createDirectories(directory);
       try (var files = java.nio.file.Files.list(checkpoint)) {
         for (java.nio.file.Path f : files.toList()) {
@@ -164,17 +164,6 @@ public final class Replica implements AutoCloseable {
       throw new java.io.UncheckedIOException("cannot restore " + directory + " from " + checkpoint, e);
     }
     open();
-  }
-
-  static void deleteTree(java.nio.file.Path dir) throws java.io.IOException {
-    if (!java.nio.file.Files.exists(dir)) {
-      return;
-    }
-    try (var paths = java.nio.file.Files.walk(dir)) {
-      for (java.nio.file.Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        java.nio.file.Files.delete(p);
-      }
-    }
   }
 
   @Override

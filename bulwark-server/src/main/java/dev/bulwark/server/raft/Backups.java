@@ -202,7 +202,7 @@ public final class Backups {
 
     @Override
     public void close() throws IOException {
-      CheckpointSnapshots.deleteTree(scratch);
+      dev.bulwark.store.FileTrees.delete(scratch);
     }
   }
 
@@ -217,7 +217,7 @@ public final class Backups {
     // Checkpoints left by a backup that a crash interrupted; callers take one backup at a time.
     try (Stream<Path> old = Files.list(storeDir.getParent())) {
       for (Path p : old.filter(p -> p.getFileName().toString().startsWith(SCRATCH_PREFIX)).toList()) {
-        CheckpointSnapshots.deleteTree(p);
+        dev.bulwark.store.FileTrees.delete(p);
       }
     }
     Path scratch = Files.createTempDirectory(storeDir.getParent(), SCRATCH_PREFIX);
@@ -230,7 +230,7 @@ public final class Backups {
           .orElseThrow(() -> new IllegalStateException("applied batch " + mark.batchNumber() + " has no head"));
       return new Checkpoint(scratch, server.members().cluster(), server.id(), mark, head, clock.millis());
     } catch (IOException | RuntimeException e) {
-      CheckpointSnapshots.deleteTree(scratch);
+      dev.bulwark.store.FileTrees.delete(scratch);
       throw e;
     }
   }
@@ -329,7 +329,7 @@ public final class Backups {
       layDown(zipFile, manifest, members, dataDir);
     } catch (IOException | RuntimeException e) {
       // Half a data directory would start as an empty replica: leave none.
-      CheckpointSnapshots.deleteTree(dataDir);
+      dev.bulwark.store.FileTrees.delete(dataDir);
       throw e;
     }
     return manifest;

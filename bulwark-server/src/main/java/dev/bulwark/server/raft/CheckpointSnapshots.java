@@ -1,5 +1,6 @@
 package dev.bulwark.server.raft;
 
+import dev.bulwark.store.FileTrees;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -126,12 +127,12 @@ final class CheckpointSnapshots implements StateMachineStorage {
     List<Path> dirs = snapshotDirs();
     dirs.sort(Comparator.comparing(CheckpointSnapshots::termIndex).reversed());
     for (int i = keep; i < dirs.size(); i++) {
-      deleteTree(dirs.get(i));
+      FileTrees.delete(dirs.get(i));
     }
     try (Stream<Path> entries = Files.list(directory)) {
       for (Path p : entries.toList()) {
         if (p.getFileName().toString().startsWith("incomplete-")) {
-          deleteTree(p);
+          FileTrees.delete(p);
         }
       }
     }
@@ -145,16 +146,5 @@ final class CheckpointSnapshots implements StateMachineStorage {
   @Override
   public File getSnapshotDir() {
     return directory.toFile();
-  }
-
-  static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    }
   }
 }

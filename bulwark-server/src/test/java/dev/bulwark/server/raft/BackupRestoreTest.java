@@ -213,7 +213,7 @@ class BackupRestoreTest {
 
     stopAll();
     for (String id : members.addresses().keySet()) {
-      CheckpointSnapshots.deleteTree(dir.resolve(id));
+      dev.bulwark.store.FileTrees.delete(dir.resolve(id));
     }
     for (String id : members.addresses().keySet()) {
       Backups.restore(backup, OPERATOR.publicKey(), members, id, dir.resolve(id));
@@ -276,7 +276,7 @@ class BackupRestoreTest {
     String leading = awaitLeader().id();
     String lost = members.addresses().keySet().stream().filter(id -> !id.equals(leading)).findFirst().orElseThrow();
     replicas.remove(lost).close();
-    CheckpointSnapshots.deleteTree(dir.resolve(lost));
+    dev.bulwark.store.FileTrees.delete(dir.resolve(lost));
     transfers(4);
     Backups.restore(backup, OPERATOR.publicKey(), members, lost, dir.resolve(lost));
     start(lost);

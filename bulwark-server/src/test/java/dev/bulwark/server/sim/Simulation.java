@@ -29,7 +29,6 @@ import dev.bulwark.store.ObjectStore;
 import dev.bulwark.store.state.StateConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -983,13 +982,8 @@ final class Simulation implements AutoCloseable {
   public void close() {}
 
   static void deleteTree(Path root) {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (var paths = Files.walk(root)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
+    try {
+      dev.bulwark.store.FileTrees.delete(root);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
