@@ -24,7 +24,7 @@ public final class Ports {
       if (attempt == 0 && preferred.isPresent()) {
         base = preferred.getAsInt();
       } else {
-        try (ServerSocket s = new ServerSocket(0)) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
           base = s.getLocalPort() - 1;
         } catch (IOException e) {
           continue;

@@ -5,11 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -37,31 +35,10 @@ class ClusterCommandTest {
     return new Run(cli.execute(args), out.toString(), err.toString());
   }
 
-  /** A base port whose Raft (base+1..3) and client (base+101..103) ports are all free now. */
+  /** A base port whose Raft, client and admin ports for three replicas are all free on 127.0.0.1 now. */
   static int freeBasePort() throws IOException {
-    for (int attempt = 0; attempt < 50; attempt++) {
-      int base;
-      try (ServerSocket s = new ServerSocket(0)) {
-        base = s.getLocalPort() - 1;
-      }
-      if (base < 1024 || base + 200 > 65535) {
-        continue;
-      }
-      List<ServerSocket> held = new ArrayList<>();
-      try {
-        for (int offset : new int[] {1, 2, 3, 101, 102, 103}) {
-          held.add(new ServerSocket(base + offset));
-        }
-        return base;
-      } catch (IOException taken) {
-        // try another base
-      } finally {
-        for (ServerSocket s : held) {
-          s.close();
-        }
-      }
-    }
-    throw new IOException("no free port range found");
+    return Ports.freeBasePort(3, java.util.OptionalInt.empty())
+        .orElseThrow(() -> new IOException("no free port range found"));
   }
 
   @AfterEach

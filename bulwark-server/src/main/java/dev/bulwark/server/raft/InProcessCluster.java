@@ -43,7 +43,7 @@ public final class InProcessCluster<Q, R> implements AutoCloseable {
     this.operatorKey = operatorKey;
     Map<String, String> addresses = new LinkedHashMap<>();
     for (int i = 1; i <= size; i++) {
-      addresses.put("r" + i, "127.0.0.1:" + freePort());
+      addresses.put("r" + i, "127.0.0.1:" + freeLoopbackPort());
     }
     this.members = new ReplicaServer.Members("local", addresses);
     for (String id : addresses.keySet()) {
@@ -51,8 +51,9 @@ public final class InProcessCluster<Q, R> implements AutoCloseable {
     }
   }
 
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
+  /** A port free on 127.0.0.1 right now (another process may take it before it is bound). */
+  public static int freeLoopbackPort() {
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       return s.getLocalPort();
     } catch (IOException e) {
       throw new UncheckedIOException("no free port on 127.0.0.1", e);

@@ -45,7 +45,7 @@ class AdminBackupTest {
         new Ledger(ADMIN.publicKey()), EngineConfig.defaults("backup-route"), RaftSettings.DEFAULT, OPERATOR);
         HttpClient http = HttpClient.newHttpClient()) {
       var replica = cluster.awaitLeader(30_000);
-      int port = AdminServerTest.freePort();
+      int port = InProcessCluster.freeLoopbackPort();
       try (AdminServer admin = AdminServer.start(new AdminConfig("127.0.0.1", port, Map.of(replica.id(), "127.0.0.1:" + port),
           Duration.ofMillis(500)), replica, List.of(), new ReplicaMetrics(replica))) {
         URI uri = URI.create("http://127.0.0.1:" + admin.address().getPort() + "/backup");

@@ -22,7 +22,6 @@ import dev.bulwark.server.engine.EngineConfig;
 import dev.bulwark.server.raft.InProcessCluster;
 import dev.bulwark.server.raft.RaftSettings;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -51,12 +50,6 @@ class AdminServerTest {
   Path dir;
 
   final HttpClient http = HttpClient.newHttpClient();
-
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
 
   HttpResponse<String> get(int port, String path) throws Exception {
     return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).GET().build(),
@@ -147,7 +140,7 @@ class AdminServerTest {
         EngineConfig.defaults("admin-test"), RaftSettings.DEFAULT, OPERATOR)) {
       Map<String, String> peers = new LinkedHashMap<>();
       for (String id : cluster.ids()) {
-        peers.put(id, "127.0.0.1:" + freePort());
+        peers.put(id, "127.0.0.1:" + InProcessCluster.freeLoopbackPort());
       }
       Map<String, Integer> ports = new LinkedHashMap<>();
       for (String id : cluster.ids()) {

@@ -21,7 +21,6 @@ import dev.bulwark.server.engine.EngineConfig;
 import dev.bulwark.server.engine.EngineTables;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.InstantSource;
@@ -56,12 +55,6 @@ class BackupRestoreTest {
   final List<SigningKey> owners = new ArrayList<>();
   final long[] nonces = new long[ACCOUNTS];
   ReplicaServer.Members members;
-
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
 
   void start(String id) {
     replicas.put(id, ReplicaServer.start(id, members, dir.resolve(id), ledger, config, RaftSettings.DEFAULT, OPERATOR,
@@ -138,7 +131,7 @@ class BackupRestoreTest {
   void startCluster() throws Exception {
     Map<String, String> addresses = new LinkedHashMap<>();
     for (int i = 1; i <= 3; i++) {
-      addresses.put("r" + i, "127.0.0.1:" + freePort());
+      addresses.put("r" + i, "127.0.0.1:" + InProcessCluster.freeLoopbackPort());
     }
     members = new ReplicaServer.Members("backup", addresses);
     startAll();

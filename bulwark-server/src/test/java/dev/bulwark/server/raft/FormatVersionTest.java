@@ -10,7 +10,6 @@ import dev.bulwark.core.receipt.SignedBatchHead;
 import dev.bulwark.ledger.Ledger;
 import dev.bulwark.server.engine.BatchEntry;
 import dev.bulwark.server.engine.EngineConfig;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,10 +32,7 @@ class FormatVersionTest {
 
   @Test
   void aDataDirectoryOfAnotherFormatIsRefusedAtStart() throws Exception {
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
+    int port = InProcessCluster.freeLoopbackPort();
     var members = new ReplicaServer.Members("formats", Map.of("r1", "127.0.0.1:" + port));
     Path data = dir.resolve("r1");
     var ledger = new Ledger(SigningKey.generate(new SplittableRandom(32)).publicKey());

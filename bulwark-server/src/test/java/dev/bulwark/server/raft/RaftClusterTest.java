@@ -20,7 +20,6 @@ import dev.bulwark.server.engine.EngineTables;
 import dev.bulwark.core.protocol.Outcome;
 import dev.bulwark.core.protocol.ResultEnvelope;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -57,16 +56,10 @@ class RaftClusterTest {
   final Map<String, ReplicaServer<LedgerRequest, LedgerResult>> replicas = new ConcurrentHashMap<>();
   ReplicaServer.Members members;
 
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
-
   void startCluster(int size) throws IOException {
     Map<String, String> addresses = new LinkedHashMap<>();
     for (int i = 0; i < size; i++) {
-      addresses.put("r" + i, "127.0.0.1:" + freePort());
+      addresses.put("r" + i, "127.0.0.1:" + InProcessCluster.freeLoopbackPort());
     }
     members = new ReplicaServer.Members("test", addresses);
     for (String id : addresses.keySet()) {
@@ -283,7 +276,7 @@ class RaftClusterTest {
     }
     // A fourth replica joins.
     Map<String, String> four = new LinkedHashMap<>(members.addresses());
-    four.put("r3", "127.0.0.1:" + freePort());
+    four.put("r3", "127.0.0.1:" + InProcessCluster.freeLoopbackPort());
     // Client endpoints travel in the Raft configuration (made-up ones: nothing listens there here).
     Map<String, String> clientsOfFour = new LinkedHashMap<>();
     four.keySet().forEach(id -> clientsOfFour.put(id, "127.0.0.1:" + (20_000 + clientsOfFour.size())));

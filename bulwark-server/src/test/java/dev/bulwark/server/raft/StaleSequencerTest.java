@@ -11,7 +11,6 @@ import dev.bulwark.ledger.Ledger;
 import dev.bulwark.server.engine.BatchEntry;
 import dev.bulwark.server.engine.EngineConfig;
 import dev.bulwark.server.engine.NotCommittedException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.InstantSource;
 import java.util.Map;
@@ -34,10 +33,7 @@ class StaleSequencerTest {
 
   @Test
   void aBatchFromAnEarlierTermsSequencerIsNotCommittedAndTheLogStaysUsable() throws Exception {
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
+    int port = InProcessCluster.freeLoopbackPort();
     var members = new ReplicaServer.Members("stale", Map.of("r1", "127.0.0.1:" + port));
     var ledger = new Ledger(SigningKey.generate(new SplittableRandom(42)).publicKey());
     try (var replica = ReplicaServer.start("r1", members, dir.resolve("r1"), ledger, EngineConfig.defaults("stale"),
