@@ -58,6 +58,16 @@ final class ServeCommand implements Runnable {
     });
   }
 
+  /**
+   * The exit status of a replica that found itself in Ratis 3.2.0's step-down deadlock, which
+   * only a restart clears (EX_TEMPFAIL: run it again). A supervisor (systemd's
+   * {@code Restart=on-failure}, {@code bulwark chaos}) restarts it.
+   */
+  static final int RAFT_DEADLOCK_EXIT_STATUS = 75;
+
+  /** How long a thread may hold the Raft server's monitor while waiting before that counts as the deadlock. */
+  static final java.time.Duration RAFT_DEADLOCK_LIMIT = java.time.Duration.ofSeconds(30);
+
   @Override
   public void run() {
     // Every setting is parsed and checked (and every key file read) before anything opens.
@@ -71,6 +81,12 @@ final class ServeCommand implements Runnable {
             s.raft(), operatorKey, InstantSource.system(), s.storeCacheBytesMax())
         : ReplicaServer.<LedgerRequest, LedgerResult>start(s.id(), members, dir.resolve("data"), ledger, s.engine(),
             s.raft(), operatorKey, InstantSource.system(), s.storeCacheBytesMax());
+    replica.watchForRaftDeadlock(RAFT_DEADLOCK_LIMIT, report -> {
+      System.err.println("bulwark: replica " + s.id() + " is stuck in a Ratis deadlock (RATIS-2345) that only a restart "
+          + "clears; exiting with status " + RAFT_DEADLOCK_EXIT_STATUS + " for its supervisor to restart it. " + report);
+      System.err.flush();
+      Runtime.getRuntime().halt(RAFT_DEADLOCK_EXIT_STATUS);
+    });
     IngressServer ingress;
     try {
       ingress = IngressServer.start(s.ingress(), replica::submit, new IngressServer.Queries() {

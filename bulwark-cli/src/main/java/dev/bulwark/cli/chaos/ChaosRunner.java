@@ -377,6 +377,7 @@ public final class ChaosRunner {
         if (stop.get()) {
           return; // the run is over: a fault that fell behind the schedule is not injected late
         }
+        restartExited(history);
         inject(t.fault(), history);
         long plannedEnd = due + FaultSchedule.endMillis(List.of(new Fault.Timed(0, t.fault()))) * 1_000_000;
         lagNanos += Math.max(0, System.nanoTime() - plannedEnd);
@@ -560,6 +561,22 @@ public final class ChaosRunner {
     }
   }
 
+  /**
+   * Restarts, as a supervisor would, each replica that exited on its own: one that halted on
+   * Ratis' step-down deadlock (exit status 75, see {@code ServeCommand}), or crashed. A paused
+   * replica is still alive, and a killed one is restarted by the schedule.
+   */
+  private void restartExited(History.Writer history) throws IOException {
+    for (var entry : List.copyOf(processes.entrySet())) {
+      String id = entry.getKey();
+      if (!entry.getValue().isAlive() && !killed.contains(id) && processes.remove(id, entry.getValue())) {
+        say(id + " exited on its own (see its replica.log); restarting it");
+        restart(id);
+        history.append(new History.FaultEvent(history.now(), "restart", id, "exited on its own; started again"));
+      }
+    }
+  }
+
   private void restart(String id) throws IOException {
     Process p = control.start(replicas.get(id).dir(), launcher(id));
     started.add(p.toHandle());
@@ -610,6 +627,11 @@ public final class ChaosRunner {
     }
     for (String id : List.copyOf(killed)) {
       restart(id);
+    }
+    for (var entry : List.copyOf(processes.entrySet())) {
+      if (!entry.getValue().isAlive() && processes.remove(entry.getKey(), entry.getValue())) {
+        restart(entry.getKey()); // exited on its own
+      }
     }
   }
 

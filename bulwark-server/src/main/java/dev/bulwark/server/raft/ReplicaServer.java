@@ -557,8 +557,33 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     throw last;
   }
 
+  private volatile MonitorWatchdog deadlockWatchdog;
+
+  /**
+   * Watches for Ratis 3.2.0's step-down deadlock (RATIS-2345; see {@link MonitorWatchdog}):
+   * once a thread has held the Raft server's monitor while waiting for {@code limit},
+   * {@code onStuck} gets its stack. Only a restart clears that deadlock, so a process that
+   * runs one replica ({@code bulwark serve}) halts there; replicas sharing a JVM (tests) do not
+   * call this.
+   */
+  public void watchForRaftDeadlock(java.time.Duration limit, java.util.function.Consumer<String> onStuck) {
+    try {
+      deadlockWatchdog = MonitorWatchdog.start(server.getDivision(members.groupId()), limit,
+          DEADLOCK_CHECK_EVERY, onStuck);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("replica " + id + " has no Raft group to watch", e);
+    }
+  }
+
+  /** How often the deadlock watchdog takes a thread dump: cheap, and far below any useful limit. */
+  static final java.time.Duration DEADLOCK_CHECK_EVERY = java.time.Duration.ofSeconds(2);
+
   @Override
   public void close() {
+    MonitorWatchdog watchdog = deadlockWatchdog;
+    if (watchdog != null) {
+      watchdog.close();
+    }
     stopSequencing("replica " + id + " is closing");
     try {
       server.close();
