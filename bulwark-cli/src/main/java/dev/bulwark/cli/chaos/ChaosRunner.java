@@ -567,14 +567,22 @@ public final class ChaosRunner {
    * replica is still alive, and a killed one is restarted by the schedule.
    */
   private void restartExited(History.Writer history) throws IOException {
+    for (String id : takeExited()) {
+      say(id + " exited on its own (see its replica.log); restarting it");
+      restart(id);
+      history.append(new History.FaultEvent(history.now(), "restart", id, "exited on its own; started again"));
+    }
+  }
+
+  /** The replicas whose process is gone though this run did not kill it, taken out of the live ones. */
+  private List<String> takeExited() {
+    List<String> exited = new ArrayList<>();
     for (var entry : List.copyOf(processes.entrySet())) {
-      String id = entry.getKey();
-      if (!entry.getValue().isAlive() && !killed.contains(id) && processes.remove(id, entry.getValue())) {
-        say(id + " exited on its own (see its replica.log); restarting it");
-        restart(id);
-        history.append(new History.FaultEvent(history.now(), "restart", id, "exited on its own; started again"));
+      if (!entry.getValue().isAlive() && processes.remove(entry.getKey(), entry.getValue())) {
+        exited.add(entry.getKey());
       }
     }
+    return exited;
   }
 
   private void restart(String id) throws IOException {
@@ -625,13 +633,9 @@ public final class ChaosRunner {
       }
       paused.remove(id);
     }
+    killed.addAll(takeExited());
     for (String id : List.copyOf(killed)) {
       restart(id);
-    }
-    for (var entry : List.copyOf(processes.entrySet())) {
-      if (!entry.getValue().isAlive() && processes.remove(entry.getKey(), entry.getValue())) {
-        restart(entry.getKey()); // exited on its own
-      }
     }
   }
 
