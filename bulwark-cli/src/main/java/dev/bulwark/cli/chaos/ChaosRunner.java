@@ -677,6 +677,8 @@ public final class ChaosRunner {
     }
     Map<String, FinalState.Applied> applied = new HashMap<>();
     Map<String, Long> balances = new HashMap<>();
+    // A cluster that cannot answer these reads (no leader, a leader that cannot serve them) fails
+    // the run with a report that says so, rather than ending it without one.
     try (BulwarkClient client = new BulwarkClient(control.client(cluster, "chaos-check"))) {
       for (String account : accounts) {
         long batch = 0;
@@ -696,6 +698,10 @@ public final class ChaosRunner {
         var entry = client.query(Ledger.ACCOUNTS.keyBytes(account));
         entry.value().ifPresent(v -> balances.put(account, Account.CODEC.decode(v).balance()));
       }
+    } catch (RuntimeException e) {
+      out.println("could not read the ledger's final state: " + e.getMessage());
+      out.flush();
+      return FinalState.ledgerUnreadable(finals, e.getClass().getSimpleName() + ": " + e.getMessage());
     }
     List<FinalState.Applied> ordered = applied.values().stream()
         .sorted(Comparator.comparingLong(FinalState.Applied::batch).thenComparingInt(FinalState.Applied::index)).toList();

@@ -238,6 +238,21 @@ class CheckerTest {
   }
 
   @Test
+  void anUnreadableLedgerFailsTheRunOnceAndKeepsTheChecksThatNeedOnlyTheHistory() {
+    Scenario s = clean();
+    s.answered(new History.Transfer("b", "a", 5, 1), Outcome.INVALID_PROOF);
+    FinalState state = FinalState.ledgerUnreadable(s.state().replicas(), "no answer to query 'history' within 30000 ms");
+    ChaosReport report = Checker.check(s.events, state, Optional.empty(), Checker.ReadRule.SNAPSHOT);
+    assertThat(report.passed()).isFalse();
+    // Not one "lost write" per confirmed write, nor a wrong read per read: the ledger was not seen.
+    assertThat(report.violations()).containsExactly(
+        "the ledger could not be read after the faults healed (no answer to query 'history' within 30000 ms): "
+            + "writes, balances and the values of reads were not checked",
+        "w#8 transfer:b:1:a:5: its receipt did not verify: test");
+    assertThat(report.failoverMillis().get("kill-leader")).hasSize(1);
+  }
+
+  @Test
   void aReadMustShowTheStateAtItsHead() {
     Scenario s = clean();
     s.read("a", 3, 100); // batch 3 holds the transfer: a has 70 there
