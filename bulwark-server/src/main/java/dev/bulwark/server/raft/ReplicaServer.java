@@ -564,9 +564,12 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
    * once a thread has held the Raft server's monitor while waiting for {@code limit},
    * {@code onStuck} gets its stack. Only a restart clears that deadlock, so a process that
    * runs one replica ({@code bulwark serve}) halts there; replicas sharing a JVM (tests) do not
-   * call this.
+   * call this. A replica has one watchdog: a second call is a programming error.
    */
-  public void watchForRaftDeadlock(java.time.Duration limit, java.util.function.Consumer<String> onStuck) {
+  public synchronized void watchForRaftDeadlock(java.time.Duration limit, java.util.function.Consumer<String> onStuck) {
+    if (deadlockWatchdog != null) {
+      throw new IllegalStateException("replica " + id + " already watches for the Raft deadlock");
+    }
     try {
       deadlockWatchdog = MonitorWatchdog.start(server.getDivision(members.groupId()), limit,
           DEADLOCK_CHECK_EVERY, onStuck);

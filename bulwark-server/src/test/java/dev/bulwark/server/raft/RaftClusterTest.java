@@ -1,6 +1,7 @@
 package dev.bulwark.server.raft;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.app.StateMirror;
@@ -313,6 +314,21 @@ class RaftClusterTest {
       assertThat(r.replica().applied().stateDigest()).as("replica %s", r.id()).isEqualTo(leader.replica().applied().stateDigest());
       assertThat(StateMirror.get(r.replica().objects().store(), Ledger.ACCOUNTS, "acct").orElseThrow().balance()).isEqualTo(11);
     }
+  }
+
+  @Test
+  void aReplicaHasOneDeadlockWatchdog() throws Exception {
+    startCluster(1);
+    var leader = awaitLeader();
+    List<String> reports = new java.util.concurrent.CopyOnWriteArrayList<>();
+    leader.watchForRaftDeadlock(java.time.Duration.ofSeconds(30), reports::add);
+    assertThatThrownBy(() -> leader.watchForRaftDeadlock(java.time.Duration.ofSeconds(30), reports::add))
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("already watches");
+    // The watched replica still serves.
+    SigningKey owner = SigningKey.generate(new SplittableRandom(300));
+    applied(send(new ClientRequest(Bytes.utf8("solo"), 1, LedgerRequest.CODEC.encode(
+        LedgerRequest.sign(new LedgerOp.OpenAccount("solo", owner.publicKey()), owner)))));
+    assertThat(reports).isEmpty();
   }
 
   @Test
