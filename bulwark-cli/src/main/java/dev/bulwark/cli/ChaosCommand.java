@@ -124,7 +124,8 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
     report.print(out);
     if (html != null) {
       java.nio.file.Files.writeString(html, dev.bulwark.cli.chaos.ChaosHtml.render(
-          dev.bulwark.cli.chaos.History.read(options.historyFile()), report, chosenSeed));
+          dev.bulwark.cli.chaos.History.read(options.historyFile(),
+              dev.bulwark.cli.chaos.Checker.dropVerifiedReceipts(java.util.Optional.empty())), report, chosenSeed));
       out.println("HTML report: " + html.toAbsolutePath());
     }
     out.flush();

@@ -324,7 +324,8 @@ public final class ChaosRunner {
       converge(Duration.ofSeconds(120));
     }
     FinalState state = collect(accounts);
-    List<History.Event> events = History.read(options.historyFile());
+    // Receipts are checked as the history is read and only bad ones kept: a long run writes gigabytes of them.
+    List<History.Event> events = History.read(options.historyFile(), Checker.dropVerifiedReceipts(Optional.of(operator)));
     long planned = schedule.stream().filter(t -> !(t.fault() instanceof Fault.RestartKilled)).count();
     long injected = events.stream().filter(e -> e instanceof History.FaultEvent f && !f.kind().equals("restart")
         && !f.kind().equals("error") && !f.detail().startsWith("skipped")).count();

@@ -52,6 +52,38 @@ public final class Checker {
     }
   }
 
+  /**
+   * What is wrong with a completion's receipt, if anything: it does not parse, does not verify
+   * against the operator key, or names another batch than the completion.
+   */
+  static Optional<String> receiptProblem(History.Completion x, PublicKey operatorKey) {
+    if (x.receipt().isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      Receipt receipt = ReceiptJson.readReceipt(x.receipt().get());
+      if (receipt.verify(operatorKey) instanceof Verification.Invalid invalid) {
+        return Optional.of("receipt does not verify: " + invalid.failedCheck());
+      }
+      if (x.batch() >= 0 && receipt.confirmation().batchNumber() != x.batch()) {
+        return Optional.of("receipt names batch " + receipt.confirmation().batchNumber() + ", not " + x.batch());
+      }
+      return Optional.empty();
+    } catch (RuntimeException e) {
+      return Optional.of("receipt unreadable: " + e.getMessage());
+    }
+  }
+
+  /**
+   * For {@link History#read(java.nio.file.Path, java.util.function.UnaryOperator)}: drops each
+   * receipt that verifies as it is read, keeping only those {@link #check} will report (without
+   * an operator key, none is checked, so all go). A receipt is checked once either way.
+   */
+  public static java.util.function.UnaryOperator<History.Completion> dropVerifiedReceipts(
+      Optional<PublicKey> operatorKey) {
+    return x -> operatorKey.isEmpty() || receiptProblem(x, operatorKey.get()).isEmpty() ? x.withoutReceipt() : x;
+  }
+
   public static ChaosReport check(List<History.Event> history, FinalState state, Optional<PublicKey> operatorKey,
       ReadRule rule) {
     List<String> violations = new ArrayList<>();
@@ -247,17 +279,7 @@ public final class Checker {
     for (Call c : calls) {
       History.Completion x = c.completion();
       if (x.receipt().isPresent() && operatorKey.isPresent()) {
-        try {
-          Receipt receipt = ReceiptJson.readReceipt(x.receipt().get());
-          if (receipt.verify(operatorKey.get()) instanceof Verification.Invalid invalid) {
-            violations.add(c.describe() + ": receipt does not verify: " + invalid.failedCheck());
-          } else if (x.batch() >= 0 && receipt.confirmation().batchNumber() != x.batch()) {
-            violations.add(c.describe() + ": receipt names batch " + receipt.confirmation().batchNumber() + ", not "
-                + x.batch());
-          }
-        } catch (RuntimeException e) {
-          violations.add(c.describe() + ": receipt unreadable: " + e.getMessage());
-        }
+        receiptProblem(x, operatorKey.get()).ifPresent(problem -> violations.add(c.describe() + ": " + problem));
       }
       if (x.head().isPresent()) {
         History.HeadRef h = x.head().get();

@@ -2,6 +2,7 @@ package dev.bulwark.cli.chaos;
 
 import dev.bulwark.core.json.Json;
 import dev.bulwark.core.json.JsonReader;
+import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -14,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 
 /**
  * What the chaos clients did, as an append-only JSON-lines file: one line per invocation,
@@ -92,6 +94,11 @@ public final class History {
     public static Completion of(Outcome outcome, String detail) {
       return new Completion(outcome, -1, -1, detail, Optional.empty(), Optional.empty());
     }
+
+    /** This completion without its receipt (once the receipt was checked). */
+    public Completion withoutReceipt() {
+      return receipt.isEmpty() ? this : new Completion(outcome, batch, balance, detail, head, Optional.empty());
+    }
   }
 
   /** A line of the history; {@code micros} since the run started. */
@@ -140,17 +147,33 @@ public final class History {
   }
 
   public static List<Event> read(Path file) throws IOException {
+    return read(file, UnaryOperator.identity());
+  }
+
+  /**
+   * Reads the history a line at a time, passing each completion through {@code keep} before it
+   * is held: a long run's history (gigabytes, mostly receipts) need not fit in memory, only what
+   * the checker still needs of it (see {@link Checker#dropVerifiedReceipts}).
+   */
+  public static List<Event> read(Path file, UnaryOperator<Completion> keep) throws IOException {
     List<Event> events = new ArrayList<>();
-    int number = 0;
-    for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-      number++;
-      if (line.isBlank()) {
-        continue;
-      }
-      try {
-        events.add(parse(line));
-      } catch (RuntimeException e) {
-        throw new IOException(file + " line " + number + ": " + e.getMessage(), e);
+    try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      int number = 0;
+      for (String line = in.readLine(); line != null; line = in.readLine()) {
+        number++;
+        if (line.isBlank()) {
+          continue;
+        }
+        Event event;
+        try {
+          event = parse(line);
+        } catch (RuntimeException e) {
+          throw new IOException(file + " line " + number + ": " + e.getMessage(), e);
+        }
+        if (event instanceof Complete c) {
+          event = new Complete(c.micros(), c.process(), c.id(), keep.apply(c.completion()));
+        }
+        events.add(event);
       }
     }
     return events;

@@ -9,6 +9,11 @@ import dev.bulwark.cli.chaos.History.HeadRef;
 import dev.bulwark.cli.chaos.History.Invoke;
 import dev.bulwark.cli.chaos.History.Op;
 import dev.bulwark.cli.chaos.History.Outcome;
+import dev.bulwark.core.Digest;
+import dev.bulwark.core.crypto.SigningKey;
+import dev.bulwark.core.receipt.Confirmation;
+import dev.bulwark.core.receipt.Receipt;
+import dev.bulwark.core.receipt.ReceiptJson;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.ArrayList;
@@ -16,6 +21,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -308,6 +314,49 @@ class CheckerTest {
     ChaosReport report = s.check();
     assertThat(report.passed()).as(report.violations().toString()).isTrue();
     assertThat(report.failoverMillis().get("pause-leader")).containsExactly(801L);
+  }
+
+  @Test
+  void receiptsThatVerifyAreDroppedAsTheHistoryIsReadAndBadOnesStayToBeReported() throws Exception {
+    SigningKey operator = SigningKey.generate(new SplittableRandom(5));
+    SigningKey impostor = SigningKey.generate(new SplittableRandom(6));
+    Scenario s = new Scenario();
+    s.ok(new History.Open("a"), 1, 0).ok(new History.Open("b"), 1, 0).ok(new History.Open("c"), 1, 0);
+    List.of("a", "b", "c").forEach(account -> s.balances.put(account, 0L));
+    List<String> receipts = List.of(receipt(operator, 1), receipt(impostor, 1), "{\"format\": \"nonsense\"}");
+    for (int i = 0; i < 3; i++) {
+      Complete c = (Complete) s.events.get(2 * i + 1);
+      Completion x = c.completion();
+      s.events.set(2 * i + 1, new Complete(c.micros(), c.process(), c.id(), new Completion(x.outcome(), x.batch(),
+          x.balance(), x.detail(), x.head(), Optional.of(receipts.get(i)))));
+    }
+    java.nio.file.Path file = java.nio.file.Files.createTempFile("history", ".jsonl");
+    try {
+      try (History.Writer w = new History.Writer(file)) {
+        s.events.forEach(w::append);
+      }
+      List<Event> kept = History.read(file, Checker.dropVerifiedReceipts(Optional.of(operator.publicKey())));
+      List<Boolean> withReceipt = kept.stream().filter(e -> e instanceof Complete).map(e -> ((Complete) e).completion()
+          .receipt().isPresent()).toList();
+      assertThat(withReceipt).containsExactly(false, true, true);
+      List<String> violations = Checker.check(kept, s.state(), Optional.of(operator.publicKey()),
+          Checker.ReadRule.SNAPSHOT).violations();
+      assertThat(violations).hasSize(2);
+      assertThat(violations.get(0)).startsWith("w#2 open:b: receipt does not verify");
+      assertThat(violations.get(1)).startsWith("w#3 open:c: receipt unreadable");
+      // Without an operator key no receipt is checked, so none is kept.
+      assertThat(History.read(file, Checker.dropVerifiedReceipts(Optional.empty())).stream()
+          .filter(e -> e instanceof Complete c && c.completion().receipt().isPresent())).isEmpty();
+    } finally {
+      java.nio.file.Files.deleteIfExists(file);
+    }
+  }
+
+  /** A per-request receipt for the first request of {@code batch}, signed by {@code key}. */
+  private static String receipt(SigningKey key, long batch) {
+    Confirmation confirmation = new Confirmation("chaos", Digest.sha256(new byte[] {1}), batch, 0,
+        Digest.sha256(new byte[] {2}));
+    return ReceiptJson.write(Receipt.PerRequest.sign(confirmation, key));
   }
 
   @Test
