@@ -313,6 +313,17 @@ final class ClusterCommand implements Runnable {
    */
   static Process startReplica(Path rdir, boolean join, java.util.function.UnaryOperator<List<String>> launcher)
       throws IOException {
+    ProcessBuilder builder = new ProcessBuilder(launcher.apply(replicaCommand(rdir, join))).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(rdir.resolve("replica.log").toFile()));
+    // A replica's log records its events (leadership, snapshots, membership) unless told otherwise.
+    builder.environment().putIfAbsent("BULWARK_LOG_LEVEL", "INFO");
+    Process p = builder.start();
+    Files.writeString(rdir.resolve("replica.pid"), Long.toString(p.pid()));
+    return p;
+  }
+
+  /** The command line of {@code bulwark serve} for the replica in {@code rdir}, on this JVM and class path. */
+  static List<String> replicaCommand(Path rdir, boolean join) {
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
         "--sun-misc-unsafe-memory-access=allow", "-Xmx1g"));
@@ -322,18 +333,18 @@ final class ClusterCommand implements Runnable {
     if (aotCache != null && Files.isRegularFile(Path.of(aotCache))) {
       command.addAll(List.of("-XX:AOTCache=" + aotCache, "-Xlog:aot=off", "-Xlog:cds=off", "-Dbulwark.aotCache=" + aotCache));
     }
+    // A logging configuration given to the command that starts replicas (say, Ratis' election
+    // loggers at INFO, to see where a failover's time went) applies to the replicas too.
+    String logging = System.getProperty("logback.configurationFile");
+    if (logging != null) {
+      command.add("-Dlogback.configurationFile=" + logging);
+    }
     command.addAll(List.of("-cp", System.getProperty("java.class.path"), BulwarkCommand.class.getName(), "serve",
         rdir.resolve("replica.properties").toAbsolutePath().toString()));
     if (join) {
       command.add("--join");
     }
-    ProcessBuilder builder = new ProcessBuilder(launcher.apply(command)).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(rdir.resolve("replica.log").toFile()));
-    // A replica's log records its events (leadership, snapshots, membership) unless told otherwise.
-    builder.environment().putIfAbsent("BULWARK_LOG_LEVEL", "INFO");
-    Process p = builder.start();
-    Files.writeString(rdir.resolve("replica.pid"), Long.toString(p.pid()));
-    return p;
+    return command;
   }
 
   @Command(name = "add-replica", mixinStandardHelpOptions = true,

@@ -49,6 +49,28 @@ class ClusterCommandTest {
   }
 
   @Test
+  void aReplicaIsStartedWithTheLoggingConfigurationOfTheCommandThatStartsIt() {
+    Path rdir = dir.resolve("r1");
+    String before = System.getProperty("logback.configurationFile");
+    try {
+      System.clearProperty("logback.configurationFile");
+      assertThat(ClusterCommand.replicaCommand(rdir, false)).noneMatch(arg -> arg.startsWith("-Dlogback"))
+          .endsWith("serve", rdir.resolve("replica.properties").toAbsolutePath().toString());
+      System.setProperty("logback.configurationFile", "/etc/bulwark/elections.xml");
+      List<String> command = ClusterCommand.replicaCommand(rdir, true);
+      assertThat(command).contains("-Dlogback.configurationFile=/etc/bulwark/elections.xml").endsWith("--join");
+      assertThat(command.indexOf("-Dlogback.configurationFile=/etc/bulwark/elections.xml"))
+          .isLessThan(command.indexOf("serve"));
+    } finally {
+      if (before == null) {
+        System.clearProperty("logback.configurationFile");
+      } else {
+        System.setProperty("logback.configurationFile", before);
+      }
+    }
+  }
+
+  @Test
   void initUpStatusKillAndDown() throws Exception {
     cluster = dir.resolve("cluster");
     Run init = run("cluster", "init", cluster.toString(), "--base-port", Integer.toString(freeBasePort()));
