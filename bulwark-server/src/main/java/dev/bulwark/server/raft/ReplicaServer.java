@@ -234,11 +234,26 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     // it, kept starting pre-votes). An attempt at a down follower is one refused connection: try
     // again well within the election timeout, for as long as it stays down.
     RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, APPENDER_RETRY_POLICY);
+    // A leader that steps down because it lost its majority's heartbeats (paused, or cut off)
+    // starts no election for this long; Ratis waits 10 s. But such a replica may hold the
+    // longest log: the leader elected in its place sent it entries the third replica has not
+    // got, and if that leader dies too, it is the only one that can win (the third's pre-votes
+    // are refused), so the cluster stayed leaderless for up to 10 s (docs/chaos.md, seen in
+    // chaos runs as 4 to 7 s failovers). Pre-vote already keeps a returning replica from
+    // disrupting a healthy leader. The same setting is the JVM pause after which a leader
+    // steps down, which at twice the longest election timeout has been replaced anyway.
+    RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(p,
+        TimeDuration.valueOf(leaderStepDownWait(raft).toMillis(), TimeUnit.MILLISECONDS));
     // Reads wait for a ReadIndex (Raft section 6.4): a deposed or partitioned replica cannot
     // answer from a state older than writes already confirmed elsewhere.
     RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
     RaftServerConfigKeys.Read.setTimeout(p, TimeDuration.valueOf(READ_BARRIER_TIMEOUT_MS, TimeUnit.MILLISECONDS));
     return p;
+  }
+
+  /** How long a leader that lost its majority waits before it may stand for election again. */
+  static java.time.Duration leaderStepDownWait(RaftSettings raft) {
+    return raft.electionTimeoutMax().multipliedBy(2);
   }
 
   /** Reacts to Ratis' leadership notifications without blocking its threads. */

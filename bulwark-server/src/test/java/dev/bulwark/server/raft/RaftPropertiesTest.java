@@ -30,4 +30,18 @@ class RaftPropertiesTest {
           .as("wait after %d failures", failures).isLessThanOrEqualTo(electionTimeoutMinMs / 2);
     }
   }
+
+  @Test
+  void aLeaderThatLostItsMajorityMayStandAgainAfterTwoElectionTimeoutsNotTenSeconds() {
+    for (RaftSettings raft : new RaftSettings[] {RaftSettings.DEFAULT,
+        new RaftSettings(java.time.Duration.ofMillis(150), java.time.Duration.ofMillis(300), java.time.Duration.ofSeconds(2),
+            1 << 20, 1024, 8L << 20, java.util.Optional.empty())}) {
+      var properties = ReplicaServer.properties(dir, 0, raft);
+      long waitMs = RaftServerConfigKeys.LeaderElection.leaderStepDownWaitTime(properties)
+          .toLong(java.util.concurrent.TimeUnit.MILLISECONDS);
+      assertThat(waitMs).isEqualTo(2 * raft.electionTimeoutMax().toMillis())
+          .isLessThan(RaftServerConfigKeys.LeaderElection.LEADER_STEP_DOWN_WAIT_TIME_DEFAULT
+              .toLong(java.util.concurrent.TimeUnit.MILLISECONDS));
+    }
+  }
 }
