@@ -166,6 +166,11 @@ final class BulwarkStateMachine extends BaseStateMachine {
   public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
     LogEntryProto entry = trx.getLogEntry();
     ByteString data = entry.getStateMachineLogEntry().getLogData();
+    if (data.isEmpty()) {
+      // A read marker (ReplicaServer.readBarrier on the leader): it changes no state.
+      updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
+      return CompletableFuture.completedFuture(Message.EMPTY);
+    }
     if (trx.getStateMachineContext() instanceof RatisReplicator.EntryMessage local && local.encoded().length() == data.size()) {
       replica.apply(local.entry(), local.encoded(), entry.getIndex(), entry.getTerm());
     } else {

@@ -352,11 +352,50 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
 
   /**
    * Completes once this replica has applied every entry committed before the call, as a
-   * current leader confirmed it (a Raft ReadIndex: on the leader a heartbeat round to a
-   * majority, on a follower a question to the leader); fails if no leader confirms in time.
-   * A read answered after it reflects every write confirmed before the read began.
+   * current leader confirmed it; fails if no leader confirms in time. A read answered after it
+   * reflects every write confirmed before the read began. On the leader, the confirmation is
+   * the commit of an empty entry appended after the call ({@link LeaderReadBarrier}: Ratis'
+   * own ReadIndex can answer there without asking the majority); on a follower it is a Raft
+   * ReadIndex, the leader's commit index, which this replica then applies up to.
    */
   public CompletableFuture<Void> readBarrier() {
+    boolean leading;
+    try {
+      leading = server.getDivision(members.groupId()).getInfo().isLeader();
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(new ReadBarrierException("replica " + id + " has no Raft group: " + e));
+    }
+    CompletableFuture<Void> confirmed = leading ? leaderReads.await() : readIndex();
+    return confirmed.orTimeout(READ_BARRIER_TIMEOUT_MS, TimeUnit.MILLISECONDS).handle((ok, failure) -> {
+      if (failure != null) {
+        Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+            ? failure.getCause() : failure;
+        throw new java.util.concurrent.CompletionException(cause instanceof ReadBarrierException
+            ? cause : new ReadBarrierException("replica " + id + " could not confirm it is current: " + cause));
+      }
+      return null;
+    });
+  }
+
+  private final ClientId markerClientId = ClientId.randomId();
+  private final java.util.concurrent.atomic.AtomicLong markerCallIds = new java.util.concurrent.atomic.AtomicLong();
+  private final LeaderReadBarrier leaderReads = new LeaderReadBarrier(this::submitReadMarker);
+
+  /** Appends an empty entry (which the state machine applies as nothing); completes once it is applied here. */
+  private CompletableFuture<Void> submitReadMarker() {
+    RaftClientRequest request = RaftClientRequest.newBuilder()
+        .setClientId(markerClientId)
+        .setServerId(server.getId())
+        .setGroupId(members.groupId())
+        .setCallId(markerCallIds.incrementAndGet())
+        .setMessage(Message.EMPTY)
+        .setType(RaftClientRequest.writeRequestType())
+        .build();
+    return replyOrFailure(request);
+  }
+
+  /** A Raft ReadIndex: completes once this replica has applied up to the leader's commit index. */
+  private CompletableFuture<Void> readIndex() {
     RaftClientRequest request = RaftClientRequest.newBuilder()
         .setClientId(readClientId)
         .setServerId(server.getId())
@@ -365,14 +404,15 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
         .setMessage(Message.EMPTY)
         .setType(RaftClientRequest.readRequestType())
         .build();
+    return replyOrFailure(request);
+  }
+
+  private CompletableFuture<Void> replyOrFailure(RaftClientRequest request) {
     try {
-      return server.submitClientRequestAsync(request).handle((reply, failure) -> {
-        Throwable why = failure != null ? failure : reply.isSuccess() ? null : reply.getException();
-        if (why != null) {
-          Throwable cause = why instanceof java.util.concurrent.CompletionException && why.getCause() != null
-              ? why.getCause() : why;
+      return server.submitClientRequestAsync(request).thenApply(reply -> {
+        if (!reply.isSuccess()) {
           throw new java.util.concurrent.CompletionException(new ReadBarrierException(
-              "replica " + id + " could not confirm it is current: " + cause));
+              "replica " + id + " could not confirm it is current: " + reply.getException()));
         }
         return null;
       });
