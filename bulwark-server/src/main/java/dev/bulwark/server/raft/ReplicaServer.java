@@ -232,7 +232,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     // A snapshot goes to a follower in chunks, and Ratis 3.2.0 keeps each chunk it sent reachable
     // (from the time-out check it schedules for it) for element-limit x request-timeout after
     // sending it, answered or not. With its defaults (16 MiB chunks, 8 in flight, 3 s: 24 s) a
-    // leader held up to 790 MiB of a 1.3 GiB snapshot in heap (docs/chaos.md, "Snapshot sends
+    // leader held up to 850 MiB of a 1.3 GiB snapshot in heap (docs/chaos.md, "Snapshot sends
     // and the leader's heap"). 1 MiB chunks, 4 in flight (4 MiB; one at a time made sends three
     // times slower on a loaded machine), and a chunk answered within twice a peer call's time
     // (4 s by default; 2 s timed sends out under load) leave a send holding what it sent in the
