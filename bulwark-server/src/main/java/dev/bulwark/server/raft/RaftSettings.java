@@ -7,7 +7,9 @@ import java.time.Duration;
  *
  * @param electionTimeoutMin a follower that hears no leader for a random time in [min, max] starts an election
  * @param electionTimeoutMax ... and a leader that hears no majority for max steps down
- * @param peerRequestTimeout one replica-to-replica call (append entries, snapshot chunk)
+ * @param peerRequestTimeout one replica-to-replica call (append entries, snapshot chunk); a
+ *     snapshot chunk must be answered within twice this, and a leader sending a snapshot keeps
+ *     what it sent in that time in heap (Ratis 3.2.0), so raising it raises that too
  * @param entryBytesMax the largest batch entry; larger batches are refused before they reach
  *     Raft (an oversized entry would make the leader step down)
  * @param snapshotEveryEntries a snapshot (a store checkpoint) is taken every this many log

@@ -229,6 +229,21 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(raft.logSegmentBytes()));
     RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(Math.min(raft.logSegmentBytes(), 4L << 20)));
     RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, true);
+    // A snapshot goes to a follower in chunks, and Ratis 3.2.0 keeps each chunk it sent reachable
+    // (from the time-out check it schedules for it) for element-limit x request-timeout after
+    // sending it, answered or not. With its defaults (16 MiB chunks, 8 in flight, 3 s: 24 s) a
+    // leader held up to 850 MiB of a 1.3 GiB snapshot in heap (docs/chaos.md, "Snapshot sends
+    // and the leader's heap"). 1 MiB chunks, 4 in flight (4 MiB; one at a time made sends three
+    // times slower on a loaded machine), and a chunk answered within twice a peer call's time
+    // (4 s by default; 2 s timed sends out under load) leave a send holding what it sent in the
+    // last 4 s, which depends on the send's speed, and no Ratis setting bounds that (up to
+    // 173 MiB measured).
+    int snapshotChunkBytes = 1 << 20;
+    int snapshotChunksInFlight = 4;
+    RaftServerConfigKeys.Log.Appender.setSnapshotChunkSizeMax(p, SizeInBytes.valueOf(snapshotChunkBytes));
+    GrpcConfigKeys.Server.setInstallSnapshotRequestElementLimit(p, snapshotChunksInFlight);
+    GrpcConfigKeys.Server.setInstallSnapshotRequestTimeout(p, TimeDuration.valueOf(
+        2 * raft.peerRequestTimeout().toMillis() / snapshotChunksInFlight, TimeUnit.MILLISECONDS));
     // Ratis' default backs off from a follower that fails to 1 s and then 5 s between attempts, so
     // a restarted follower waited seconds for the leader to call it again (and, not hearing from
     // it, kept starting pre-votes). An attempt at a down follower is one refused connection: try

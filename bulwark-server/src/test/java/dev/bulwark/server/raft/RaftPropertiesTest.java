@@ -3,6 +3,8 @@ package dev.bulwark.server.raft;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.retry.MultipleLinearRandomRetry;
 import org.apache.ratis.retry.RetryPolicy;
 import org.apache.ratis.server.RaftServerConfigKeys;
@@ -43,5 +45,39 @@ class RaftPropertiesTest {
           .isLessThan(RaftServerConfigKeys.LeaderElection.LEADER_STEP_DOWN_WAIT_TIME_DEFAULT
               .toLong(java.util.concurrent.TimeUnit.MILLISECONDS));
     }
+  }
+
+  /**
+   * Ratis 3.2.0 keeps every snapshot chunk a leader sent reachable for element-limit x
+   * request-timeout after sending it (from the chunk's time-out check), answered or not, and at
+   * most element-limit chunks are unanswered at once. So a send holds those in flight plus what it
+   * sent in that window; with Ratis' defaults (8 x 16 MiB, 24 s) a 1.3 GiB send held 750 MiB
+   * (docs/chaos.md). Replicas run with -Xmx1g.
+   */
+  @Test
+  void aSnapshotSendHoldsLittleOfTheLeadersHeap() {
+    long heapBytes = 1L << 30;
+    var settings = RaftSettings.DEFAULT;
+    var properties = ReplicaServer.properties(dir, 0, settings);
+    long chunkBytes = RaftServerConfigKeys.Log.Appender.snapshotChunkSizeMax(properties).getSize();
+    int chunksInFlight = GrpcConfigKeys.Server.installSnapshotRequestElementLimit(properties);
+    long windowMs = GrpcConfigKeys.Server.installSnapshotRequestTimeout(properties).toLong(TimeUnit.MILLISECONDS)
+        * chunksInFlight;
+
+    // 0 would be no limit at all (and a zero time-out, failing every send).
+    assertThat(chunksInFlight).as("snapshot chunks in flight").isBetween(1, 8);
+    assertThat(chunkBytes).as("a chunk fits one gRPC message")
+        .isLessThan(GrpcConfigKeys.messageSizeMax(properties, s -> { }).getSize());
+    assertThat(chunkBytes * (chunksInFlight + 1)).as("chunks in flight and the one being read")
+        .isLessThanOrEqualTo(heapBytes / 64);
+    // A chunk gets at least a peer call's time to be answered (2 s timed sends out on a loaded
+    // machine), and is let go soon after.
+    long peerMs = settings.peerRequestTimeout().toMillis();
+    assertThat(windowMs).as("how long a sent chunk stays in heap, ms").isBetween(peerMs, 2 * peerMs);
+    // What the window holds depends on how fast the leader sends, which no Ratis setting bounds:
+    // at 80 MB/s (above the bursts measured on a 2-core machine) it stays under a third of the heap.
+    long sendBytesPerSecond = 80_000_000;
+    assertThat(chunkBytes * (chunksInFlight + 1) + sendBytesPerSecond * windowMs / 1000)
+        .as("bytes a snapshot send holds").isLessThanOrEqualTo(heapBytes / 3);
   }
 }

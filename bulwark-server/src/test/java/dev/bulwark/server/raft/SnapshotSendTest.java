@@ -1,0 +1,171 @@
+package dev.bulwark.server.raft;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bulwark.core.Bytes;
+import dev.bulwark.core.app.StateMirror;
+import dev.bulwark.core.crypto.SigningKey;
+import dev.bulwark.core.protocol.ClientRequest;
+import dev.bulwark.core.protocol.Outcome;
+import dev.bulwark.server.engine.EngineConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A snapshot of tens of MB reaches a follower the leader purged its log past, in many of the
+ * small chunks a replica sends (see {@link RaftPropertiesTest} for why they are small), and the
+ * follower ends with the leader's state. {@link RaftClusterTest} covers the same path with a
+ * snapshot that fits in one chunk.
+ */
+class SnapshotSendTest {
+  @TempDir
+  Path dir;
+
+  static final SigningKey OPERATOR = SigningKey.generate(new SplittableRandom(31));
+  static final int BLOBS = 64;
+  static final int BLOB_BYTES = 256 << 10;
+  final BlobApp app = new BlobApp();
+  final RaftSettings raft = RaftSettings.DEFAULT.withSnapshots(8, 4L << 20).purgingPastLaggingFollowers();
+  final Map<String, ReplicaServer<BlobApp.Put, Integer>> replicas = new ConcurrentHashMap<>();
+  ReplicaServer.Members members;
+
+  void start(String id) {
+    replicas.put(id, ReplicaServer.start(id, members, dir.resolve(id), app, EngineConfig.defaults("snap-test"), raft,
+        OPERATOR, InstantSource.system()));
+  }
+
+  @AfterEach
+  void closeAll() throws InterruptedException {
+    List<Thread> closing = new ArrayList<>();
+    for (var r : replicas.values()) {
+      closing.add(Thread.ofPlatform().start(r::close));
+    }
+    for (Thread t : closing) {
+      t.join(60_000);
+    }
+    replicas.clear();
+  }
+
+  ReplicaServer<BlobApp.Put, Integer> awaitLeader() throws InterruptedException {
+    for (int i = 0; i < 1500; i++) {
+      for (var r : replicas.values()) {
+        if (r.isSequencing()) {
+          return r;
+        }
+      }
+      Thread.sleep(20);
+    }
+    throw new AssertionError("no leader within 30 s");
+  }
+
+  /** Sends a request to whoever leads, retrying the same (client, sequence) until it is confirmed. */
+  void put(Bytes client, long sequence, BlobApp.Put put) throws Exception {
+    ClientRequest request = new ClientRequest(client, sequence, BlobApp.PUT.encode(put));
+    for (int attempt = 0; attempt < 600; attempt++) {
+      Outcome outcome = awaitLeader().submit(request).get(30, TimeUnit.SECONDS);
+      if (outcome instanceof Outcome.Confirmed) {
+        return;
+      }
+      assertThat(outcome).as("outcome of %s", put.key()).isNotInstanceOf(Outcome.Rejected.class);
+      Thread.sleep(20);
+    }
+    throw new AssertionError("no confirmation for " + put.key());
+  }
+
+  @Test
+  void aFollowerInstallsASnapshotOfManyChunksAndEndsWithTheLeadersState() throws Exception {
+    Map<String, String> addresses = new LinkedHashMap<>();
+    for (int i = 0; i < 3; i++) {
+      addresses.put("r" + i, "127.0.0.1:" + InProcessCluster.freeLoopbackPort());
+    }
+    members = new ReplicaServer.Members("snap", addresses);
+    addresses.keySet().forEach(this::start);
+    var leader = awaitLeader();
+    String follower = addresses.keySet().stream().filter(id -> !id.equals(leader.id())).findFirst().orElseThrow();
+    var stopped = replicas.remove(follower);
+    long followerCommit = stopped.status().commitIndex();
+    stopped.close();
+
+    // Four writers, so that batches carry several blobs.
+    AtomicInteger next = new AtomicInteger();
+    List<Thread> writers = new ArrayList<>();
+    List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+    for (int w = 0; w < 4; w++) {
+      Bytes client = Bytes.utf8("writer-" + w);
+      writers.add(Thread.ofPlatform().start(() -> {
+        long sequence = 1;
+        try {
+          for (int b = next.getAndIncrement(); b < BLOBS; b = next.getAndIncrement()) {
+            put(client, sequence++, new BlobApp.Put("blob-" + b, BLOB_BYTES, b));
+          }
+        } catch (Throwable t) {
+          failures.add(t);
+        }
+      }));
+    }
+    for (Thread t : writers) {
+      t.join(TimeUnit.MINUTES.toMillis(2));
+    }
+    assertThat(failures).isEmpty();
+
+    var now = awaitLeader();
+    for (int i = 0; i < 500 && now.raftLogStartIndex() <= followerCommit + 1; i++) {
+      Thread.sleep(20);
+    }
+    assertThat(now.raftLogStartIndex()).as("the leader purged its log past the stopped follower")
+        .isGreaterThan(followerCommit + 1);
+    long chunkBytes = RaftServerConfigKeys.Log.Appender.snapshotChunkSizeMax(
+        ReplicaServer.properties(dir, 0, raft)).getSize();
+    assertThat(latestSnapshotBytes(dir.resolve(now.id()))).as("the leader's snapshot, in bytes")
+        .isGreaterThan(16 * chunkBytes);
+
+    start(follower);
+    var restarted = replicas.get(follower);
+    var reference = now.replica().applied();
+    for (int i = 0; i < 3000 && restarted.replica().applied().batchNumber() < reference.batchNumber(); i++) {
+      Thread.sleep(20);
+    }
+    assertThat(restarted.replica().applied().batchNumber()).isEqualTo(reference.batchNumber());
+    assertThat(restarted.replica().applied().stateDigest()).isEqualTo(reference.stateDigest());
+    var store = restarted.replica().objects().store();
+    for (int b : new int[] {0, BLOBS / 2, BLOBS - 1}) {
+      byte[] expected = new byte[BLOB_BYTES];
+      new SplittableRandom(b).nextBytes(expected);
+      assertThat(StateMirror.get(store, BlobApp.BLOBS, "blob-" + b).orElseThrow()).isEqualTo(Bytes.adopt(expected));
+    }
+  }
+
+  /** The size of the files of a replica's newest snapshot ({@code snapshot.<term>_<index>}). */
+  private static long latestSnapshotBytes(Path replicaDir) throws IOException {
+    List<Path> snapshots;
+    try (Stream<Path> paths = Files.walk(replicaDir.resolve("raft"))) {
+      snapshots = paths.filter(p -> p.getFileName().toString().matches("snapshot\\.\\d+_\\d+")).toList();
+    }
+    Path newest = snapshots.stream().max(Comparator.comparing((Path p) -> termIndex(p)[0])
+        .thenComparing(p -> termIndex(p)[1])).orElseThrow();
+    try (Stream<Path> files = Files.walk(newest)) {
+      return files.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+    }
+  }
+
+  private static long[] termIndex(Path snapshotDir) {
+    String[] parts = snapshotDir.getFileName().toString().substring("snapshot.".length()).split("_");
+    return new long[] {Long.parseLong(parts[0]), Long.parseLong(parts[1])};
+  }
+}
