@@ -27,6 +27,8 @@ public final class BenchMeter {
   private final List<Long> windows = new ArrayList<>();
   private Map<String, Long> errorsBeforeMeasuring = Map.of();
   private boolean measuring;
+  /** Transfers sent (or due) before this are warmup's, even when confirmed after it ended. */
+  private volatile long measureFromNs = Long.MAX_VALUE;
 
   /** Which part of the run a window belongs to. */
   public enum Phase { WARMUP, MEASURED, DRAIN }
@@ -37,6 +39,19 @@ public final class BenchMeter {
   /** A transfer confirmed, applied and its receipt verified, {@code latencyNanos} after it was (to be) sent. */
   public void confirmed(long latencyNanos) {
     recorder.recordValue(Math.max(1, latencyNanos / 1000));
+  }
+
+  /**
+   * As {@link #confirmed(long)}, for a transfer sent (or, in an open loop, due) at {@code sentNs}.
+   * One sent during warmup is not measured even when its answer comes after warmup ended: on a
+   * slow cluster an open loop's warmup backlog would otherwise count in the measured seconds,
+   * which would then hold more transfers than the schedule sent in them.
+   */
+  public void confirmed(long sentNs, long latencyNanos) {
+    if (sentNs < measureFromNs && measureFromNs != Long.MAX_VALUE) {
+      return;
+    }
+    confirmed(latencyNanos);
   }
 
   public void error(String kind) {
@@ -67,6 +82,12 @@ public final class BenchMeter {
 
   /** Ends warmup: from now on, windows and errors count. */
   public synchronized void startMeasuring() {
+    startMeasuring(System.nanoTime());
+  }
+
+  /** Ends warmup: windows and errors count from now on, and transfers sent from {@code fromNs} on. */
+  public synchronized void startMeasuring(long fromNs) {
+    measureFromNs = fromNs;
     recorder.getIntervalHistogram(); // nothing recorded before this point is measured
     errorsBeforeMeasuring = snapshot();
     measuring = true;

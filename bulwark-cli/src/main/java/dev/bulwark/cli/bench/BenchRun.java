@@ -88,7 +88,7 @@ public final class BenchRun {
     long startNs = System.nanoTime();
     long measureStartNs = startNs;
     if (plan.warmupSeconds() == 0) {
-      startMeasuring();
+      startMeasuring(startNs);
     }
     long endNs;
     Map<String, Long> cpuUsed;
@@ -116,7 +116,7 @@ public final class BenchRun {
           progress.println(BenchReport.progressLine(k, meter.closeWindow()));
           progress.flush();
           if (k == plan.warmupSeconds()) {
-            startMeasuring();
+            startMeasuring(startNs + k * 1_000_000_000L);
             measureStartNs = System.nanoTime();
           }
         }
@@ -145,8 +145,8 @@ public final class BenchRun {
     return BenchReport.of(plan, source.name(), endNs - measureStartNs, meter.finish()).withCpu(cpuUsed);
   }
 
-  private void startMeasuring() {
-    meter.startMeasuring();
+  private void startMeasuring(long fromNs) {
+    meter.startMeasuring(fromNs);
     if (cpu != null) {
       cpuAtStart = cpu.sample();
     }
@@ -211,7 +211,7 @@ public final class BenchRun {
         Outcome outcome = target.submit(payload);
         failure = ErrorKinds.of(outcome);
         if (failure.isEmpty()) {
-          meter.confirmed(System.nanoTime() - sentNs);
+          meter.confirmed(sentNs, System.nanoTime() - sentNs);
           nextNonce[slot]++;
           return;
         }

@@ -69,4 +69,20 @@ class BenchMeterTest {
     meter.confirmed(10);
     assertThat(meter.finish().latencyMicros().getMaxValue()).isEqualTo(1);
   }
+
+  @Test
+  void aTransferSentDuringWarmupIsNotMeasuredWhenItsAnswerComesAfter() {
+    BenchMeter meter = new BenchMeter();
+    long warmupEnds = 5_000_000_000L;
+    meter.confirmed(warmupEnds - 2_000_000_000L, 1_000_000); // answered during warmup
+    assertThat(meter.closeWindow().confirmed()).isEqualTo(1);
+    meter.startMeasuring(warmupEnds);
+    meter.confirmed(warmupEnds - 1, 3_000_000_000L); // sent in warmup, answered 3 s later
+    meter.confirmed(warmupEnds, 2_000_000);
+    meter.confirmed(warmupEnds + 500_000_000L, 4_000_000);
+    assertThat(meter.closeWindow().confirmed()).isEqualTo(2);
+    BenchMeter.Totals totals = meter.finish();
+    assertThat(totals.latencyMicros().getTotalCount()).isEqualTo(2);
+    assertThat(totals.latencyMicros().getMaxValue()).isLessThan(5_000);
+  }
 }
