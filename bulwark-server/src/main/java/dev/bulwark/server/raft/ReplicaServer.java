@@ -398,31 +398,25 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
 
   /** Appends an empty entry (which the state machine applies as nothing); completes once it is applied here. */
   private CompletableFuture<Void> submitReadMarker() {
-    RaftClientRequest request = RaftClientRequest.newBuilder()
-        .setClientId(markerClientId)
-        .setServerId(server.getId())
-        .setGroupId(members.groupId())
-        .setCallId(markerCallIds.incrementAndGet())
-        .setMessage(Message.EMPTY)
-        .setType(RaftClientRequest.writeRequestType())
-        .build();
-    return replyOrFailure(request);
+    return emptyRequest(markerClientId, markerCallIds, RaftClientRequest.writeRequestType());
   }
 
   /** A Raft ReadIndex: completes once this replica has applied up to the leader's commit index. */
   private CompletableFuture<Void> readIndex() {
-    RaftClientRequest request = RaftClientRequest.newBuilder()
-        .setClientId(readClientId)
-        .setServerId(server.getId())
-        .setGroupId(members.groupId())
-        .setCallId(readCallIds.incrementAndGet())
-        .setMessage(Message.EMPTY)
-        .setType(RaftClientRequest.readRequestType())
-        .build();
-    return replyOrFailure(request);
+    return emptyRequest(readClientId, readCallIds, RaftClientRequest.readRequestType());
   }
 
-  private CompletableFuture<Void> replyOrFailure(RaftClientRequest request) {
+  /** Submits an empty request of {@code type} to this replica's own Raft server; fails as its reply does. */
+  private CompletableFuture<Void> emptyRequest(ClientId client, java.util.concurrent.atomic.AtomicLong callIds,
+      RaftClientRequest.Type type) {
+    RaftClientRequest request = RaftClientRequest.newBuilder()
+        .setClientId(client)
+        .setServerId(server.getId())
+        .setGroupId(members.groupId())
+        .setCallId(callIds.incrementAndGet())
+        .setMessage(Message.EMPTY)
+        .setType(type)
+        .build();
     try {
       return server.submitClientRequestAsync(request).thenApply(reply -> {
         if (!reply.isSuccess()) {
