@@ -109,6 +109,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   private volatile Sequencer<Q, R> sequencer;
   private volatile String leaderId;
   private final List<Thread> stoppers = new ArrayList<>();
+  private final Thread followerWatch;
 
   private ReplicaServer(String id, Members members, Path directory, Application<Q, R> app, EngineConfig config,
       RaftSettings raft, SigningKey operatorKey, InstantSource clock, boolean joining, long storeCacheBytesMax)
@@ -145,6 +146,8 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
       replica.close();
       throw e;
     }
+    this.followerWatch = Thread.ofPlatform().name("bulwark-follower-watch-" + id).daemon()
+        .start(this::watchFollowers);
   }
 
   /** Starts (or restarts, from its directory) replica {@code id} of {@code members}. */
@@ -621,6 +624,94 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     throw last;
   }
 
+  /** How often a leader looks at its followers' progress. */
+  static final java.time.Duration FOLLOWER_WATCH_EVERY = java.time.Duration.ofSeconds(1);
+
+  /**
+   * How long a follower that answers may stay put while the leader commits before leadership is
+   * handed away to free it ({@link StalledFollowerWatch}): eight peer calls' time, 16 s by
+   * default. A restarted follower catching up moves within a second or two; this is long
+   * enough not to mistake a slow disk or a loaded machine for the stall, and far inside the
+   * minutes that stall lasts.
+   */
+  static java.time.Duration followerStallLimit(RaftSettings raft) {
+    return raft.peerRequestTimeout().multipliedBy(8);
+  }
+
+  private void watchFollowers() {
+    StalledFollowerWatch watch = new StalledFollowerWatch(followerStallLimit(raft).toMillis(),
+        raft.peerRequestTimeout().toMillis());
+    try {
+      while (!Thread.currentThread().isInterrupted()) {
+        Thread.sleep(FOLLOWER_WATCH_EVERY.toMillis());
+        try {
+          lookAtFollowers(watch);
+        } catch (IOException | RuntimeException e) {
+          watch.reset(); // closing, or not (yet) in its group
+        }
+      }
+    } catch (InterruptedException stopped) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void lookAtFollowers(StalledFollowerWatch watch) throws IOException {
+    var division = server.getDivision(members.groupId());
+    if (!division.getInfo().isLeader()) {
+      watch.reset();
+      return;
+    }
+    Map<String, Long> commits = new java.util.HashMap<>();
+    for (var info : division.getCommitInfos()) {
+      commits.put(info.getServer().getId().toStringUtf8(), info.getCommitIndex());
+    }
+    List<StalledFollowerWatch.Follower> followers = new ArrayList<>();
+    for (var f : division.getInfo().getRoleInfoProto().getLeaderInfo().getFollowerInfoList()) {
+      String follower = f.getId().getId().toStringUtf8();
+      followers.add(new StalledFollowerWatch.Follower(follower, commits.getOrDefault(follower, -1L),
+          f.getLastRpcElapsedTimeMs()));
+    }
+    var raftLog = division.getRaftLog();
+    Optional<String> stalled = watch.observe(clock.millis(), raftLog.getLastCommittedIndex(), raftLog.getStartIndex(),
+        followers);
+    if (stalled.isPresent()) {
+      watch.reset();
+      handOff(stalled.get(), watch.successorFor(stalled.get(), followers));
+    }
+  }
+
+  /**
+   * Hands leadership to {@code successor}, so that a new leader replicates to {@code stalled}
+   * afresh, or, with no successor, leaves things as they are and says so.
+   */
+  void handOff(String stalled, Optional<String> successor) {
+    if (successor.isEmpty()) {
+      log.warn("replica {}: follower {} answers but has not moved for {} s, and no other follower can take over"
+          + " the lead to free it", id, stalled, followerStallLimit(raft).toSeconds());
+      return;
+    }
+    String next = successor.get();
+    log.warn("replica {}: follower {} answers but has not moved for {} s while this leader commits (Ratis 3.2.0"
+        + " lost track of its log); handing leadership to {} so that a new leader replicates to it afresh",
+        id, stalled, followerStallLimit(raft).toSeconds(), next);
+    var request = new org.apache.ratis.protocol.TransferLeadershipRequest(handOffClientId, server.getId(),
+        members.groupId(), handOffCallIds.incrementAndGet(), RaftPeerId.valueOf(next),
+        raft.electionTimeoutMax().multipliedBy(4).toMillis());
+    try {
+      server.transferLeadershipAsync(request).whenComplete((reply, failure) -> {
+        if (failure != null || !reply.isSuccess()) {
+          log.warn("replica {}: handing leadership to {} failed: {}", id, next,
+              failure != null ? failure.toString() : reply.getException());
+        }
+      });
+    } catch (IOException e) {
+      log.warn("replica {}: handing leadership to {} failed: {}", id, next, e.toString());
+    }
+  }
+
+  private final ClientId handOffClientId = ClientId.randomId();
+  private final java.util.concurrent.atomic.AtomicLong handOffCallIds = new java.util.concurrent.atomic.AtomicLong();
+
   private volatile MonitorWatchdog deadlockWatchdog;
 
   /**
@@ -650,6 +741,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
 
   @Override
   public void close() {
+    followerWatch.interrupt();
     MonitorWatchdog watchdog = deadlockWatchdog;
     if (watchdog != null) {
       watchdog.close();

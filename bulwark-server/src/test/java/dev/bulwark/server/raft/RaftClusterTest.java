@@ -355,6 +355,23 @@ class RaftClusterTest {
   }
 
   @Test
+  void aLeaderFreesAStalledFollowerByHandingLeadershipToItsSuccessor() throws Exception {
+    startCluster(3);
+    var leader = awaitLeader();
+    String stalled = next(leader.id());
+    String successor = next(stalled);
+    leader.handOff(stalled, java.util.Optional.of(successor));
+    for (int i = 0; i < 500 && !replicas.get(successor).isSequencing(); i++) {
+      Thread.sleep(20);
+    }
+    assertThat(replicas.get(successor).isSequencing()).as("%s leads", successor).isTrue();
+    SigningKey owner = SigningKey.generate(new SplittableRandom(6));
+    applied(send(new ClientRequest(Bytes.utf8("h"), 1, LedgerRequest.CODEC.encode(
+        LedgerRequest.sign(new LedgerOp.OpenAccount("after-hand-off", owner.publicKey()), owner)))));
+    assertThat(replicas.get(stalled).isSequencing()).isFalse();
+  }
+
+  @Test
   void aFollowerReadAfterItsBarrierReflectsEveryWriteConfirmedBeforeIt() throws Exception {
     startCluster(3);
     var leader = awaitLeader();
