@@ -629,13 +629,15 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
 
   /**
    * How long a follower that answers may stay put while the leader commits before leadership is
-   * handed away to free it ({@link StalledFollowerWatch}): eight peer calls' time, 16 s by
-   * default. A restarted follower catching up moves within a second or two; this is long
-   * enough not to mistake a slow disk or a loaded machine for the stall, and far inside the
-   * minutes that stall lasts.
+   * handed away to free it ({@link StalledFollowerWatch}): four peer calls' time, 8 s by
+   * default. A follower catching up moves within a second (a restarted one included: its
+   * commit index jumps as the backlog lands); the stall itself forms within a second or two of
+   * a restart, several times an hour in a brisk chaos run, and lasts until leadership changes,
+   * and while it lasts a leader kill leaves a new leader that must first bring the stalled
+   * follower up to date before it can commit.
    */
   static java.time.Duration followerStallLimit(RaftSettings raft) {
-    return raft.peerRequestTimeout().multipliedBy(8);
+    return raft.peerRequestTimeout().multipliedBy(4);
   }
 
   private void watchFollowers() {

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
  * reported; moving, silent, caught-up and snapshot-bound followers are not.
  */
 class StalledFollowerWatchTest {
-  static final long STALL_MS = 16_000;
+  static final long STALL_MS = 8_000;
   static final long ANSWERED_WITHIN_MS = 2_000;
   final StalledFollowerWatch watch = new StalledFollowerWatch(STALL_MS, ANSWERED_WITHIN_MS);
 
