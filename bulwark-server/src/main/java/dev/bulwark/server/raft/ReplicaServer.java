@@ -109,7 +109,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   private volatile Sequencer<Q, R> sequencer;
   private volatile String leaderId;
   private final List<Thread> stoppers = new ArrayList<>();
-  private final Thread followerWatch;
+  private final Thread raftWatch;
 
   private ReplicaServer(String id, Members members, Path directory, Application<Q, R> app, EngineConfig config,
       RaftSettings raft, SigningKey operatorKey, InstantSource clock, boolean joining, long storeCacheBytesMax)
@@ -146,8 +146,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
       replica.close();
       throw e;
     }
-    this.followerWatch = Thread.ofPlatform().name("bulwark-follower-watch-" + id).daemon()
-        .start(this::watchFollowers);
+    this.raftWatch = Thread.ofPlatform().name("bulwark-raft-watch-" + id).daemon().start(this::watchRaft);
   }
 
   /** Starts (or restarts, from its directory) replica {@code id} of {@code members}. */
@@ -624,7 +623,10 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     throw last;
   }
 
-  /** How often a leader looks at its followers' progress. */
+  /** How often a leaderless replica clears its connections' back-off, so that its vote requests go out. */
+  static final java.time.Duration RECONNECT_EVERY = java.time.Duration.ofMillis(100);
+
+  /** How often a leader looks at its followers' progress (a multiple of {@link #RECONNECT_EVERY}). */
   static final java.time.Duration FOLLOWER_WATCH_EVERY = java.time.Duration.ofSeconds(1);
 
   /**
@@ -640,20 +642,52 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     return raft.peerRequestTimeout().multipliedBy(4);
   }
 
-  private void watchFollowers() {
+  /** The replica's watch thread: reconnects while leaderless, and looks at followers while leading. */
+  private void watchRaft() {
     StalledFollowerWatch watch = new StalledFollowerWatch(followerStallLimit(raft).toMillis(),
         raft.peerRequestTimeout().toMillis());
+    long ticksPerLook = FOLLOWER_WATCH_EVERY.toMillis() / RECONNECT_EVERY.toMillis();
     try {
-      while (!Thread.currentThread().isInterrupted()) {
-        Thread.sleep(FOLLOWER_WATCH_EVERY.toMillis());
+      for (long tick = 1; !Thread.currentThread().isInterrupted(); tick++) {
+        Thread.sleep(RECONNECT_EVERY.toMillis());
         try {
-          lookAtFollowers(watch);
+          reconnectWhileLeaderless();
+          if (tick % ticksPerLook == 0) {
+            lookAtFollowers(watch);
+          }
         } catch (IOException | RuntimeException e) {
           watch.reset(); // closing, or not (yet) in its group
         }
       }
     } catch (InterruptedException stopped) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * While this replica knows no leader, makes its connections to the other members that are
+   * waiting out gRPC's reconnect back-off try again now. Why: a replica that could not reach a
+   * peer (down, or its own earlier vote requests refused while that peer was down) fails every
+   * call to it at once, without trying, until the back-off expires: 1 s after the first failure,
+   * growing by 1.6 each time, to minutes. Ratis' log appender clears it before it retries, its
+   * elections do not. So in a chaos run a follower whose peer had been restarted a few seconds
+   * before could not get its vote requests to it for 2.5 s after the leader was killed, while
+   * that peer, its log too short to win, could only wait for it: a 3.8 s failover. A call to a
+   * member that is really down costs a refused connection; only the leaderless do this.
+   */
+  private void reconnectWhileLeaderless() throws IOException {
+    var division = server.getDivision(members.groupId());
+    if (division.getInfo().isLeader() || division.getInfo().getLeaderId() != null) {
+      return;
+    }
+    if (!(server.getServerRpc() instanceof org.apache.ratis.server.RaftServerRpcWithProxy<?, ?> rpc)) {
+      return;
+    }
+    for (RaftPeer peer : division.getRaftConf().getCurrentPeers()) {
+      if (!peer.getId().equals(server.getId())
+          && rpc.getProxies().getProxy(peer.getId()) instanceof org.apache.ratis.grpc.server.GrpcServerProtocolClient client) {
+        client.resetConnectBackoff();
+      }
     }
   }
 
@@ -743,7 +777,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
 
   @Override
   public void close() {
-    followerWatch.interrupt();
+    raftWatch.interrupt();
     MonitorWatchdog watchdog = deadlockWatchdog;
     if (watchdog != null) {
       watchdog.close();

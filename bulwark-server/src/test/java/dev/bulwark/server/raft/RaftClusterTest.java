@@ -371,6 +371,40 @@ class RaftClusterTest {
     assertThat(replicas.get(stalled).isSequencing()).isFalse();
   }
 
+  /**
+   * The survivor of a leader and a follower both going down keeps asking them for votes and
+   * fails; gRPC then waits longer and longer (1 s, growing by 1.6) before it even tries to
+   * connect. When the follower comes back with a shorter log, only the survivor can win, and
+   * only once its vote requests reach it: without clearing that back-off, seconds after the
+   * follower is up (here about 6 s after 20 s of failures). A bound, not a timing: the
+   * election itself takes well under a second.
+   */
+  @Test
+  @org.junit.jupiter.api.Tag("slow")
+  void aLeaderlessReplicaReachesAPeerAsSoonAsItIsBackNotWhenItsConnectionBackOffEnds() throws Exception {
+    startCluster(3);
+    var leader = awaitLeader();
+    String behind = next(leader.id());
+    String survivor = next(behind);
+    replicas.remove(behind).close();
+    SigningKey owner = SigningKey.generate(new SplittableRandom(7));
+    applied(send(new ClientRequest(Bytes.utf8("b"), 1, LedgerRequest.CODEC.encode(
+        LedgerRequest.sign(new LedgerOp.OpenAccount("while-one-is-down", owner.publicKey()), owner)))));
+    replicas.remove(leader.id()).close();
+    Thread.sleep(20_000); // the survivor's vote requests fail, and gRPC's back-off grows
+
+    long restarted = System.nanoTime();
+    start(behind);
+    ReplicaServer<LedgerRequest, LedgerResult> elected = null;
+    for (int i = 0; i < 1_000 && elected == null; i++) {
+      elected = replicas.get(survivor).isSequencing() ? replicas.get(survivor) : null;
+      Thread.sleep(10);
+    }
+    long tookMs = (System.nanoTime() - restarted) / 1_000_000;
+    assertThat(elected).as("the survivor, whose log is longer, leads").isNotNull();
+    assertThat(tookMs).as("ms from the restart to a leader").isLessThan(4_000);
+  }
+
   @Test
   void aFollowerReadAfterItsBarrierReflectsEveryWriteConfirmedBeforeIt() throws Exception {
     startCluster(3);
