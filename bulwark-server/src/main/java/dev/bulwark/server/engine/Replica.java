@@ -138,11 +138,16 @@ public final class Replica implements AutoCloseable {
 
   /**
    * Writes a consistent copy of the store into {@code target} and returns the applied mark it
-   * holds. Runs between applies, so the copy is exactly the state after that mark.
+   * holds: the copy is exactly the state after that mark. Applies go on meanwhile (a checkpoint
+   * flushes the store's memory table to disk, hundreds of milliseconds under load, and the
+   * Raft state machine updater used to wait for it); so the mark is read back from the copy
+   * itself, the one place it is certain to match.
    */
-  public synchronized EngineTables.Applied checkpoint(java.nio.file.Path target) {
+  public EngineTables.Applied checkpoint(java.nio.file.Path target) {
     objects.store().checkpoint(target);
-    return applied;
+    try (var copy = storeConfig.backend().open(target)) {
+      return EngineTables.APPLIED_MARK.get(copy, EngineTables.APPLIED_KEY).orElse(EngineTables.Applied.NONE);
+    }
   }
 
   /**

@@ -4,8 +4,9 @@ import dev.bulwark.core.Bytes;
 import dev.bulwark.server.engine.BatchEntry;
 import dev.bulwark.server.engine.Replica;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.raftlog.RaftLog;
 import org.apache.ratis.statemachine.StateMachineStorage;
@@ -47,11 +48,23 @@ final class BulwarkStateMachine extends BaseStateMachine {
   private final Leadership leadership;
   private final CheckpointSnapshots snapshots = new CheckpointSnapshots();
   private final int entryBytesMax;
+  private final long snapshotEveryEntries;
+  private final ExecutorService checkpointer;
+  /** The checkpoint in progress, or done and not yet reported to Ratis; only the updater thread sets it. */
+  private volatile CompletableFuture<Long> checkpointing;
+  /** Held to start a checkpoint, and to pause or close: none starts once those have begun. */
+  private final Object checkpointStart = new Object();
+  private static final long CLOSE_WAIT_SECONDS = 60;
+  /** After a failed checkpoint, the applied log index before which none is tried again. */
+  private volatile long retryAfterIndex;
 
-  BulwarkStateMachine(Replica replica, Leadership leadership, int entryBytesMax) {
+  BulwarkStateMachine(String replicaId, Replica replica, Leadership leadership, int entryBytesMax, long snapshotEveryEntries) {
     this.replica = replica;
     this.leadership = leadership;
     this.entryBytesMax = entryBytesMax;
+    this.snapshotEveryEntries = snapshotEveryEntries;
+    this.checkpointer = Executors.newSingleThreadExecutor(
+        Thread.ofPlatform().name("bulwark-checkpoint-" + replicaId).daemon().factory());
   }
 
   /**
@@ -90,21 +103,100 @@ final class BulwarkStateMachine extends BaseStateMachine {
     return snapshots;
   }
 
+  /**
+   * Ratis calls this on its state machine updater thread, the thread that applies entries, and
+   * waits for it; a checkpoint flushes the store's memory table, hundreds of milliseconds under
+   * load, and every confirmation waited with it. So the checkpoint is taken on a thread of its
+   * own while applies go on: this call starts one (answering "none taken"), and the first call
+   * after it is published answers its index, from which Ratis purges the log. Ratis calls again
+   * after every round of applies while its snapshot index lags, which is cheap here.
+   */
   @Override
-  public long takeSnapshot() throws IOException {
+  public long takeSnapshot() {
+    CompletableFuture<Long> running = checkpointing;
+    if (running != null) {
+      if (!running.isDone()) {
+        return RaftLog.INVALID_LOG_INDEX;
+      }
+      checkpointing = null;
+      long taken = running.exceptionally(e -> RaftLog.INVALID_LOG_INDEX).join();
+      if (taken != RaftLog.INVALID_LOG_INDEX) {
+        return taken;
+      }
+    }
     TermIndex last = getLastAppliedTermIndex();
-    if (last == null || last.getIndex() < 0) {
+    if (last == null || last.getIndex() < retryAfterIndex) {
       return RaftLog.INVALID_LOG_INDEX;
     }
-    if (Files.exists(snapshots.directoryFor(last))) {
-      return last.getIndex();
+    synchronized (checkpointStart) {
+      if (getLifeCycleState() == LifeCycle.State.RUNNING && !checkpointer.isShutdown()) {
+        checkpointing = CompletableFuture.supplyAsync(() -> checkpointWhileApplying(last), checkpointer);
+      }
     }
-    Path scratch = snapshots.scratch();
-    var mark = replica.checkpoint(scratch.resolve(CheckpointSnapshots.STORE));
-    snapshots.publish(scratch, last, mark.logIndex());
-    snapshots.retain(2);
-    log.info("snapshot {} taken: batch {}", last, mark.batchNumber());
-    return last.getIndex();
+    return RaftLog.INVALID_LOG_INDEX;
+  }
+
+  /**
+   * Returns the published snapshot's log index, or INVALID_LOG_INDEX if there was nothing new.
+   * The snapshot is labelled with the later of the copy's applied mark (the last batch it holds)
+   * and {@code appliedBefore}, the last entry applied before the copy began: every entry up to
+   * that was in the store by then, and the entries after the mark carried no batch (read
+   * markers), so the copy is the state after it too. Without that a replica serving only reads
+   * would take a new checkpoint after every round of applies, each labelled as the last.
+   */
+  private long checkpointWhileApplying(TermIndex appliedBefore) {
+    Path scratch = null;
+    try {
+      scratch = snapshots.scratch();
+      var mark = replica.checkpoint(scratch.resolve(CheckpointSnapshots.STORE));
+      TermIndex at = mark.logIndex() >= appliedBefore.getIndex()
+          ? TermIndex.valueOf(mark.logTerm(), mark.logIndex()) : appliedBefore;
+      var latest = snapshots.getLatestSnapshot();
+      if (latest != null && latest.getIndex() >= at.getIndex()) {
+        snapshots.discard(scratch);
+        return RaftLog.INVALID_LOG_INDEX;
+      }
+      snapshots.publish(scratch, at, mark.logIndex());
+      snapshots.retain(2);
+      log.info("snapshot {} taken: batch {}", at, mark.batchNumber());
+      return at.getIndex();
+    } catch (IOException | RuntimeException e) {
+      // Not fatal: the log is kept until a later snapshot; a full disk or the like is retried
+      // after another snapshot's worth of entries, not in a loop.
+      retryAfterIndex = appliedBefore.getIndex() + snapshotEveryEntries;
+      log.warn("a snapshot failed, next try after log index {}: {}", retryAfterIndex, e.toString());
+      if (scratch != null) {
+        try {
+          snapshots.discard(scratch);
+        } catch (IOException | RuntimeException cleanup) {
+          log.warn("cannot remove the failed snapshot's scratch directory {}: {}", scratch, cleanup.toString());
+        }
+      }
+      return RaftLog.INVALID_LOG_INDEX;
+    }
+  }
+
+  /** Waits for a checkpoint in progress: the store must not be replaced or closed under it. */
+  private void awaitCheckpoint() {
+    CompletableFuture<Long> running = checkpointing;
+    if (running != null) {
+      running.exceptionally(e -> RaftLog.INVALID_LOG_INDEX).join();
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    synchronized (checkpointStart) {
+      checkpointer.shutdown();
+    }
+    try {
+      if (!checkpointer.awaitTermination(CLOSE_WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
+        log.warn("a snapshot still running after {} s: closing without it", CLOSE_WAIT_SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    super.close();
   }
 
   /** Ratis asserts PAUSED before it reloads an installed snapshot; the base class does nothing here. */
@@ -113,7 +205,10 @@ final class BulwarkStateMachine extends BaseStateMachine {
     if (getLifeCycleState() == LifeCycle.State.PAUSED) {
       return; // Ratis may pause again when it retries an installation
     }
-    getLifeCycle().transition(LifeCycle.State.PAUSING);
+    synchronized (checkpointStart) {
+      getLifeCycle().transition(LifeCycle.State.PAUSING);
+    }
+    awaitCheckpoint();
     getLifeCycle().transition(LifeCycle.State.PAUSED);
   }
 

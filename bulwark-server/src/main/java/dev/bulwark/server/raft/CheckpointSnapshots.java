@@ -36,6 +36,8 @@ final class CheckpointSnapshots implements StateMachineStorage {
 
   private volatile Path directory;
   private volatile FileListSnapshotInfo latest;
+  /** Scratch directories being written now (a checkpoint runs beside the applies): not abandoned. */
+  private final java.util.Set<Path> inUse = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   @Override
   public void init(RaftStorage storage) throws IOException {
@@ -45,7 +47,7 @@ final class CheckpointSnapshots implements StateMachineStorage {
   }
 
   /** Finds the newest complete snapshot again (after a restart, or after one was installed). */
-  FileListSnapshotInfo rescan() throws IOException {
+  synchronized FileListSnapshotInfo rescan() throws IOException {
     latest = null;
     Optional<Path> newest = snapshotDirs().stream().max(Comparator.comparing(CheckpointSnapshots::termIndex));
     if (newest.isPresent()) {
@@ -92,14 +94,26 @@ final class CheckpointSnapshots implements StateMachineStorage {
 
   /** A fresh scratch directory inside {@code sm/}, renamed into place when the snapshot is whole. */
   Path scratch() throws IOException {
-    return Files.createTempDirectory(directory, "incomplete-");
+    Path scratch = Files.createTempDirectory(directory, "incomplete-");
+    inUse.add(scratch);
+    return scratch;
   }
 
   /** Publishes a complete snapshot written into {@code scratch}. */
-  FileListSnapshotInfo publish(Path scratch, TermIndex ti, long batchLogIndex) throws IOException {
+  synchronized FileListSnapshotInfo publish(Path scratch, TermIndex ti, long batchLogIndex) throws IOException {
     Files.writeString(scratch.resolve(BATCH_LOG_INDEX), Long.toString(batchLogIndex), StandardCharsets.US_ASCII);
     Files.move(scratch, directoryFor(ti), StandardCopyOption.ATOMIC_MOVE);
+    inUse.remove(scratch);
     return rescan();
+  }
+
+  /** Removes a scratch directory whose snapshot was not published. */
+  void discard(Path scratch) throws IOException {
+    try {
+      FileTrees.delete(scratch);
+    } finally {
+      inUse.remove(scratch);
+    }
   }
 
   static long batchLogIndex(Path snapshotDir) throws IOException {
@@ -122,8 +136,11 @@ final class CheckpointSnapshots implements StateMachineStorage {
     // A new replica starts empty; nothing to format.
   }
 
-  /** Keeps the newest {@code keep} snapshots and removes older ones and abandoned scratch directories. */
-  void retain(int keep) throws IOException {
+  /**
+   * Keeps the newest {@code keep} snapshots and removes older ones and abandoned scratch
+   * directories (left by a crash), not the one a checkpoint is being written into.
+   */
+  synchronized void retain(int keep) throws IOException {
     List<Path> dirs = snapshotDirs();
     dirs.sort(Comparator.comparing(CheckpointSnapshots::termIndex).reversed());
     for (int i = keep; i < dirs.size(); i++) {
@@ -131,7 +148,7 @@ final class CheckpointSnapshots implements StateMachineStorage {
     }
     try (Stream<Path> entries = Files.list(directory)) {
       for (Path p : entries.toList()) {
-        if (p.getFileName().toString().startsWith("incomplete-")) {
+        if (p.getFileName().toString().startsWith("incomplete-") && !inUse.contains(p)) {
           FileTrees.delete(p);
         }
       }

@@ -131,7 +131,8 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
         throw new IllegalArgumentException("replica " + id + " is not a member of " + members.addresses().keySet());
       }
       int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
-      BulwarkStateMachine stateMachine = new BulwarkStateMachine(replica, new Leadership(), raft.entryBytesMax());
+      BulwarkStateMachine stateMachine = new BulwarkStateMachine(id, replica, new Leadership(), raft.entryBytesMax(),
+          raft.snapshotEveryEntries());
       this.server = RaftServer.newBuilder()
           .setServerId(RaftPeerId.valueOf(id))
           // A joining replica starts in an empty group; the configuration change brings it in.

@@ -62,7 +62,9 @@ class LedgerPipelineTest {
   void stop() {
     if (sequencer != null) {
       sequencer.close();
-      replicator.close();
+      if (replicator != null) {
+        replicator.close();
+      }
       replica.close();
       sequencer = null;
     }
@@ -373,5 +375,75 @@ class LedgerPipelineTest {
     }
     long batches = replica.applied().batchNumber() - batchesBefore;
     assertThat(batches).isBetween(1L, 5L);
+  }
+
+  /**
+   * A snapshot's checkpoint is taken while batches go on applying (the Raft updater no longer
+   * waits for it), so the applied mark it returns must be the one inside the copy: each copy,
+   * opened as a replica, holds exactly the state the live replica had after that mark.
+   */
+  @Test
+  void aCheckpointTakenWhileBatchesApplyHoldsExactlyTheStateAfterItsMark() throws Exception {
+    EngineConfig config = EngineConfig.defaults("test-operator");
+    replica = new Replica(StoreConfig.defaults(dir.resolve("live")), ledger, config, Durability.NO_SYNC);
+    java.util.Map<Long, EngineTables.Applied> markAfterBatch = new java.util.concurrent.ConcurrentHashMap<>();
+    ExecutorService applier = Executors.newSingleThreadExecutor();
+    long[] logIndex = {replica.applied().logIndex()};
+    Replicator recording = entry -> CompletableFuture.runAsync(() -> {
+      replica.apply(entry, ++logIndex[0], 1);
+      markAfterBatch.put(entry.batchNumber(), replica.applied());
+    }, applier);
+    sequencer = new Sequencer<>(ledger, config, replica, recording, OPERATOR, InstantSource.system());
+    Client admin = new Client("admin");
+    int accounts = 6;
+    List<SigningKey> owners = openFunded(admin, accounts, 1_000_000);
+
+    ExecutorService pool = Executors.newFixedThreadPool(accounts);
+    List<Future<?>> payers = new ArrayList<>();
+    for (int i = 0; i < accounts; i++) {
+      int from = i;
+      payers.add(pool.submit(() -> {
+        Client c = new Client("payer-" + from);
+        for (int n = 1; n <= 150; n++) {
+          LedgerRequest t = LedgerRequest.sign(
+              new LedgerOp.Transfer("acct-" + from, "acct-" + (from + 1 + n % (accounts - 1)) % accounts, 1, n),
+              owners.get(from));
+          applied(await(sequencer.submit(c.next(t))));
+        }
+        return null;
+      }));
+    }
+    List<Path> copies = new ArrayList<>();
+    List<EngineTables.Applied> marks = new ArrayList<>();
+    for (int k = 0; k < 40 && payers.stream().anyMatch(f -> !f.isDone()); k++) {
+      Path copy = dir.resolve("copy-" + k);
+      marks.add(replica.checkpoint(copy));
+      copies.add(copy);
+    }
+    for (Future<?> f : payers) {
+      f.get(120, TimeUnit.SECONDS);
+    }
+    pool.shutdown();
+    applier.shutdown();
+    assertThat(applier.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+    long last = replica.applied().batchNumber();
+    assertThat(marks.stream().map(EngineTables.Applied::batchNumber).distinct().count())
+        .as("checkpoints taken at different points of the load").isGreaterThan(1);
+    assertThat(marks.getFirst().batchNumber()).as("the first checkpoint was taken mid-load").isLessThan(last);
+
+    for (int k = 0; k < copies.size(); k++) {
+      EngineTables.Applied mark = marks.get(k);
+      assertThat(mark).as("copy %d: the live replica's mark after batch %d", k, mark.batchNumber())
+          .isEqualTo(markAfterBatch.get(mark.batchNumber()));
+      try (Replica copy = new Replica(StoreConfig.defaults(copies.get(k)), ledger, config, Durability.NO_SYNC)) {
+        assertThat(copy.applied()).isEqualTo(mark);
+        assertThat(copy.lastHead()).isEqualTo(EngineTables.HEADS.get(replica.objects().store(), mark.batchNumber()));
+        long total = 0;
+        for (int i = 0; i < accounts; i++) {
+          total += StateMirror.get(copy.objects().store(), Ledger.ACCOUNTS, "acct-" + i).orElseThrow().balance();
+        }
+        assertThat(total).as("copy %d conserves the money", k).isEqualTo(accounts * 1_000_000L);
+      }
+    }
   }
 }

@@ -22,6 +22,7 @@ import dev.bulwark.core.protocol.Outcome;
 import dev.bulwark.core.protocol.ResultEnvelope;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.nio.file.Files;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -403,6 +404,52 @@ class RaftClusterTest {
     long tookMs = (System.nanoTime() - restarted) / 1_000_000;
     assertThat(elected).as("the survivor, whose log is longer, leads").isNotNull();
     assertThat(tookMs).as("ms from the restart to a leader").isLessThan(4_000);
+  }
+
+  /**
+   * Snapshots are taken beside the applies and labelled by what the copy holds; reads append
+   * entries that change nothing (read markers), and a replica serving only reads must still
+   * move its snapshot on past them, not copy its store again after every round of applies.
+   */
+  @Test
+  void aSnapshotMovesPastEntriesThatCarryNoBatch() throws Exception {
+    raftSettings = RaftSettings.DEFAULT.withSnapshots(8, 16 << 10);
+    startCluster(3);
+    var leader = awaitLeader();
+    SigningKey owner = SigningKey.generate(new SplittableRandom(302));
+    applied(send(new ClientRequest(Bytes.utf8("snap"), 1, LedgerRequest.CODEC.encode(
+        LedgerRequest.sign(new LedgerOp.OpenAccount("acct-s", owner.publicKey()), owner)))));
+    leader = awaitLeader();
+    long lastBatch = leader.replica().applied().logIndex();
+    for (int i = 0; i < 40; i++) {
+      leader.readBarrier().get(10, TimeUnit.SECONDS);
+    }
+    Path leaderDir = dir.resolve(leader.id());
+    for (int i = 0; i < 500 && latestSnapshotIndex(leaderDir) <= lastBatch + 8; i++) {
+      leader.readBarrier().get(10, TimeUnit.SECONDS);
+      Thread.sleep(20);
+    }
+    assertThat(latestSnapshotIndex(leaderDir)).as("the leader's latest snapshot, past its last batch at %d", lastBatch)
+        .isGreaterThan(lastBatch + 8);
+    assertThat(leader.replica().applied().logIndex()).as("no batch was applied meanwhile").isEqualTo(lastBatch);
+  }
+
+  /** The log index of a replica's newest snapshot ({@code raft/GROUP/sm/snapshot.TERM_INDEX}), -1 if none. */
+  private static long latestSnapshotIndex(Path replicaDir) throws IOException {
+    long latest = -1;
+    try (var groups = Files.list(replicaDir.resolve("raft"))) {
+      for (Path sm : groups.map(g -> g.resolve("sm")).filter(Files::isDirectory).toList()) {
+        try (var entries = Files.list(sm)) {
+          for (Path p : entries.toList()) {
+            var m = java.util.regex.Pattern.compile("snapshot\\.\\d+_(\\d+)").matcher(p.getFileName().toString());
+            if (m.matches()) {
+              latest = Math.max(latest, Long.parseLong(m.group(1)));
+            }
+          }
+        }
+      }
+    }
+    return latest;
   }
 
   @Test

@@ -153,9 +153,15 @@ class SnapshotSendTest {
 
   /** The size of the files of a replica's newest snapshot ({@code snapshot.<term>_<index>}). */
   private static long latestSnapshotBytes(Path replicaDir) throws IOException {
-    List<Path> snapshots;
-    try (Stream<Path> paths = Files.walk(replicaDir.resolve("raft"))) {
-      snapshots = paths.filter(p -> p.getFileName().toString().matches("snapshot\\.\\d+_\\d+")).toList();
+    // Not a walk of the whole tree: a checkpoint may be under way beside it, in a scratch
+    // directory whose files come and go.
+    List<Path> snapshots = new java.util.ArrayList<>();
+    try (Stream<Path> groups = Files.list(replicaDir.resolve("raft"))) {
+      for (Path sm : groups.map(g -> g.resolve("sm")).filter(Files::isDirectory).toList()) {
+        try (Stream<Path> entries = Files.list(sm)) {
+          entries.filter(p -> p.getFileName().toString().matches("snapshot\\.\\d+_\\d+")).forEach(snapshots::add);
+        }
+      }
     }
     Path newest = snapshots.stream().max(Comparator.comparing((Path p) -> termIndex(p)[0])
         .thenComparing(p -> termIndex(p)[1])).orElseThrow();
