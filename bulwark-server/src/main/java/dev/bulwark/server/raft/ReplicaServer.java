@@ -365,8 +365,22 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   /** How long a read waits for its ReadIndex and for this replica to apply up to it. */
   static final long READ_BARRIER_TIMEOUT_MS = 3_000;
 
-  private final ClientId readClientId = ClientId.randomId();
-  private final java.util.concurrent.atomic.AtomicLong readCallIds = new java.util.concurrent.atomic.AtomicLong();
+  /**
+   * The caller of this replica's own requests to its Raft server, one per kind (ReadIndex, read
+   * marker, leadership hand-off): a client id and its next call id. Ratis' retry cache keys
+   * replies by the pair, so each kind counts its calls under an id of its own.
+   */
+  private record LocalCaller(ClientId client, java.util.concurrent.atomic.AtomicLong calls) {
+    LocalCaller() {
+      this(ClientId.randomId(), new java.util.concurrent.atomic.AtomicLong());
+    }
+
+    long nextCallId() {
+      return calls.incrementAndGet();
+    }
+  }
+
+  private final LocalCaller readIndexCaller = new LocalCaller();
 
   /**
    * Completes once this replica has applied every entry committed before the call, as a
@@ -395,28 +409,26 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     });
   }
 
-  private final ClientId markerClientId = ClientId.randomId();
-  private final java.util.concurrent.atomic.AtomicLong markerCallIds = new java.util.concurrent.atomic.AtomicLong();
+  private final LocalCaller readMarkerCaller = new LocalCaller();
   private final LeaderReadBarrier leaderReads = new LeaderReadBarrier(this::submitReadMarker);
 
   /** Appends an empty entry (which the state machine applies as nothing); completes once it is applied here. */
   private CompletableFuture<Void> submitReadMarker() {
-    return emptyRequest(markerClientId, markerCallIds, RaftClientRequest.writeRequestType());
+    return emptyRequest(readMarkerCaller, RaftClientRequest.writeRequestType());
   }
 
   /** A Raft ReadIndex: completes once this replica has applied up to the leader's commit index. */
   private CompletableFuture<Void> readIndex() {
-    return emptyRequest(readClientId, readCallIds, RaftClientRequest.readRequestType());
+    return emptyRequest(readIndexCaller, RaftClientRequest.readRequestType());
   }
 
   /** Submits an empty request of {@code type} to this replica's own Raft server; fails as its reply does. */
-  private CompletableFuture<Void> emptyRequest(ClientId client, java.util.concurrent.atomic.AtomicLong callIds,
-      RaftClientRequest.Type type) {
+  private CompletableFuture<Void> emptyRequest(LocalCaller caller, RaftClientRequest.Type type) {
     RaftClientRequest request = RaftClientRequest.newBuilder()
-        .setClientId(client)
+        .setClientId(caller.client())
         .setServerId(server.getId())
         .setGroupId(members.groupId())
-        .setCallId(callIds.incrementAndGet())
+        .setCallId(caller.nextCallId())
         .setMessage(Message.EMPTY)
         .setType(type)
         .build();
@@ -731,8 +743,8 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     log.warn("replica {}: follower {} answers but has not moved for {} s while this leader commits (Ratis 3.2.0"
         + " lost track of its log); handing leadership to {} so that a new leader replicates to it afresh",
         id, stalled, followerStallLimit(raft).toSeconds(), next);
-    var request = new org.apache.ratis.protocol.TransferLeadershipRequest(handOffClientId, server.getId(),
-        members.groupId(), handOffCallIds.incrementAndGet(), RaftPeerId.valueOf(next),
+    var request = new org.apache.ratis.protocol.TransferLeadershipRequest(handOffCaller.client(), server.getId(),
+        members.groupId(), handOffCaller.nextCallId(), RaftPeerId.valueOf(next),
         raft.electionTimeoutMax().multipliedBy(4).toMillis());
     try {
       server.transferLeadershipAsync(request).whenComplete((reply, failure) -> {
@@ -746,8 +758,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     }
   }
 
-  private final ClientId handOffClientId = ClientId.randomId();
-  private final java.util.concurrent.atomic.AtomicLong handOffCallIds = new java.util.concurrent.atomic.AtomicLong();
+  private final LocalCaller handOffCaller = new LocalCaller();
 
   private volatile MonitorWatchdog deadlockWatchdog;
 
@@ -788,6 +799,11 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
       server.close();
     } catch (IOException e) {
       log.warn("replica {}: closing its Raft server failed: {}", id, e.toString());
+    }
+    try {
+      raftWatch.join(30_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
     synchronized (stoppers) {
       for (Thread t : stoppers) {
