@@ -67,8 +67,8 @@ public final class Settings {
       "32MiB", "The largest batch entry; a larger batch is refused before it reaches the Raft log.");
   public static final Setting<Long> RAFT_SNAPSHOT_EVERY_ENTRIES = Setting.optional("raft.snapshotEveryEntries",
       longInteger(2, 1_000_000_000), "1024",
-      "A snapshot (a store checkpoint) every this many log entries; the log is purged behind it, as far as every "
-          + "follower has committed.");
+      "A snapshot (a store checkpoint, taken beside the applies, not between them) every this many log entries; "
+          + "the log is purged behind it, as far as every follower has committed.");
   public static final Setting<Long> RAFT_LOG_SEGMENT_BYTES = Setting.optional("raft.logSegmentBytes",
       size(16 * KIB, GIB), "8MiB", "A Raft log segment closes at this size; only closed segments are purged.");
 
