@@ -41,7 +41,12 @@ final class CheckpointSnapshots implements StateMachineStorage {
 
   @Override
   public void init(RaftStorage storage) throws IOException {
-    directory = storage.getStorageDir().getStateMachineDir().toPath();
+    init(storage.getStorageDir().getStateMachineDir().toPath());
+  }
+
+  /** Uses {@code stateMachineDir} (Ratis' {@code sm/}), creating it if missing. */
+  void init(Path stateMachineDir) throws IOException {
+    directory = stateMachineDir;
     Files.createDirectories(directory);
     rescan();
   }
@@ -49,7 +54,7 @@ final class CheckpointSnapshots implements StateMachineStorage {
   /** Finds the newest complete snapshot again (after a restart, or after one was installed). */
   synchronized FileListSnapshotInfo rescan() throws IOException {
     latest = null;
-    Optional<Path> newest = snapshotDirs().stream().max(Comparator.comparing(CheckpointSnapshots::termIndex));
+    Optional<Path> newest = newestIn(snapshotDirs(directory));
     if (newest.isPresent()) {
       TermIndex ti = termIndex(newest.get());
       latest = new FileListSnapshotInfo(files(newest.get()), ti.getTerm(), ti.getIndex());
@@ -57,7 +62,26 @@ final class CheckpointSnapshots implements StateMachineStorage {
     return latest;
   }
 
-  private List<Path> snapshotDirs() throws IOException {
+  /**
+   * The newest complete snapshot of a replica whose Raft directory is {@code raftDir}, for
+   * readers from outside (tests, tools); scratch directories of checkpoints under way are not
+   * snapshots.
+   */
+  static Optional<Path> newestUnder(Path raftDir) throws IOException {
+    List<Path> all = new ArrayList<>();
+    try (Stream<Path> groups = Files.list(raftDir)) {
+      for (Path sm : groups.map(g -> g.resolve("sm")).filter(Files::isDirectory).toList()) {
+        all.addAll(snapshotDirs(sm));
+      }
+    }
+    return newestIn(all);
+  }
+
+  private static Optional<Path> newestIn(List<Path> snapshotDirs) {
+    return snapshotDirs.stream().max(Comparator.comparing(CheckpointSnapshots::termIndex));
+  }
+
+  private static List<Path> snapshotDirs(Path directory) throws IOException {
     List<Path> out = new ArrayList<>();
     try (Stream<Path> entries = Files.list(directory)) {
       for (Path p : entries.toList()) {
@@ -69,7 +93,8 @@ final class CheckpointSnapshots implements StateMachineStorage {
     return out;
   }
 
-  private static TermIndex termIndex(Path snapshotDir) {
+  /** The term and index a snapshot directory is named for. */
+  static TermIndex termIndex(Path snapshotDir) {
     Matcher m = NAME.matcher(snapshotDir.getFileName().toString());
     if (!m.matches()) {
       throw new IllegalArgumentException("not a snapshot directory: " + snapshotDir);
@@ -87,16 +112,39 @@ final class CheckpointSnapshots implements StateMachineStorage {
     return out;
   }
 
+  /** The bytes of a snapshot's files. */
+  static long bytes(Path snapshotDir) throws IOException {
+    try (Stream<Path> paths = Files.walk(snapshotDir)) {
+      return paths.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+    }
+  }
+
   /** The directory a new snapshot at {@code ti} gets, once complete. */
   Path directoryFor(TermIndex ti) {
     return directory.resolve("snapshot." + ti.getTerm() + "_" + ti.getIndex());
   }
 
-  /** A fresh scratch directory inside {@code sm/}, renamed into place when the snapshot is whole. */
+  /**
+   * A fresh scratch directory inside {@code sm/}, renamed into place when the snapshot is whole.
+   * Its name is marked in use before the directory exists: the cleanup of abandoned scratch
+   * directories runs on Ratis' thread beside the checkpoint's, and once deleted a directory
+   * between its creation and its marking (a chaos run caught that: the checkpoint then failed).
+   */
   Path scratch() throws IOException {
-    Path scratch = Files.createTempDirectory(directory, "incomplete-");
-    inUse.add(scratch);
-    return scratch;
+    for (int attempt = 0; attempt < 16; attempt++) {
+      Path scratch = directory.resolve("incomplete-" + Long.toUnsignedString(java.util.concurrent.ThreadLocalRandom.current().nextLong()));
+      if (inUse.add(scratch)) {
+        try {
+          return Files.createDirectory(scratch);
+        } catch (java.nio.file.FileAlreadyExistsException taken) {
+          inUse.remove(scratch); // left by an earlier process: the cleanup removes it
+        } catch (IOException | RuntimeException e) {
+          inUse.remove(scratch);
+          throw e;
+        }
+      }
+    }
+    throw new IOException("no free scratch directory name in " + directory);
   }
 
   /** Publishes a complete snapshot written into {@code scratch}. */
@@ -141,7 +189,7 @@ final class CheckpointSnapshots implements StateMachineStorage {
    * directories (left by a crash), not the one a checkpoint is being written into.
    */
   synchronized void retain(int keep) throws IOException {
-    List<Path> dirs = snapshotDirs();
+    List<Path> dirs = snapshotDirs(directory);
     dirs.sort(Comparator.comparing(CheckpointSnapshots::termIndex).reversed());
     for (int i = keep; i < dirs.size(); i++) {
       FileTrees.delete(dirs.get(i));

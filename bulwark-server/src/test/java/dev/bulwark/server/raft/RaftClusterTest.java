@@ -22,7 +22,6 @@ import dev.bulwark.core.protocol.Outcome;
 import dev.bulwark.core.protocol.ResultEnvelope;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.nio.file.Files;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -436,20 +435,8 @@ class RaftClusterTest {
 
   /** The log index of a replica's newest snapshot ({@code raft/GROUP/sm/snapshot.TERM_INDEX}), -1 if none. */
   private static long latestSnapshotIndex(Path replicaDir) throws IOException {
-    long latest = -1;
-    try (var groups = Files.list(replicaDir.resolve("raft"))) {
-      for (Path sm : groups.map(g -> g.resolve("sm")).filter(Files::isDirectory).toList()) {
-        try (var entries = Files.list(sm)) {
-          for (Path p : entries.toList()) {
-            var m = java.util.regex.Pattern.compile("snapshot\\.\\d+_(\\d+)").matcher(p.getFileName().toString());
-            if (m.matches()) {
-              latest = Math.max(latest, Long.parseLong(m.group(1)));
-            }
-          }
-        }
-      }
-    }
-    return latest;
+    return CheckpointSnapshots.newestUnder(replicaDir.resolve("raft"))
+        .map(p -> CheckpointSnapshots.termIndex(p).getIndex()).orElse(-1L);
   }
 
   @Test

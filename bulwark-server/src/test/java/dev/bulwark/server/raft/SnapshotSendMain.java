@@ -5,7 +5,6 @@ import dev.bulwark.core.crypto.SigningKey;
 import dev.bulwark.core.protocol.ClientRequest;
 import dev.bulwark.core.protocol.Outcome;
 import dev.bulwark.server.engine.EngineConfig;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -15,7 +14,6 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 
 /**
  * A manual harness for measuring a leader's heap while it sends a large snapshot (docs/chaos.md,
@@ -112,18 +110,9 @@ public final class SnapshotSendMain {
   }
 
   private static String latestSnapshotBytes(Path replicaDir) throws Exception {
-    Path sm = replicaDir.resolve("raft");
-    try (Stream<Path> files = Files.walk(sm)) {
-      var snapshots = files.filter(p -> p.getFileName().toString().startsWith("snapshot.")).sorted().toList();
-      if (snapshots.isEmpty()) {
-        return "none";
-      }
-      Path latest = snapshots.getLast();
-      try (Stream<Path> in = Files.walk(latest)) {
-        long bytes = in.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
-        return latest.getFileName() + " " + (bytes >> 20) + " MiB";
-      }
-    }
+    var latest = CheckpointSnapshots.newestUnder(replicaDir.resolve("raft"));
+    return latest.isEmpty() ? "none"
+        : latest.get().getFileName() + " " + (CheckpointSnapshots.bytes(latest.get()) >> 20) + " MiB";
   }
 
   private static void replica(Path dir, ReplicaServer.Members members, String id) throws Exception {

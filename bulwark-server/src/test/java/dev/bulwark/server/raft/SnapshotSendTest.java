@@ -9,11 +9,9 @@ import dev.bulwark.core.protocol.ClientRequest;
 import dev.bulwark.core.protocol.Outcome;
 import dev.bulwark.server.engine.EngineConfig;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.InstantSource;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +19,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -153,25 +150,6 @@ class SnapshotSendTest {
 
   /** The size of the files of a replica's newest snapshot ({@code snapshot.<term>_<index>}). */
   private static long latestSnapshotBytes(Path replicaDir) throws IOException {
-    // Not a walk of the whole tree: a checkpoint may be under way beside it, in a scratch
-    // directory whose files come and go.
-    List<Path> snapshots = new java.util.ArrayList<>();
-    try (Stream<Path> groups = Files.list(replicaDir.resolve("raft"))) {
-      for (Path sm : groups.map(g -> g.resolve("sm")).filter(Files::isDirectory).toList()) {
-        try (Stream<Path> entries = Files.list(sm)) {
-          entries.filter(p -> p.getFileName().toString().matches("snapshot\\.\\d+_\\d+")).forEach(snapshots::add);
-        }
-      }
-    }
-    Path newest = snapshots.stream().max(Comparator.comparing((Path p) -> termIndex(p)[0])
-        .thenComparing(p -> termIndex(p)[1])).orElseThrow();
-    try (Stream<Path> files = Files.walk(newest)) {
-      return files.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
-    }
-  }
-
-  private static long[] termIndex(Path snapshotDir) {
-    String[] parts = snapshotDir.getFileName().toString().substring("snapshot.".length()).split("_");
-    return new long[] {Long.parseLong(parts[0]), Long.parseLong(parts[1])};
+    return CheckpointSnapshots.bytes(CheckpointSnapshots.newestUnder(replicaDir.resolve("raft")).orElseThrow());
   }
 }
