@@ -74,6 +74,12 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
           + "for clusters of versions before reads were linearizable.")
   boolean staleReadsOk;
 
+  @Option(names = "--min-free-mb", defaultValue = "2000", paramLabel = "MB",
+      description = "Stop the faults and the workload early, then heal and check as usual, when the free disk space where "
+          + "the history or the cluster is written falls below this many MB (default ${DEFAULT-VALUE}; 0: never). "
+          + "A long run writes about 0.5 MB per client and second.")
+  long minFreeMb;
+
   /** steady or brisk, in any case. */
   static final class PaceConverter implements CommandLine.ITypeConverter<FaultSchedule.Pace> {
     @Override
@@ -106,8 +112,9 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
     try {
       options = new ChaosRunner.Options(chosenSeed, length, pace, replicas, clients, Optional.ofNullable(existing),
           history != null ? history : Path.of("chaos-history-" + chosenSeed + ".jsonl"), keep,
-          staleReadsOk ? Checker.ReadRule.SNAPSHOT : Checker.ReadRule.LINEARIZABLE);
-    } catch (IllegalArgumentException e) {
+          staleReadsOk ? Checker.ReadRule.SNAPSHOT : Checker.ReadRule.LINEARIZABLE,
+          Math.multiplyExact(minFreeMb, 1_000_000L));
+    } catch (IllegalArgumentException | ArithmeticException e) {
       throw new UserError(e.getMessage());
     }
     PrintWriter out = spec.commandLine().getOut();

@@ -19,13 +19,18 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A cluster left without a leader after the faults healed (what the Ratis 3.2.0 step-down
+ * Chaos runs that end in trouble still end with a checked report.
+ *
+ * <p>A cluster left without a leader after the faults healed (what the Ratis 3.2.0 step-down
  * deadlock does, docs/chaos.md) must still get its final state read and checked, and the run
  * must fail for it rather than hang or end without a report. The test takes the leader away by
  * stopping every replica (SIGSTOP) once they converged; chaos then restarts them all, reads the
  * final state, and reports the liveness failure first, with the history otherwise passing the
- * checker. Slow (a cluster started and restarted, about a minute): run with
- * {@code -Dgroups=slow}.
+ * checker.
+ *
+ * <p>A run whose disk runs short stops its faults early and is healed and checked as usual.
+ *
+ * <p>Slow (clusters started and restarted, about a minute each): run with {@code -Dgroups=slow}.
  */
 @Tag("slow")
 class ChaosRecoveryTest {
@@ -36,7 +41,7 @@ class ChaosRecoveryTest {
   void aClusterWithoutALeaderAfterHealingIsRestartedCheckedAndFailed() throws Exception {
     Path history = dir.resolve("history.jsonl");
     var options = new ChaosRunner.Options(11, new FaultSchedule.Length.Faults(2), FaultSchedule.Pace.STEADY, 3, 2,
-        Optional.empty(), history, false, Checker.ReadRule.LINEARIZABLE);
+        Optional.empty(), history, false, Checker.ReadRule.LINEARIZABLE, 0);
     StringWriter text = new StringWriter();
     List<Long> stopped = new ArrayList<>();
     ChaosReport report = new ChaosRunner(options, new ChaosCommand(), new PrintWriter(text, true))
@@ -59,6 +64,36 @@ class ChaosRecoveryTest {
     for (long pid : stopped) {
       assertThat(ProcessHandle.of(pid).filter(ProcessHandle::isAlive)).as("stopped replica %d left behind", pid).isEmpty();
     }
+  }
+
+  /**
+   * A disk about to fill must not cost the run its verdict: once free space falls below the
+   * floor, the faults and the workload stop early, and the cluster is healed and checked as at
+   * a planned end. Free space is injected: plenty for the first few looks, then too little.
+   */
+  @Test
+  void aRunThatRunsShortOfDiskStopsEarlyAndStillChecks() throws Exception {
+    Path history = dir.resolve("history.jsonl");
+    var options = new ChaosRunner.Options(12, new FaultSchedule.Length.Faults(1_000), FaultSchedule.Pace.BRISK, 3, 2,
+        Optional.empty(), history, false, Checker.ReadRule.LINEARIZABLE, 2_000_000_000L);
+    StringWriter text = new StringWriter();
+    java.util.concurrent.atomic.AtomicInteger looks = new java.util.concurrent.atomic.AtomicInteger();
+    ChaosReport report = new ChaosRunner(options, new ChaosCommand(), new PrintWriter(text, true))
+        // two places (history, cluster) per look, a look every 5 s: about 20 s of faults
+        .diskSpace(place -> looks.incrementAndGet() <= 10 ? Long.MAX_VALUE : 1_000_000_000L)
+        .run();
+    String out = text.toString();
+
+    assertThat(out).doesNotContain("warning:").contains("stopping the faults and the workload early: free disk space for")
+        .contains("fell to 1,000 MB, below the floor of 2,000 MB");
+    assertThat(report.passed()).as(out).isTrue();
+    assertThat(report.notes()).as(out).anySatisfy(n -> assertThat(n).startsWith("the run ended early, after ")
+        .contains(" of 1000 planned faults: free disk space"));
+    long injected = History.read(history).stream().filter(e -> e instanceof History.FaultEvent f
+        && !f.kind().equals("restart") && !f.detail().startsWith("skipped")).count();
+    assertThat(injected).as(out).isPositive().isLessThan(1_000);
+    assertThat(History.read(history).stream().filter(e -> e instanceof History.Complete c
+        && c.completion().outcome() == History.Outcome.OK)).isNotEmpty();
   }
 
   private static void stop(ProcessHandle p) {

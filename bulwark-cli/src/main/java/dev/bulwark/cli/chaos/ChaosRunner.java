@@ -57,10 +57,14 @@ public final class ChaosRunner {
    * @param existing a running cluster's directory to use instead of starting one
    * @param keep keep the temporary cluster directory (logs) after the run
    * @param pace how densely faults follow each other
+   * @param minFreeBytes stop the faults and the workload early (then heal and check) below this much free disk; 0: never
    */
   public record Options(long seed, FaultSchedule.Length length, FaultSchedule.Pace pace, int replicas, int clients,
-      Optional<Path> existing, Path historyFile, boolean keep, Checker.ReadRule readRule) {
+      Optional<Path> existing, Path historyFile, boolean keep, Checker.ReadRule readRule, long minFreeBytes) {
     public Options {
+      if (minFreeBytes < 0) {
+        throw new IllegalArgumentException("the free-space floor is at least 0");
+      }
       if (replicas < 3 || replicas > 9) {
         throw new IllegalArgumentException("chaos needs 3 to 9 replicas (a majority must survive a fault)");
       }
@@ -77,6 +81,8 @@ public final class ChaosRunner {
   static final int SCHEDULE_PRINTED = 60;
   /** Ports of replicas in network namespaces: each has its own address, so the defaults are free. */
   static final int LAB_BASE_PORT = 7100;
+  /** How often the run looks at the free disk space. */
+  static final long DISK_CHECK_NANOS = 5_000_000_000L;
 
   private final Options options;
   private final ClusterControl control;
@@ -99,6 +105,10 @@ public final class ChaosRunner {
   private boolean partitionable;
   /** Runs once the replicas converged after healing, before the leader check (tests break the cluster here). */
   private java.util.function.Consumer<Map<String, ProcessHandle>> afterConverged = processes -> { };
+  private java.util.function.ToLongFunction<Path> diskSpace = DiskWatch::usableSpace;
+  private DiskWatch disk;
+  /** Why the faults and the workload stopped before their time (free disk space ran short), else null. */
+  private String stoppedEarly;
 
   public ChaosRunner(Options options, ClusterControl control, PrintWriter out) {
     this.options = options;
@@ -113,6 +123,12 @@ public final class ChaosRunner {
    */
   public ChaosRunner afterConverged(java.util.function.Consumer<Map<String, ProcessHandle>> hook) {
     this.afterConverged = java.util.Objects.requireNonNull(hook);
+    return this;
+  }
+
+  /** For tests: {@code usable} answers the usable bytes where a path is written, in place of its file store. */
+  public ChaosRunner diskSpace(java.util.function.ToLongFunction<Path> usable) {
+    this.diskSpace = java.util.Objects.requireNonNull(usable);
     return this;
   }
 
@@ -131,6 +147,9 @@ public final class ChaosRunner {
     if (schedule.size() > SCHEDULE_PRINTED) {
       out.printf("  ... and %,d more (--dry-run prints the whole schedule)%n", schedule.size() - SCHEDULE_PRINTED);
     }
+    disk = new DiskWatch(List.of(options.historyFile(),
+        options.existing().orElse(Path.of(System.getProperty("java.io.tmpdir")))), options.minFreeBytes(), diskSpace);
+    disk.shortFor(DiskWatch.estimateBytes(options.length(), runMillis(schedule), options.clients())).ifPresent(out::println);
     out.flush();
     partitionable = noPartitions.isEmpty();
     Thread hook = new Thread(this::cleanup, "bulwark-chaos-cleanup");
@@ -287,16 +306,16 @@ public final class ChaosRunner {
         // A number of faults was asked for: the run lasts until the injector has injected them
         // all, however much slow restarts delayed it, within a bound (each fault's waits are bounded).
         long bound = startNanos + runMillis(schedule) * FAULTS_RUN_STRETCH_MAX * 1_000_000;
-        while (System.nanoTime() < bound && injector.isAlive()) {
-          Thread.sleep(200);
+        if (awaitWithRoom(bound, injector::isAlive)) {
+          end = Math.min(bound, Math.max(end, System.nanoTime() + FaultSchedule.TAIL_MS * 1_000_000));
         }
-        end = Math.min(bound, Math.max(end, System.nanoTime() + FaultSchedule.TAIL_MS * 1_000_000));
       }
-      while (System.nanoTime() < end && injector.isAlive()) {
-        Thread.sleep(200);
+      if (stoppedEarly == null) {
+        awaitWithRoom(end, () -> true);
       }
-      while (System.nanoTime() < end) {
-        Thread.sleep(200);
+      if (stoppedEarly != null) {
+        out.println("stopping the faults and the workload early: " + stoppedEarly + "; healing and checking what ran");
+        out.flush();
       }
       stop.set(true);
       injector.interrupt(); // it may be waiting for a restarted replica or in a pause; it resumes what it paused
@@ -329,18 +348,43 @@ public final class ChaosRunner {
     long planned = schedule.stream().filter(t -> !(t.fault() instanceof Fault.RestartKilled)).count();
     long injected = events.stream().filter(e -> e instanceof History.FaultEvent f && !f.kind().equals("restart")
         && !f.kind().equals("error") && !f.detail().startsWith("skipped")).count();
-    if (injected < planned) {
+    if (injected < planned && stoppedEarly == null) {
       out.printf("injected %d of the %d planned faults: the others were skipped, or did not fit once slow restarts had "
           + "delayed the schedule%n", injected, planned);
     }
     ChaosReport report = Checker.check(events, state, Optional.of(operator), options.readRule());
-    if (liveness.isEmpty()) {
+    if (liveness.isEmpty() && stoppedEarly == null) {
       return report;
     }
     List<String> violations = new ArrayList<>(liveness);
     violations.addAll(report.violations());
+    List<String> notes = new ArrayList<>(report.notes());
+    if (stoppedEarly != null) {
+      notes.add("the run ended early, after " + injected + " of " + planned + " planned faults: " + stoppedEarly);
+    }
     return new ChaosReport(report.faults(), report.operations(), report.staleReads(), report.maxStaleBatches(),
-        report.failoverMillis(), violations, report.notes());
+        report.failoverMillis(), violations, notes);
+  }
+
+  /**
+   * Sleeps until {@code until} (System.nanoTime) or until {@code going} turns false, looking at
+   * the free disk space every few seconds; false, with {@link #stoppedEarly} set, when it fell
+   * below the floor first.
+   */
+  private boolean awaitWithRoom(long until, java.util.function.BooleanSupplier going) throws InterruptedException {
+    long nextCheck = System.nanoTime();
+    while (System.nanoTime() < until && going.getAsBoolean()) {
+      if (System.nanoTime() >= nextCheck) {
+        Optional<String> low = disk.belowFloor();
+        if (low.isPresent()) {
+          stoppedEarly = low.get();
+          return false;
+        }
+        nextCheck = System.nanoTime() + DISK_CHECK_NANOS;
+      }
+      Thread.sleep(200);
+    }
+    return true;
   }
 
   /** Stops every replica this run knows a process of (SIGKILL) and starts each again from its directory. */
