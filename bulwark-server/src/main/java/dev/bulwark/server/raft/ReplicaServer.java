@@ -764,18 +764,19 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
 
   /**
    * Watches for Ratis 3.2.0's step-down deadlock (RATIS-2345; see {@link MonitorWatchdog}):
-   * once a thread has held the Raft server's monitor while waiting for {@code limit},
-   * {@code onStuck} gets its stack. Only a restart clears that deadlock, so a process that
+   * once a thread has held the Raft server's monitor while waiting for {@code limit}, or for
+   * {@code stepDownLimit} in the deadlock's own stack, {@code onStuck} gets its stack. Only a restart clears that deadlock, so a process that
    * runs one replica ({@code bulwark serve}) halts there; replicas sharing a JVM (tests) do not
    * call this. A replica has one watchdog: a second call is a programming error.
    */
-  public synchronized void watchForRaftDeadlock(java.time.Duration limit, java.util.function.Consumer<String> onStuck) {
+  public synchronized void watchForRaftDeadlock(java.time.Duration limit, java.time.Duration stepDownLimit,
+      java.util.function.Consumer<String> onStuck) {
     if (deadlockWatchdog != null) {
       throw new IllegalStateException("replica " + id + " already watches for the Raft deadlock");
     }
     try {
       deadlockWatchdog = MonitorWatchdog.start(server.getDivision(members.groupId()), limit,
-          DEADLOCK_CHECK_EVERY, onStuck);
+          MonitorWatchdog::isRatisStepDownJoin, stepDownLimit, DEADLOCK_CHECK_EVERY, onStuck);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException("replica " + id + " has no Raft group to watch", e);
     }
@@ -783,9 +784,9 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
 
   /**
    * How often the deadlock watchdog takes a thread dump with locked monitors: a pause of about
-   * 2 to 4 ms at 100 to 300 threads (measured), so not often, and well below the limit.
+   * 2 to 4 ms at 100 to 300 threads (measured), so not often, and well below the limits.
    */
-  static final java.time.Duration DEADLOCK_CHECK_EVERY = java.time.Duration.ofSeconds(5);
+  static final java.time.Duration DEADLOCK_CHECK_EVERY = java.time.Duration.ofSeconds(2);
 
   @Override
   public void close() {

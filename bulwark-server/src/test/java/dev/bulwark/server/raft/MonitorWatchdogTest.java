@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -21,7 +22,8 @@ class MonitorWatchdogTest {
   final RaftServerLike server = new RaftServerLike();
   final AtomicLong now = new AtomicLong();
   final List<String> reports = new ArrayList<>();
-  final MonitorWatchdog watchdog = new MonitorWatchdog(server, LIMIT, Duration.ofSeconds(1), now::get, reports::add);
+  final MonitorWatchdog watchdog = new MonitorWatchdog(server, LIMIT, stack -> false, LIMIT, Duration.ofSeconds(1), now::get,
+      reports::add);
 
   @Test
   void aThreadParkedWhileHoldingTheMonitorPastTheLimitIsReportedOnce() throws Exception {
@@ -97,7 +99,8 @@ class MonitorWatchdogTest {
     CompletableFuture<String> report = new CompletableFuture<>();
     CompletableFuture<Void> never = new CompletableFuture<>();
     Thread stuck = holdWhileParked(never, "stuck-for-real");
-    MonitorWatchdog started = MonitorWatchdog.start(server, Duration.ofMillis(200), Duration.ofMillis(20), report::complete);
+    MonitorWatchdog started = MonitorWatchdog.start(server, Duration.ofMillis(200), stack -> false, Duration.ofMillis(200),
+        Duration.ofMillis(20), report::complete);
     try {
       assertThat(report.get(30, TimeUnit.SECONDS)).contains("\"stuck-for-real\"");
     } finally {
@@ -105,6 +108,52 @@ class MonitorWatchdogTest {
       never.complete(null);
       stuck.join(10_000);
     }
+  }
+
+  @Test
+  void theKnownDeadlocksStackIsReportedAfterItsShorterLimit() throws Exception {
+    Duration knownLimit = Duration.ofSeconds(8);
+    MonitorWatchdog knowing = new MonitorWatchdog(server, LIMIT,
+        stack -> Arrays.stream(stack).anyMatch(f -> f.getMethodName().equals("holdWhileParked")), knownLimit,
+        Duration.ofSeconds(1), now::get, reports::add);
+    MonitorWatchdog unknowing = new MonitorWatchdog(server, LIMIT, stack -> false, knownLimit, Duration.ofSeconds(1),
+        now::get, reports::add);
+    CompletableFuture<Void> never = new CompletableFuture<>();
+    Thread stepDown = holdWhileParked(never, "stepping-down");
+    try {
+      assertThat(knowing.check()).isFalse();
+      assertThat(unknowing.check()).isFalse();
+      now.addAndGet(knownLimit.toNanos() - 1);
+      assertThat(knowing.check()).as("just under the known stack's limit").isFalse();
+      now.addAndGet(1);
+      assertThat(knowing.check()).as("at the known stack's limit").isTrue();
+      assertThat(unknowing.check()).as("another stack waits for the full limit").isFalse();
+      assertThat(reports).singleElement().asString().contains("in the known deadlock's stack", "\"stepping-down\"");
+    } finally {
+      never.complete(null);
+      stepDown.join(10_000);
+    }
+  }
+
+  @Test
+  void ratisStepDownJoiningItsAppendersIsTheKnownStack() {
+    StackTraceElement park = frame("jdk.internal.misc.Unsafe", "park");
+    StackTraceElement join = frame("java.util.concurrent.CompletableFuture", "join");
+    StackTraceElement stepDown = frame("org.apache.ratis.server.impl.LeaderStateImpl", "stepDown");
+    StackTraceElement checkLeadership = frame("org.apache.ratis.server.impl.LeaderStateImpl", "checkLeadership");
+    StackTraceElement elsewhere = frame("org.apache.ratis.server.impl.RaftServerImpl", "changeToFollower");
+
+    // as the chaos run's watchdog report showed it (seed 1127, 2026-11-27)
+    assertThat(MonitorWatchdog.isRatisStepDownJoin(new StackTraceElement[] {park, join, stepDown, checkLeadership})).isTrue();
+    assertThat(MonitorWatchdog.isRatisStepDownJoin(new StackTraceElement[] {park, join, elsewhere, stepDown}))
+        .as("joined by other code, under a step-down").isFalse();
+    assertThat(MonitorWatchdog.isRatisStepDownJoin(new StackTraceElement[] {park, stepDown})).as("not joining").isFalse();
+    assertThat(MonitorWatchdog.isRatisStepDownJoin(new StackTraceElement[] {park, join})).as("no caller").isFalse();
+    assertThat(MonitorWatchdog.isRatisStepDownJoin(new StackTraceElement[0])).isFalse();
+  }
+
+  private static StackTraceElement frame(String cls, String method) {
+    return new StackTraceElement(cls, method, cls.substring(cls.lastIndexOf('.') + 1) + ".java", 1);
   }
 
   /** A thread that takes the server's monitor and parks on {@code until}, as Ratis' stepDown does; returns once it parks. */

@@ -321,8 +321,9 @@ class RaftClusterTest {
     startCluster(1);
     var leader = awaitLeader();
     List<String> reports = new java.util.concurrent.CopyOnWriteArrayList<>();
-    leader.watchForRaftDeadlock(java.time.Duration.ofSeconds(30), reports::add);
-    assertThatThrownBy(() -> leader.watchForRaftDeadlock(java.time.Duration.ofSeconds(30), reports::add))
+    leader.watchForRaftDeadlock(java.time.Duration.ofSeconds(30), java.time.Duration.ofSeconds(8), reports::add);
+    assertThatThrownBy(() -> leader.watchForRaftDeadlock(java.time.Duration.ofSeconds(30), java.time.Duration.ofSeconds(8),
+        reports::add))
         .isInstanceOf(IllegalStateException.class).hasMessageContaining("already watches");
     // The watched replica still serves.
     SigningKey owner = SigningKey.generate(new SplittableRandom(300));
