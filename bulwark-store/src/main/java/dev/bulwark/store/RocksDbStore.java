@@ -27,7 +27,7 @@ import org.rocksdb.WriteOptions;
 /** The default backend: one RocksDB database, one column family, keys prefixed by table id. */
 final class RocksDbStore implements KeyValueStore {
   static {
-    RocksDB.loadLibrary();
+    RocksDbNative.load();
   }
 
   private final Path directory;
