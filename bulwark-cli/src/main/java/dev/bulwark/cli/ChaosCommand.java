@@ -79,6 +79,8 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
           + "the history or the cluster is written falls below this many MB (default ${DEFAULT-VALUE}; 0: never). "
           + "A long run writes about 0.5 MB per client and second.")
   long minFreeMb;
+  /** A petabyte: more free space than any disk a run writes to, and far from overflowing in bytes. */
+  static final long MAX_MIN_FREE_MB = 1_000_000_000L;
 
   /** steady or brisk, in any case. */
   static final class PaceConverter implements CommandLine.ITypeConverter<FaultSchedule.Pace> {
@@ -108,13 +110,16 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
     if (existing != null) {
       ClusterCommand.replicaDirs(existing); // a usage error if it is not a cluster directory
     }
+    if (minFreeMb < 0 || minFreeMb > MAX_MIN_FREE_MB) {
+      throw new UserError("--min-free-mb is 0 to " + MAX_MIN_FREE_MB + ", not " + minFreeMb);
+    }
     ChaosRunner.Options options;
     try {
       options = new ChaosRunner.Options(chosenSeed, length, pace, replicas, clients, Optional.ofNullable(existing),
           history != null ? history : Path.of("chaos-history-" + chosenSeed + ".jsonl"), keep,
           staleReadsOk ? Checker.ReadRule.SNAPSHOT : Checker.ReadRule.LINEARIZABLE,
-          Math.multiplyExact(minFreeMb, 1_000_000L));
-    } catch (IllegalArgumentException | ArithmeticException e) {
+          minFreeMb * 1_000_000L);
+    } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }
     PrintWriter out = spec.commandLine().getOut();

@@ -177,6 +177,22 @@ class CommandLineTest {
   }
 
   @Test
+  void chaosRefusesOptionsOutOfRangeBeforeStartingAnything() {
+    Run both = run("chaos", "--duration", "60", "--faults", "10");
+    assertThat(both.exit()).isEqualTo(2);
+    assertThat(both.err()).contains("give --duration or --faults, not both");
+    Run negative = run("chaos", "--faults", "10", "--min-free-mb", "-1");
+    assertThat(negative.exit()).isEqualTo(2);
+    assertThat(negative.err()).contains("--min-free-mb is 0 to 1000000000, not -1");
+    Run huge = run("chaos", "--faults", "10", "--min-free-mb", "9223372036854775807");
+    assertThat(huge.exit()).isEqualTo(2);
+    assertThat(huge.err()).contains("--min-free-mb is 0 to 1000000000, not 9223372036854775807");
+    Run faults = run("chaos", "--faults", "0");
+    assertThat(faults.exit()).isEqualTo(2);
+    assertThat(faults.err()).contains("a chaos run injects 1 to 10000 faults, not 0");
+  }
+
+  @Test
   void everySubcommandHasHelp() {
     for (String[] args : new String[][] {{"--help"}, {"demo", "--help"}, {"tour", "--help"}, {"cluster", "init", "--help"}, {"cluster", "up", "--help"},
         {"cluster", "status", "--help"}, {"cluster", "down", "--help"}, {"serve", "--help"},

@@ -339,7 +339,7 @@ public final class Backups {
       throws IOException {
     Path group = dataDir.resolve("raft").resolve(members.groupId().getUuid().toString());
     Path sm = Files.createDirectories(group.resolve("sm"));
-    Path scratch = Files.createTempDirectory(sm, "incomplete-");
+    Path scratch = Files.createTempDirectory(sm, CheckpointSnapshots.SCRATCH_PREFIX);
     Path store = Files.createDirectories(scratch.resolve(CheckpointSnapshots.STORE));
     try (ZipFile zip = new ZipFile(zipFile.toFile(), StandardCharsets.UTF_8)) {
       for (FileEntry f : manifest.files()) {
@@ -350,7 +350,7 @@ public final class Backups {
     }
     Files.writeString(scratch.resolve(CheckpointSnapshots.BATCH_LOG_INDEX), Long.toString(manifest.logIndex()),
         StandardCharsets.US_ASCII);
-    Files.move(scratch, sm.resolve("snapshot." + manifest.logTerm() + "_" + manifest.logIndex()),
+    Files.move(scratch, sm.resolve(CheckpointSnapshots.directoryName(manifest.logTerm(), manifest.logIndex())),
         StandardCopyOption.ATOMIC_MOVE);
     // Ratis' metadata file (java.util.Properties, "term" and "votedFor"): see the class comment.
     Path current = Files.createDirectories(group.resolve("current"));

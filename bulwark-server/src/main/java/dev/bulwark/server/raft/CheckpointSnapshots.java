@@ -33,6 +33,8 @@ final class CheckpointSnapshots implements StateMachineStorage {
   private static final Pattern NAME = Pattern.compile("snapshot\\.(\\d+)_(\\d+)");
   static final String STORE = "store";
   static final String BATCH_LOG_INDEX = "batch-log-index";
+  /** What a scratch directory's name starts with: such a directory is never a snapshot. */
+  static final String SCRATCH_PREFIX = "incomplete-";
 
   private volatile Path directory;
   private volatile FileListSnapshotInfo latest;
@@ -121,7 +123,12 @@ final class CheckpointSnapshots implements StateMachineStorage {
 
   /** The directory a new snapshot at {@code ti} gets, once complete. */
   Path directoryFor(TermIndex ti) {
-    return directory.resolve("snapshot." + ti.getTerm() + "_" + ti.getIndex());
+    return directory.resolve(directoryName(ti.getTerm(), ti.getIndex()));
+  }
+
+  /** The name of a snapshot's directory inside {@code sm/}, as {@link #termIndex} reads it back. */
+  static String directoryName(long term, long index) {
+    return "snapshot." + term + "_" + index;
   }
 
   /**
@@ -132,7 +139,7 @@ final class CheckpointSnapshots implements StateMachineStorage {
    */
   Path scratch() throws IOException {
     for (int attempt = 0; attempt < 16; attempt++) {
-      Path scratch = directory.resolve("incomplete-" + Long.toUnsignedString(java.util.concurrent.ThreadLocalRandom.current().nextLong()));
+      Path scratch = directory.resolve(SCRATCH_PREFIX + Long.toUnsignedString(java.util.concurrent.ThreadLocalRandom.current().nextLong()));
       if (inUse.add(scratch)) {
         try {
           return Files.createDirectory(scratch);
@@ -196,7 +203,7 @@ final class CheckpointSnapshots implements StateMachineStorage {
     }
     try (Stream<Path> entries = Files.list(directory)) {
       for (Path p : entries.toList()) {
-        if (p.getFileName().toString().startsWith("incomplete-") && !inUse.contains(p)) {
+        if (p.getFileName().toString().startsWith(SCRATCH_PREFIX) && !inUse.contains(p)) {
           FileTrees.delete(p);
         }
       }

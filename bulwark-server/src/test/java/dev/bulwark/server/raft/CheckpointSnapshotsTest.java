@@ -17,7 +17,7 @@ class CheckpointSnapshotsTest {
   @Test
   void theCleanupRemovesOldSnapshotsAndAbandonedScratchButNotAScratchInUse() throws Exception {
     Path sm = dir.resolve("raft").resolve("group").resolve("sm");
-    Files.createDirectories(sm.resolve("incomplete-12345")); // left by a process that was killed mid-checkpoint
+    Files.createDirectories(sm.resolve(CheckpointSnapshots.SCRATCH_PREFIX + "12345")); // left by a process that was killed mid-checkpoint
     CheckpointSnapshots snapshots = new CheckpointSnapshots();
     snapshots.init(sm);
     for (long index = 10; index <= 30; index += 10) {
@@ -29,7 +29,7 @@ class CheckpointSnapshotsTest {
 
     snapshots.retain(2);
 
-    assertThat(sm.resolve("incomplete-12345")).doesNotExist();
+    assertThat(sm.resolve(CheckpointSnapshots.SCRATCH_PREFIX + "12345")).doesNotExist();
     assertThat(writing).isDirectory();
     assertThat(sm.resolve("snapshot.1_10")).doesNotExist();
     assertThat(sm.resolve("snapshot.1_20")).isDirectory();
