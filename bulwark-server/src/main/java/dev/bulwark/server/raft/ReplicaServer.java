@@ -210,6 +210,8 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
 
   static RaftProperties properties(Path raftDir, int port, RaftSettings raft) {
     RaftProperties p = new RaftProperties();
+    // gRPC, with a bound on how long a step-down waits for a log appender (RATIS-2345).
+    org.apache.ratis.RaftConfigKeys.Rpc.setType(p, new BoundedStopGrpc());
     RaftServerConfigKeys.setStorageDir(p, List.of(raftDir.toFile()));
     GrpcConfigKeys.Server.setPort(p, port);
     RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(raft.electionTimeoutMin().toMillis(), TimeUnit.MILLISECONDS));

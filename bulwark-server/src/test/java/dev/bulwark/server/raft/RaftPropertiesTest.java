@@ -16,6 +16,17 @@ class RaftPropertiesTest {
   @TempDir Path dir;
 
   @Test
+  void theTransportIsGrpcWithABoundOnHowLongAStepDownWaitsForAnAppender() {
+    var properties = ReplicaServer.properties(dir, 0, RaftSettings.DEFAULT);
+    // Ratis reads the type back as a name and instantiates the class it names.
+    var type = org.apache.ratis.RaftConfigKeys.Rpc.type(properties, ignored -> { });
+    assertThat(type).isInstanceOf(BoundedStopGrpc.class);
+    var factory = type.newFactory(new org.apache.ratis.conf.Parameters());
+    assertThat(factory).isInstanceOf(BoundedStopGrpc.Factory.class);
+    assertThat(factory.getRpcType()).isEqualTo(org.apache.ratis.rpc.SupportedRpcType.GRPC);
+  }
+
+  @Test
   void aLeaderKeepsCallingADownFollowerWellWithinTheElectionTimeout() {
     var properties = ReplicaServer.properties(dir, 0, RaftSettings.DEFAULT);
     String policy = RaftServerConfigKeys.Log.Appender.retryPolicy(properties);
