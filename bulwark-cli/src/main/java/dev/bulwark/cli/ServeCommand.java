@@ -78,17 +78,23 @@ final class ServeCommand implements Runnable {
 
   @Override
   public void run() {
+    // How long a start takes, by part, goes into the start line: a restarted replica is out of
+    // the majority until it is up, and chaos runs saw starts of 10 s and more under load.
+    long jvmMs = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
+    long runStarted = System.nanoTime();
     // Every setting is parsed and checked (and every key file read) before anything opens.
     ReplicaSettings s = ReplicaSettings.read(config);
     SigningKey operatorKey = KeyFiles.readPrivateKey(s.operatorKey());
     Ledger ledger = new Ledger(KeyFiles.readPublicKey(s.adminPublicKey()));
     Path dir = config.toAbsolutePath().getParent();
     var members = new ReplicaServer.Members(s.cluster(), s.raftPeers(), clientEndpoints(s));
+    long replicaStarting = System.nanoTime();
     var replica = join && !java.nio.file.Files.exists(dir.resolve("data"))
         ? ReplicaServer.<LedgerRequest, LedgerResult>join(s.id(), members, dir.resolve("data"), ledger, s.engine(),
             s.raft(), operatorKey, InstantSource.system(), s.storeCacheBytesMax())
         : ReplicaServer.<LedgerRequest, LedgerResult>start(s.id(), members, dir.resolve("data"), ledger, s.engine(),
             s.raft(), operatorKey, InstantSource.system(), s.storeCacheBytesMax());
+    long replicaStarted = System.nanoTime();
     replica.watchForRaftDeadlock(RAFT_DEADLOCK_LIMIT, RAFT_STEP_DOWN_JOIN_LIMIT, report -> {
       System.err.println("bulwark: replica " + s.id() + " is stuck in a Ratis deadlock (RATIS-2345) that only a restart "
           + "clears; exiting with status " + RAFT_DEADLOCK_EXIT_STATUS + " for its supervisor to restart it. " + report);
@@ -129,9 +135,13 @@ final class ServeCommand implements Runnable {
       throw e;
     }
     PrintWriter out = spec.commandLine().getOut();
-    out.printf("replica %s of cluster '%s': clients on %s:%d, Raft on %s, dashboard and admin API on http://%s:%d/%n", s.id(),
+    long up = System.nanoTime();
+    out.printf("replica %s of cluster '%s': clients on %s:%d, Raft on %s, dashboard and admin API on http://%s:%d/ "
+            + "(up in %d ms: JVM %d, settings and keys %d, store and Raft %d, client and admin servers %d)%n", s.id(),
         s.cluster(), ingress.address().getHostString(), ingress.address().getPort(), s.raftPeers().get(s.id()),
-        admin.address().getHostString(), admin.address().getPort());
+        admin.address().getHostString(), admin.address().getPort(), jvmMs + (up - runStarted) / 1_000_000, jvmMs,
+        (replicaStarting - runStarted) / 1_000_000, (replicaStarted - replicaStarting) / 1_000_000,
+        (up - replicaStarted) / 1_000_000);
     out.flush();
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -122,9 +122,11 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     this.operatorKey = operatorKey;
     this.clock = clock;
     DataFormat.checkOrCreate(directory);
+    long opening = System.nanoTime();
     // Raft's log is durable on a majority and replayed past the persisted applied mark.
     this.replica = new Replica(StoreConfig.defaults(directory.resolve("store")).withDurability(Durability.NO_SYNC)
         .withCacheBytesMax(storeCacheBytesMax), app, config, Durability.NO_SYNC);
+    long raftStarting = System.nanoTime();
     try {
       String address = members.addresses().get(id);
       if (address == null) {
@@ -143,6 +145,8 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
           .setOption(RaftStorage.StartupOption.RECOVER)
           .build();
       server.start();
+      log.info("replica {}: store opened in {} ms (batch {}), Raft server started in {} ms", id,
+          (raftStarting - opening) / 1_000_000, replica.applied().batchNumber(), (System.nanoTime() - raftStarting) / 1_000_000);
     } catch (IOException | RuntimeException e) {
       replica.close();
       throw e;
