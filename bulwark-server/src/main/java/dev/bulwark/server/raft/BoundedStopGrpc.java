@@ -4,21 +4,27 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.grpc.GrpcFactory;
 import org.apache.ratis.grpc.server.GrpcLogAppender;
+import org.apache.ratis.proto.RaftProtos.AppendEntriesRequestProto;
 import org.apache.ratis.rpc.RpcType;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.leader.FollowerInfo;
 import org.apache.ratis.server.leader.LeaderState;
 import org.apache.ratis.server.leader.LogAppender;
+import org.apache.ratis.server.raftlog.RaftLogIOException;
 import org.apache.ratis.util.LifeCycle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Ratis' gRPC transport with one change: a leader's log appender counts as stopped at most
- * {@link #STOP_LIMIT} after it was asked to stop, whether or not its thread has left yet.
+ * Ratis' gRPC transport with two changes to a leader's log appenders: one counts as stopped at
+ * most {@link #STOP_LIMIT} after it was asked to stop, whether or not its thread has left yet;
+ * and one whose append fails Ratis' own check only because the follower's next index moved
+ * while it was built builds it again instead of failing (see {@link Appender}).
  *
  * <p>Why: in Ratis 3.2.0 a leader steps down on its event thread while holding the Raft server's
  * monitor, and waits there without a limit for every appender thread to end. An appender that
@@ -77,13 +83,33 @@ public final class BoundedStopGrpc implements RpcType {
     }
   }
 
-  /** Ratis' gRPC appender, whose stop gives up waiting after a limit. */
+  /**
+   * Ratis' gRPC appender, whose stop gives up waiting after a limit, and which builds an append
+   * again when Ratis' own check fails it because the follower's next index moved meanwhile.
+   */
   static class Appender extends GrpcLogAppender {
     private final Duration stopLimit;
 
     Appender(RaftServer.Division server, LeaderState leader, FollowerInfo follower, Duration stopLimit) {
       super(server, leader, follower);
       this.stopLimit = stopLimit;
+    }
+
+    /**
+     * Ratis 3.2.0 reads the follower's next index twice while it builds an append (for the entry
+     * before the first one sent, then for the first one sent), and the thread that handles the
+     * follower's answers may move it in between. The two then disagree and the request fails
+     * Ratis' own check ({@code Previous = (t:57, i:108780) but firstIndex = 108782}, 14 times in
+     * one chaos run). That ends the appender, and the one Ratis builds in its place starts with
+     * an empty view of the follower, so it first sends the follower a whole snapshot, hundreds of
+     * megabytes, which is also where the step-down deadlock above begins. Built again once the
+     * index has moved, the request is consistent.
+     */
+    @Override
+    public AppendEntriesRequestProto newAppendEntriesRequest(long callId, boolean heartbeat) throws RaftLogIOException {
+      return againIfMoved(() -> super.newAppendEntriesRequest(callId, heartbeat), getFollower()::getNextIndex,
+          failure -> log.info("{}: built an append again: the follower's next index moved while it was built ({})", this,
+              failure.getMessage()));
     }
 
     @Override
@@ -94,9 +120,40 @@ public final class BoundedStopGrpc implements RpcType {
     }
   }
 
+  /** Builds something that may throw {@code E}. */
+  @FunctionalInterface
+  interface Build<T, E extends Exception> {
+    T build() throws E;
+  }
+
+  /** How often an append is built in all when the follower's next index keeps moving. */
+  static final int BUILDS_MAX = 3;
+
+  /**
+   * {@code build}'s result. When it fails Ratis' consistency check (an {@link
+   * IllegalStateException}) and {@code nextIndex} moved during it, it is built again (at most
+   * {@link #BUILDS_MAX} times in all), and {@code onAgain} hears why; a failure with the index
+   * unmoved is a real inconsistency and is thrown.
+   */
+  static <T, E extends Exception> T againIfMoved(Build<T, E> build, LongSupplier nextIndex,
+      Consumer<IllegalStateException> onAgain) throws E {
+    for (int builds = 1; ; builds++) {
+      long before = nextIndex.getAsLong();
+      try {
+        return build.build();
+      } catch (IllegalStateException failure) {
+        if (builds >= BUILDS_MAX || nextIndex.getAsLong() == before) {
+          throw failure;
+        }
+        onAgain.accept(failure);
+      }
+    }
+  }
+
   /**
    * {@code stopping}, or {@link LifeCycle.State#CLOSING} once {@code limit} has passed without
-   * it, in which case {@code onGiveUp} runs once.
+   * it, in which case {@code onGiveUp} runs once, first (if the stop ends just then, it may run
+   * and the stop's own state be the answer).
    */
   static CompletableFuture<LifeCycle.State> within(CompletableFuture<LifeCycle.State> stopping, Duration limit,
       Runnable onGiveUp) {
@@ -112,9 +169,11 @@ public final class BoundedStopGrpc implements RpcType {
       }
     });
     // Run on the JDK's delay thread itself, not a pool that may be full.
+    // onGiveUp runs before the stop counts as done, so its word comes before what follows the stop.
     CompletableFuture.delayedExecutor(limit.toNanos(), TimeUnit.NANOSECONDS, Runnable::run).execute(() -> {
-      if (bounded.complete(LifeCycle.State.CLOSING)) {
+      if (!bounded.isDone()) {
         onGiveUp.run();
+        bounded.complete(LifeCycle.State.CLOSING);
       }
     });
     return bounded;

@@ -84,6 +84,45 @@ class BoundedStopGrpcTest {
         .hasRootCauseMessage("appender broke");
   }
 
+  @Test
+  void anAppendThatFailsItsCheckWhileTheNextIndexMovesIsBuiltAgain() {
+    java.util.concurrent.atomic.AtomicLong nextIndex = new java.util.concurrent.atomic.AtomicLong(100);
+    AtomicInteger builds = new AtomicInteger();
+    List<String> again = new ArrayList<>();
+    String built = BoundedStopGrpc.againIfMoved(() -> {
+      if (builds.incrementAndGet() == 1) {
+        nextIndex.set(103); // an answer moved it between Ratis' two reads
+        throw new IllegalStateException("Previous = (t:5, i:99) but firstIndex = 103");
+      }
+      return "append from " + nextIndex.get();
+    }, nextIndex::get, e -> again.add(e.getMessage()));
+    assertThat(built).isEqualTo("append from 103");
+    assertThat(builds).hasValue(2);
+    assertThat(again).containsExactly("Previous = (t:5, i:99) but firstIndex = 103");
+  }
+
+  @Test
+  void aFailedCheckWithTheNextIndexUnmovedIsThrown() {
+    AtomicInteger builds = new AtomicInteger();
+    assertThatThrownBy(() -> BoundedStopGrpc.againIfMoved(() -> {
+      builds.incrementAndGet();
+      throw new IllegalStateException("Previous = (t:5, i:99) but firstIndex = 101");
+    }, () -> 101L, e -> { })).isInstanceOf(IllegalStateException.class).hasMessageContaining("firstIndex = 101");
+    assertThat(builds).hasValue(1);
+  }
+
+  @Test
+  void anIndexThatKeepsMovingGetsALimitedNumberOfBuilds() {
+    java.util.concurrent.atomic.AtomicLong nextIndex = new java.util.concurrent.atomic.AtomicLong();
+    AtomicInteger builds = new AtomicInteger();
+    assertThatThrownBy(() -> BoundedStopGrpc.againIfMoved(() -> {
+      builds.incrementAndGet();
+      nextIndex.incrementAndGet();
+      throw new IllegalStateException("moved again");
+    }, nextIndex::get, e -> { })).isInstanceOf(IllegalStateException.class);
+    assertThat(builds).hasValue(BoundedStopGrpc.BUILDS_MAX);
+  }
+
   // ---------------------------------------------------------------- RATIS-2345 on real servers
 
   /** The transport of the servers below: Bulwark's, with one appender that can be held. */
