@@ -9,10 +9,25 @@ import java.util.Map;
  * stale, failover times, and the violations, first one first. PASS when there are none.
  *
  * @param failoverMillis per leader fault kind, the time from each fault to the first confirmed write invoked after it
+ * @param restarts how long restarted replicas took to catch up, when the run restarted any
  */
 public record ChaosReport(Map<String, Integer> faults, Map<String, Map<History.Outcome, Integer>> operations,
     int staleReads, long maxStaleBatches, Map<String, List<Long>> failoverMillis, List<String> violations,
-    List<String> notes) {
+    List<String> notes, Restarts restarts) {
+
+  /**
+   * Restarts of killed replicas: for each one that caught up, the time from its restart until
+   * it had applied the log to close behind the leader; and how many did not within the wait.
+   * A replica out for that long leaves the cluster one failure from a standstill, and in a long
+   * run restarts take most of the time.
+   */
+  public record Restarts(List<Long> caughtUpMillis, int notCaughtUp, long waitMillis) {
+    public static final Restarts NONE = new Restarts(List.of(), 0, 0);
+
+    public Restarts {
+      caughtUpMillis = List.copyOf(caughtUpMillis);
+    }
+  }
 
   public ChaosReport {
     faults = Map.copyOf(faults);
@@ -20,6 +35,12 @@ public record ChaosReport(Map<String, Integer> faults, Map<String, Map<History.O
     failoverMillis = Map.copyOf(failoverMillis);
     violations = List.copyOf(violations);
     notes = List.copyOf(notes);
+  }
+
+  /** A report of what the history shows, before the runner adds what only it saw. */
+  public ChaosReport(Map<String, Integer> faults, Map<String, Map<History.Outcome, Integer>> operations, int staleReads,
+      long maxStaleBatches, Map<String, List<Long>> failoverMillis, List<String> violations, List<String> notes) {
+    this(faults, operations, staleReads, maxStaleBatches, failoverMillis, violations, notes, Restarts.NONE);
   }
 
   public boolean passed() {
@@ -55,10 +76,23 @@ public record ChaosReport(Map<String, Integer> faults, Map<String, Map<History.O
       if (times.isEmpty()) {
         out.printf("  %-18s no confirmation followed%n", kind);
       } else {
-        out.printf("  %-18s n=%d  p50 %,d ms  max %,d ms%n", kind, times.size(), percentile(times, 50),
-            times.stream().mapToLong(Long::longValue).max().orElseThrow());
+        out.printf("  %-18s n=%d  p50 %,d ms  p90 %,d ms  max %,d ms%n", kind, times.size(), percentile(times, 50),
+            percentile(times, 90), times.stream().mapToLong(Long::longValue).max().orElseThrow());
       }
     });
+    List<Long> back = restarts.caughtUpMillis();
+    if (!back.isEmpty() || restarts.notCaughtUp() > 0) {
+      out.print("restarts (restart to caught up with the leader):");
+      if (!back.isEmpty()) {
+        out.printf(" n=%d  p50 %,d ms  p90 %,d ms  max %,d ms", back.size(), percentile(back, 50), percentile(back, 90),
+            back.stream().mapToLong(Long::longValue).max().orElseThrow());
+      }
+      if (restarts.notCaughtUp() > 0) {
+        out.printf("%s%d not within %,d s", back.isEmpty() ? " " : "; ", restarts.notCaughtUp(),
+            restarts.waitMillis() / 1000);
+      }
+      out.println();
+    }
     notes.forEach(n -> out.println("note: " + n));
     if (passed()) {
       out.println("PASS");

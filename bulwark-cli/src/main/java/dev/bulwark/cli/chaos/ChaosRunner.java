@@ -40,6 +40,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
@@ -109,6 +110,9 @@ public final class ChaosRunner {
   private DiskWatch disk;
   /** Why the faults and the workload stopped before their time (free disk space ran short), else null. */
   private String stoppedEarly;
+  /** How long each restarted replica took to catch up, and how many did not within {@link #CATCH_UP_WAIT}. */
+  private final List<Long> caughtUpMillis = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final AtomicInteger notCaughtUp = new AtomicInteger();
 
   public ChaosRunner(Options options, ClusterControl control, PrintWriter out) {
     this.options = options;
@@ -353,9 +357,7 @@ public final class ChaosRunner {
           + "delayed the schedule%n", injected, planned);
     }
     ChaosReport report = Checker.check(events, state, Optional.of(operator), options.readRule());
-    if (liveness.isEmpty() && stoppedEarly == null) {
-      return report;
-    }
+    ChaosReport.Restarts restarts = new ChaosReport.Restarts(caughtUpMillis, notCaughtUp.get(), CATCH_UP_WAIT.toMillis());
     List<String> violations = new ArrayList<>(liveness);
     violations.addAll(report.violations());
     List<String> notes = new ArrayList<>(report.notes());
@@ -363,7 +365,7 @@ public final class ChaosRunner {
       notes.add("the run ended early, after " + injected + " of " + planned + " planned faults: " + stoppedEarly);
     }
     return new ChaosReport(report.faults(), report.operations(), report.staleReads(), report.maxStaleBatches(),
-        report.failoverMillis(), violations, notes);
+        report.failoverMillis(), violations, notes, restarts);
   }
 
   /**
@@ -477,9 +479,15 @@ public final class ChaosRunner {
           restart(id);
           history.append(new History.FaultEvent(history.now(), fault.kind(), id, "started again"));
           // The next fault waits until the replica is back, so that at most one is out at a time.
-          boolean back = awaitCaughtUp(id, Duration.ofSeconds(60));
+          boolean back = awaitCaughtUp(id, CATCH_UP_WAIT);
+          long tookMillis = (System.nanoTime() - before) / 1_000_000;
+          if (back) {
+            caughtUpMillis.add(tookMillis);
+          } else {
+            notCaughtUp.incrementAndGet();
+          }
           say(fault.kind() + " " + id + (back ? ", caught up again after " : ", still not caught up after ")
-              + (System.nanoTime() - before) / 1_000_000 + " ms");
+              + tookMillis + " ms");
         }
       }
       case Fault.IsolateLeader i -> {
@@ -661,6 +669,9 @@ public final class ChaosRunner {
     }
     return false;
   }
+
+  /** How long the next fault waits for a restarted replica to catch up before it goes on anyway. */
+  static final Duration CATCH_UP_WAIT = Duration.ofSeconds(60);
 
   /** How far behind the leader's applied index a restarted replica may be and count as back. */
   static final long CAUGHT_UP_SLACK = 16;
