@@ -30,36 +30,51 @@ final class RocksDbNative {
     // The jar's name for this platform's library, as RocksDB's own loader looks it up.
     String resource = Environment.getJniLibraryFileName("rocksdb");
     try (InputStream library = RocksDB.class.getClassLoader().getResourceAsStream(resource)) {
-      if (library == null) {
-        // A platform this jar carries no library for under that name: RocksDB's loader knows
-        // the fallbacks (a system library, other names).
-        RocksDB.loadLibrary();
-      } else {
+      if (library != null) {
         loadFrom(library);
       }
-    } catch (IOException e) {
-      throw new StoreException("cannot unpack RocksDB's native library into " + System.getProperty("java.io.tmpdir"), e);
+    } catch (IOException | UnsatisfiedLinkError e) {
+      // A temporary directory that cannot be written or executed from: RocksDB's own loader also
+      // looks on java.library.path and in ROCKSDB_SHAREDLIB_DIR.
+      System.getLogger(RocksDbNative.class.getName()).log(System.Logger.Level.WARNING,
+          "could not load RocksDB's native library from a private copy ({0}); using RocksDB's loader", e.toString());
     }
+    // Returns at once when the library is loaded; otherwise RocksDB's loader knows the fallbacks
+    // (a system library, other names, a platform this jar has no library for).
+    RocksDB.loadLibrary();
     loaded = true;
   }
 
   private static void loadFrom(InputStream library) throws IOException {
     Path directory = Files.createTempDirectory("bulwark-rocksdb-");
     // RocksDB.loadLibrary(paths) looks in each path for getJniLibraryFileName("rocksdbjni"), which
-    // in 10.10 is "librocksdbjnijni-linux64.so", not the jar's name: the file goes under both
-    // names (a hard link), so a RocksDB that corrects the name finds it too.
+    // in 10.10 is "librocksdbjnijni-linux64.so", not the jar's name: the file also gets the jar's
+    // name (a hard link, where links can be made), so a RocksDB that corrects the name finds it too.
     Path file = directory.resolve(Environment.getJniLibraryFileName("rocksdbjni"));
     Path alias = directory.resolve(Environment.getJniLibraryFileName("rocksdb"));
     try {
       Files.copy(library, file);
       if (!alias.equals(file)) {
-        Files.createLink(alias, file);
+        try {
+          Files.createLink(alias, file);
+        } catch (IOException | UnsupportedOperationException e) {
+          // only the name this RocksDB looks for, then
+        }
       }
       RocksDB.loadLibrary(List.of(directory.toString()));
     } finally {
-      Files.deleteIfExists(alias);
-      Files.deleteIfExists(file);
-      Files.deleteIfExists(directory);
+      deleteOrLeaveForExit(alias);
+      deleteOrLeaveForExit(file);
+      deleteOrLeaveForExit(directory);
+    }
+  }
+
+  /** Deletes now; where a loaded library cannot be deleted (Windows), at a normal exit. */
+  private static void deleteOrLeaveForExit(Path path) {
+    try {
+      Files.deleteIfExists(path);
+    } catch (IOException e) {
+      path.toFile().deleteOnExit();
     }
   }
 }

@@ -8,14 +8,13 @@ import dev.bulwark.core.kv.WriteSet;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
-import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.WriteBatch;
 
 /** The write batch RocksDbStore serializes itself is byte for byte the one RocksDB's own API builds. */
 class RocksDbWriteBatchTest {
   static {
-    RocksDB.loadLibrary();
+    RocksDbNative.load();
   }
 
   @Test

@@ -130,24 +130,32 @@ public final class BoundedStopGrpc implements RpcType {
   static final int BUILDS_MAX = 3;
 
   /**
-   * {@code build}'s result. When it fails Ratis' consistency check (an {@link
-   * IllegalStateException}) and {@code nextIndex} moved during it, it is built again (at most
-   * {@link #BUILDS_MAX} times in all), and {@code onAgain} hears why; a failure with the index
-   * unmoved is a real inconsistency and is thrown.
+   * {@code build}'s result. When it fails Ratis' check of the entry before the first one sent
+   * ({@code Previous = ... but firstIndex = ...}, or {@code Previous TermIndex not found ...} when
+   * the older index had been purged) and {@code nextIndex} moved during it, it is built again (at
+   * most {@link #BUILDS_MAX} times in all), and {@code onAgain} hears why. Any other failure, or
+   * this one with the index unmoved, is a real inconsistency and is thrown.
    */
   static <T, E extends Exception> T againIfMoved(Build<T, E> build, LongSupplier nextIndex,
-      Consumer<IllegalStateException> onAgain) throws E {
+      Consumer<RuntimeException> onAgain) throws E {
     for (int builds = 1; ; builds++) {
       long before = nextIndex.getAsLong();
       try {
         return build.build();
-      } catch (IllegalStateException failure) {
-        if (builds >= BUILDS_MAX || nextIndex.getAsLong() == before) {
+      } catch (IllegalStateException | NullPointerException failure) {
+        if (builds >= BUILDS_MAX || nextIndex.getAsLong() == before || !isPreviousCheck(failure)) {
           throw failure;
         }
         onAgain.accept(failure);
       }
     }
+  }
+
+  /** Whether {@code failure} is Ratis 3.2.0's check of the entry before an append's first. */
+  static boolean isPreviousCheck(RuntimeException failure) {
+    String message = String.valueOf(failure.getMessage());
+    return failure instanceof IllegalStateException ? message.contains(": Previous = ") && message.contains(" but firstIndex = ")
+        : message.contains(": Previous TermIndex not found for firstIndex = ");
   }
 
   /**

@@ -92,13 +92,13 @@ class BoundedStopGrpcTest {
     String built = BoundedStopGrpc.againIfMoved(() -> {
       if (builds.incrementAndGet() == 1) {
         nextIndex.set(103); // an answer moved it between Ratis' two reads
-        throw new IllegalStateException("Previous = (t:5, i:99) but firstIndex = 103");
+        throw new IllegalStateException("r1->r2: Previous = (t:5, i:99) but firstIndex = 103");
       }
       return "append from " + nextIndex.get();
     }, nextIndex::get, e -> again.add(e.getMessage()));
     assertThat(built).isEqualTo("append from 103");
     assertThat(builds).hasValue(2);
-    assertThat(again).containsExactly("Previous = (t:5, i:99) but firstIndex = 103");
+    assertThat(again).containsExactly("r1->r2: Previous = (t:5, i:99) but firstIndex = 103");
   }
 
   @Test
@@ -106,9 +106,31 @@ class BoundedStopGrpcTest {
     AtomicInteger builds = new AtomicInteger();
     assertThatThrownBy(() -> BoundedStopGrpc.againIfMoved(() -> {
       builds.incrementAndGet();
-      throw new IllegalStateException("Previous = (t:5, i:99) but firstIndex = 101");
+      throw new IllegalStateException("r1->r2: Previous = (t:5, i:99) but firstIndex = 101");
     }, () -> 101L, e -> { })).isInstanceOf(IllegalStateException.class).hasMessageContaining("firstIndex = 101");
     assertThat(builds).hasValue(1);
+  }
+
+  @Test
+  void onlyRatisCheckOfThePreviousEntryIsBuiltAgain() {
+    java.util.concurrent.atomic.AtomicLong nextIndex = new java.util.concurrent.atomic.AtomicLong(100);
+    AtomicInteger builds = new AtomicInteger();
+    assertThatThrownBy(() -> BoundedStopGrpc.againIfMoved(() -> {
+      builds.incrementAndGet();
+      nextIndex.incrementAndGet();
+      throw new IllegalStateException("r1->r2: buffer has 3 elements.");
+    }, nextIndex::get, e -> { })).hasMessageContaining("buffer has 3 elements");
+    assertThat(builds).hasValue(1);
+    // The purged-index variant of the same race is built again too.
+    builds.set(0);
+    String built = BoundedStopGrpc.againIfMoved(() -> {
+      if (builds.incrementAndGet() == 1) {
+        nextIndex.set(200);
+        throw new NullPointerException("r1->r2: Previous TermIndex not found for firstIndex = 150");
+      }
+      return "append from " + nextIndex.get();
+    }, nextIndex::get, e -> { });
+    assertThat(built).isEqualTo("append from 200");
   }
 
   @Test
@@ -118,7 +140,7 @@ class BoundedStopGrpcTest {
     assertThatThrownBy(() -> BoundedStopGrpc.againIfMoved(() -> {
       builds.incrementAndGet();
       nextIndex.incrementAndGet();
-      throw new IllegalStateException("moved again");
+      throw new IllegalStateException("r1->r2: Previous = (t:5, i:99) but firstIndex = 110");
     }, nextIndex::get, e -> { })).isInstanceOf(IllegalStateException.class);
     assertThat(builds).hasValue(BoundedStopGrpc.BUILDS_MAX);
   }
