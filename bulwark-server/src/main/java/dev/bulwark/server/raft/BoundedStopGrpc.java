@@ -21,10 +21,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Ratis' gRPC transport with two changes to a leader's log appenders: one counts as stopped at
- * most {@link #STOP_LIMIT} after it was asked to stop, whether or not its thread has left yet;
- * and one whose append fails Ratis' own check only because the follower's next index moved
- * while it was built builds it again instead of failing (see {@link Appender}).
+ * Ratis' gRPC transport with three changes to a leader's log appenders: one counts as stopped
+ * at most {@link #STOP_LIMIT} after it was asked to stop, whether or not its thread has left yet;
+ * one whose append fails Ratis' own check only because the follower's next index moved while it
+ * was built builds it again instead of failing (see {@link Appender}); and one whose follower
+ * proved its match index false goes back to the follower's own next index ({@link FalseMatchGuard}).
  *
  * <p>Why: in Ratis 3.2.0 a leader steps down on its event thread while holding the Raft server's
  * monitor, and waits there without a limit for every appender thread to end. An appender that
@@ -89,6 +90,7 @@ public final class BoundedStopGrpc implements RpcType {
    */
   static class Appender extends GrpcLogAppender {
     private final Duration stopLimit;
+    private final FalseMatchGuard falseMatch = new FalseMatchGuard();
 
     Appender(RaftServer.Division server, LeaderState leader, FollowerInfo follower, Duration stopLimit) {
       super(server, leader, follower);
@@ -110,6 +112,15 @@ public final class BoundedStopGrpc implements RpcType {
       return againIfMoved(() -> super.newAppendEntriesRequest(callId, heartbeat), getFollower()::getNextIndex,
           failure -> log.info("{}: built an append again: the follower's next index moved while it was built ({})", this,
               failure.getMessage()));
+    }
+
+    /** Ratis' choice, unless the follower proved this leader's match index for it false ({@link FalseMatchGuard}). */
+    @Override
+    protected long getNextIndexForInconsistency(long requestFirstIndex, long replyNextIndex) {
+      FollowerInfo follower = getFollower();
+      return falseMatch.nextIndex(requestFirstIndex, replyNextIndex, follower.getMatchIndex(), follower.getCommitIndex(),
+          getRaftLog().getStartIndex(), super.getNextIndexForInconsistency(requestFirstIndex, replyNextIndex),
+          proof -> log.warn("{}: {}", this, proof));
     }
 
     @Override
