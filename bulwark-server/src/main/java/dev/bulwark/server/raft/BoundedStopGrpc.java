@@ -21,11 +21,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Ratis' gRPC transport with three changes to a leader's log appenders: one counts as stopped
+ * Ratis' gRPC transport with four changes to a leader's log appenders: one counts as stopped
  * at most {@link #STOP_LIMIT} after it was asked to stop, whether or not its thread has left yet;
  * one whose append fails Ratis' own check only because the follower's next index moved while it
- * was built builds it again instead of failing (see {@link Appender}); and one whose follower
- * proved its match index false goes back to the follower's own next index ({@link FalseMatchGuard}).
+ * was built builds it again instead of failing (see {@link Appender}); one whose follower proved
+ * its match index false goes back to the follower's own next index ({@link FalseMatchGuard}); and
+ * a resend never ends past an earlier append from the same index ({@link ResendTrimmer}).
  *
  * <p>Why: in Ratis 3.2.0 a leader steps down on its event thread while holding the Raft server's
  * monitor, and waits there without a limit for every appender thread to end. An appender that
@@ -91,6 +92,7 @@ public final class BoundedStopGrpc implements RpcType {
   static class Appender extends GrpcLogAppender {
     private final Duration stopLimit;
     private final FalseMatchGuard falseMatch = new FalseMatchGuard();
+    private final ResendTrimmer resends = new ResendTrimmer(System::nanoTime);
 
     Appender(RaftServer.Division server, LeaderState leader, FollowerInfo follower, Duration stopLimit) {
       super(server, leader, follower);
@@ -109,9 +111,32 @@ public final class BoundedStopGrpc implements RpcType {
      */
     @Override
     public AppendEntriesRequestProto newAppendEntriesRequest(long callId, boolean heartbeat) throws RaftLogIOException {
-      return againIfMoved(() -> super.newAppendEntriesRequest(callId, heartbeat), getFollower()::getNextIndex,
+      AppendEntriesRequestProto built = againIfMoved(() -> super.newAppendEntriesRequest(callId, heartbeat),
+          getFollower()::getNextIndex,
           failure -> log.info("{}: built an append again: the follower's next index moved while it was built ({})", this,
               failure.getMessage()));
+      return built == null ? null : trimmed(built);
+    }
+
+    /** {@code append}, cut where a {@link ResendTrimmer} says, so a skipped resend claims no more than is written. */
+    private AppendEntriesRequestProto trimmed(AppendEntriesRequestProto append) {
+      int count = append.getEntriesCount();
+      if (count == 0) {
+        return append;
+      }
+      long[] indices = new long[count];
+      long[] terms = new long[count];
+      for (int i = 0; i < count; i++) {
+        indices[i] = append.getEntries(i).getIndex();
+        terms[i] = append.getEntries(i).getTerm();
+      }
+      int keep = resends.entriesToSend(indices, terms, getFollower().getMatchIndex());
+      if (keep == count) {
+        return append;
+      }
+      log.info("{}: cut a resend from {} to {} entries ({} to {}): an append from {} ended there", this, count, keep,
+          indices[0], indices[keep - 1], indices[0]);
+      return append.toBuilder().clearEntries().addAllEntries(append.getEntriesList().subList(0, keep)).build();
     }
 
     /** Ratis' choice, unless the follower proved this leader's match index for it false ({@link FalseMatchGuard}). */
