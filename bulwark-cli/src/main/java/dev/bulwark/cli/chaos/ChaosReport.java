@@ -54,6 +54,12 @@ public record ChaosReport(Map<String, Integer> faults, Map<String, Map<History.O
     return sorted.get(Math.max(0, rank - 1));
   }
 
+  /** "n=.. p50 .. ms p90 .. ms max .. ms" of a non-empty list of milliseconds. */
+  private static String spread(List<Long> millis) {
+    return String.format("n=%d  p50 %,d ms  p90 %,d ms  max %,d ms", millis.size(), percentile(millis, 50),
+        percentile(millis, 90), millis.stream().mapToLong(Long::longValue).max().orElseThrow());
+  }
+
   public void print(PrintWriter out) {
     out.println("faults injected:");
     if (faults.isEmpty()) {
@@ -76,16 +82,14 @@ public record ChaosReport(Map<String, Integer> faults, Map<String, Map<History.O
       if (times.isEmpty()) {
         out.printf("  %-18s no confirmation followed%n", kind);
       } else {
-        out.printf("  %-18s n=%d  p50 %,d ms  p90 %,d ms  max %,d ms%n", kind, times.size(), percentile(times, 50),
-            percentile(times, 90), times.stream().mapToLong(Long::longValue).max().orElseThrow());
+        out.printf("  %-18s %s%n", kind, spread(times));
       }
     });
     List<Long> back = restarts.caughtUpMillis();
     if (!back.isEmpty() || restarts.notCaughtUp() > 0) {
       out.print("restarts (restart to caught up with the leader):");
       if (!back.isEmpty()) {
-        out.printf(" n=%d  p50 %,d ms  p90 %,d ms  max %,d ms", back.size(), percentile(back, 50), percentile(back, 90),
-            back.stream().mapToLong(Long::longValue).max().orElseThrow());
+        out.print(" " + spread(back));
       }
       if (restarts.notCaughtUp() > 0) {
         out.printf("%s%d not within %,d s", back.isEmpty() ? " " : "; ", restarts.notCaughtUp(),
