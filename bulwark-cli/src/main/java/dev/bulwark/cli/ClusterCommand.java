@@ -322,8 +322,16 @@ final class ClusterCommand implements Runnable {
     return p;
   }
 
+  /** Extra JVM options for every replica a command starts, after Bulwark's own (so {@code -Xmx2g} wins). */
+  static final String REPLICA_JAVA_OPTS = "BULWARK_REPLICA_JAVA_OPTS";
+
   /** The command line of {@code bulwark serve} for the replica in {@code rdir}, on this JVM and class path. */
   static List<String> replicaCommand(Path rdir, boolean join) {
+    return replicaCommand(rdir, join, System.getenv(REPLICA_JAVA_OPTS));
+  }
+
+  /** As {@link #replicaCommand(Path, boolean)}, with {@code extraJavaOptions} (null or blank: none) in place of the variable. */
+  static List<String> replicaCommand(Path rdir, boolean join, String extraJavaOptions) {
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
         "--sun-misc-unsafe-memory-access=allow", "-Xmx1g"));
@@ -339,12 +347,33 @@ final class ClusterCommand implements Runnable {
     if (logging != null) {
       command.add("-Dlogback.configurationFile=" + logging);
     }
+    command.addAll(javaOptions(extraJavaOptions));
     command.addAll(List.of("-cp", System.getProperty("java.class.path"), BulwarkCommand.class.getName(), "serve",
         rdir.resolve("replica.properties").toAbsolutePath().toString()));
     if (join) {
       command.add("--join");
     }
     return command;
+  }
+
+  /**
+   * The options of {@link #REPLICA_JAVA_OPTS}, split at white space. Each must start with '-':
+   * a stray word would become the class the JVM runs, or a class path, and every replica would
+   * fail to start with a message about neither, so it is refused here with one that names it.
+   */
+  static List<String> javaOptions(String extraJavaOptions) {
+    if (extraJavaOptions == null || extraJavaOptions.isBlank()) {
+      return List.of();
+    }
+    List<String> options = List.of(extraJavaOptions.trim().split("\\s+"));
+    for (String option : options) {
+      if (!option.startsWith("-") || option.equals("-cp") || option.equals("-classpath") || option.equals("-jar")
+          || option.startsWith("--class-path")) {
+        throw new UserError(REPLICA_JAVA_OPTS + " holds JVM options for the replicas, each starting with '-' (not a class "
+            + "path or jar): '" + option + "' is not one");
+      }
+    }
+    return options;
   }
 
   @Command(name = "add-replica", mixinStandardHelpOptions = true,

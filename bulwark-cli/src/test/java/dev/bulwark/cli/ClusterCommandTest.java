@@ -1,6 +1,7 @@
 package dev.bulwark.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -68,6 +69,24 @@ class ClusterCommandTest {
         System.setProperty("logback.configurationFile", before);
       }
     }
+  }
+
+  @Test
+  void replicasGetTheExtraJavaOptionsAfterBulwarksOwnSoThatTheirsWin() {
+    Path rdir = dir.resolve("r1");
+    assertThat(ClusterCommand.replicaCommand(rdir, false, null)).isEqualTo(ClusterCommand.replicaCommand(rdir, false, "  "));
+    List<String> command = ClusterCommand.replicaCommand(rdir, false, " -Xmx3g  -XX:+UseZGC ");
+    assertThat(command).containsSubsequence("-Xmx1g", "-Xmx3g", "-XX:+UseZGC", "-cp", "serve");
+    assertThat(command.stream().filter(arg -> arg.startsWith("-Xmx"))).containsExactly("-Xmx1g", "-Xmx3g");
+  }
+
+  @Test
+  void extraJavaOptionsThatAreNotOptionsAreRefusedWithTheirName() {
+    java.util.Map<String, String> offender = java.util.Map.of("-Xmx2g Main", "Main", "-cp /tmp/x.jar", "-cp",
+        "-jar other.jar", "-jar", "--class-path=/x", "--class-path=/x");
+    offender.forEach((options, named) -> assertThatThrownBy(() -> ClusterCommand.javaOptions(options)).as(options)
+        .isInstanceOf(UserError.class).hasMessageContaining(ClusterCommand.REPLICA_JAVA_OPTS)
+        .hasMessageContaining("'" + named + "' is not one"));
   }
 
   @Test
