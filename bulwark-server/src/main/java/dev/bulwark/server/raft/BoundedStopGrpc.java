@@ -3,11 +3,13 @@ package dev.bulwark.server.raft;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.grpc.GrpcFactory;
+import org.apache.ratis.grpc.server.GrpcServices;
 import org.apache.ratis.grpc.server.GrpcLogAppender;
 import org.apache.ratis.proto.RaftProtos.AppendEntriesRequestProto;
 import org.apache.ratis.rpc.RpcType;
@@ -21,12 +23,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Ratis' gRPC transport with four changes to a leader's log appenders: one counts as stopped
- * at most {@link #STOP_LIMIT} after it was asked to stop, whether or not its thread has left yet;
- * one whose append fails Ratis' own check only because the follower's next index moved while it
- * was built builds it again instead of failing (see {@link Appender}); one whose follower proved
- * its match index false goes back to the follower's own next index ({@link FalseMatchGuard}); and
- * a resend never ends past an earlier append from the same index ({@link ResendTrimmer}).
+ * Ratis' gRPC transport with three changes to a leader's log appenders and one to a follower:
+ * an appender counts as stopped at most {@link #STOP_LIMIT} after it was asked to stop, whether
+ * or not its thread has left yet; one whose append fails Ratis' own check only because the
+ * follower's next index moved while it was built builds it again instead of failing (see
+ * {@link Appender}); one whose follower proved its match index false goes back to the
+ * follower's own next index ({@link FalseMatchGuard}); and a follower takes appends one at a
+ * time, so that it never acknowledges entries it dropped ({@link SerialAppends}).
  *
  * <p>Why: in Ratis 3.2.0 a leader steps down on its event thread while holding the Raft server's
  * monitor, and waits there without a limit for every appender thread to end. An appender that
@@ -83,6 +86,13 @@ public final class BoundedStopGrpc implements RpcType {
     public LogAppender newLogAppender(RaftServer.Division server, LeaderState leader, FollowerInfo follower) {
       return appenders.make(server, leader, follower);
     }
+
+    /** Ratis' gRPC services, over a server that takes appends one at a time ({@link SerialAppends}). */
+    @Override
+    public GrpcServices newRaftServerRpc(RaftServer server) {
+      return super.newRaftServerRpc(new SerialAppends(server,
+          Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name(server.getId() + "-append-", 0).factory())));
+    }
   }
 
   /**
@@ -92,7 +102,6 @@ public final class BoundedStopGrpc implements RpcType {
   static class Appender extends GrpcLogAppender {
     private final Duration stopLimit;
     private final FalseMatchGuard falseMatch = new FalseMatchGuard();
-    private final ResendTrimmer resends = new ResendTrimmer(System::nanoTime);
 
     Appender(RaftServer.Division server, LeaderState leader, FollowerInfo follower, Duration stopLimit) {
       super(server, leader, follower);
@@ -115,28 +124,7 @@ public final class BoundedStopGrpc implements RpcType {
           getFollower()::getNextIndex,
           failure -> log.info("{}: built an append again: the follower's next index moved while it was built ({})", this,
               failure.getMessage()));
-      return built == null ? null : trimmed(built);
-    }
-
-    /** {@code append}, cut where a {@link ResendTrimmer} says, so a skipped resend claims no more than is written. */
-    private AppendEntriesRequestProto trimmed(AppendEntriesRequestProto append) {
-      int count = append.getEntriesCount();
-      if (count == 0) {
-        return append;
-      }
-      long[] indices = new long[count];
-      long[] terms = new long[count];
-      for (int i = 0; i < count; i++) {
-        indices[i] = append.getEntries(i).getIndex();
-        terms[i] = append.getEntries(i).getTerm();
-      }
-      int keep = resends.entriesToSend(indices, terms, getFollower().getMatchIndex());
-      if (keep == count) {
-        return append;
-      }
-      log.info("{}: cut a resend from {} to {} entries ({} to {}): an append from {} ended there", this, count, keep,
-          indices[0], indices[keep - 1], indices[0]);
-      return append.toBuilder().clearEntries().addAllEntries(append.getEntriesList().subList(0, keep)).build();
+      return built;
     }
 
     /** Ratis' choice, unless the follower proved this leader's match index for it false ({@link FalseMatchGuard}). */

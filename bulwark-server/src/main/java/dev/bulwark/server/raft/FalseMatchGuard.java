@@ -17,6 +17,10 @@ import java.util.function.Consumer;
  * bringing forward": about one restart in four or five in chaos runs, until the stalled-follower
  * watch hands leadership away after 8 s).
  *
+ * <p>Bulwark's followers no longer drop appends that way ({@link SerialAppends}), so this is a
+ * backstop: for a follower that still does (one that runs an earlier build, during a rolling
+ * upgrade), and a warning in the log if it ever finds a proof with them.
+ *
  * <p>The proof that the match index is false: a follower refuses a tracked append that starts at
  * or below match index + 1, so it lacks an entry the leader counts as matched (a matched entry
  * was written before it was acknowledged). From then on, as long as the match index has not
@@ -48,7 +52,9 @@ final class FalseMatchGuard {
       matchAtProof = -1; // the match index moved since: a real acknowledgement, or never proven
     }
     // Only an index the leader can send from without a snapshot, above what the follower has committed.
-    boolean usable = replyNext > followerCommit && replyNext >= logStart;
+    // Sending from logStart would need entry logStart - 1, purged (unless it is the snapshot's),
+    // and the append would fail Ratis' check: above it only.
+    boolean usable = replyNext > followerCommit && replyNext > logStart;
     if (!usable) {
       return ratisNext;
     }

@@ -61,6 +61,9 @@ class FalseMatchGuardTest {
     assertThat(next(MATCH + 1, COMMIT, MATCH, COMMIT)).isEqualTo(COMMIT);
     assertThat(guard.nextIndex(MATCH + 1, LOG_START - 5, MATCH, 0, LOG_START, MATCH + 1, proofs::add))
         .isEqualTo(MATCH + 1);
+    // From the log's first index the entry before it is purged: still Ratis' choice.
+    assertThat(guard.nextIndex(MATCH + 1, LOG_START, MATCH, 0, LOG_START, MATCH + 1, proofs::add))
+        .isEqualTo(MATCH + 1);
     assertThat(proofs).isEmpty();
   }
 }
