@@ -28,8 +28,9 @@ import org.slf4j.LoggerFactory;
  * or not its thread has left yet; one whose append fails Ratis' own check only because the
  * follower's next index moved while it was built builds it again instead of failing (see
  * {@link Appender}); one whose follower proved its match index false goes back to the
- * follower's own next index ({@link FalseMatchGuard}); and a follower takes appends one at a
- * time, so that it never acknowledges entries it dropped ({@link SerialAppends}).
+ * follower's own next index ({@link FalseMatchGuard}); and a follower holds an append that
+ * repeats one it is still writing, so that it never acknowledges entries it dropped
+ * ({@link AppendGate}).
  *
  * <p>Why: in Ratis 3.2.0 a leader steps down on its event thread while holding the Raft server's
  * monitor, and waits there without a limit for every appender thread to end. An appender that
@@ -87,11 +88,12 @@ public final class BoundedStopGrpc implements RpcType {
       return appenders.make(server, leader, follower);
     }
 
-    /** Ratis' gRPC services, over a server that takes appends one at a time ({@link SerialAppends}). */
+    /** Ratis' gRPC services, over a server that holds repeated appends ({@link AppendGate}). */
     @Override
     public GrpcServices newRaftServerRpc(RaftServer server) {
-      return super.newRaftServerRpc(new SerialAppends(server,
-          Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name(server.getId() + "-append-", 0).factory())));
+      // Ratis builds this while it constructs the server, before the server knows its id.
+      return super.newRaftServerRpc(new AppendGate(server,
+          Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("raft-append-", 0).factory())));
     }
   }
 

@@ -17,7 +17,7 @@ import java.util.function.Consumer;
  * bringing forward": about one restart in four or five in chaos runs, until the stalled-follower
  * watch hands leadership away after 8 s).
  *
- * <p>Bulwark's followers no longer drop appends that way ({@link SerialAppends}), so this is a
+ * <p>Bulwark's followers no longer drop appends that way ({@link AppendGate}), so this is a
  * backstop: for a follower that still does (one that runs an earlier build, during a rolling
  * upgrade), and a warning in the log if it ever finds a proof with them.
  *

@@ -1,16 +1,23 @@
 package dev.bulwark.server.raft;
 
 import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.proto.RaftProtos.AppendEntriesReplyProto;
 import org.apache.ratis.proto.RaftProtos.AppendEntriesRequestProto;
 import org.apache.ratis.proto.RaftProtos.InstallSnapshotReplyProto;
 import org.apache.ratis.proto.RaftProtos.InstallSnapshotRequestProto;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.proto.RaftProtos.ReadIndexReplyProto;
 import org.apache.ratis.proto.RaftProtos.ReadIndexRequestProto;
 import org.apache.ratis.proto.RaftProtos.RequestVoteReplyProto;
@@ -40,9 +47,10 @@ import org.apache.ratis.server.ServerFactory;
 import org.apache.ratis.util.LifeCycle;
 
 /**
- * A Raft server as Ratis' gRPC services see it, except that the appends it is sent reach Ratis
- * one at a time: the next only once the previous one's entries are written (or it failed).
- * Heartbeats, which carry no entries, go straight through, and so does everything else.
+ * A Raft server as Ratis' gRPC services see it, except that an append which starts a run of
+ * entries where an append handed to Ratis earlier starts one, while that one is still being
+ * written, waits until it is written; appends after a waiting one wait behind it, in order.
+ * Every other append, heartbeats and all other calls go straight through, as before.
  *
  * <p>Why: a Ratis 3.2.0 follower that gets an append while another append that starts a run of
  * entries at the same index is still being written drops the new one whole, yet answers SUCCESS
@@ -51,26 +59,42 @@ import org.apache.ratis.util.LifeCycle;
  * the end of its log and counts towards the commit: with the third replica out, a leader could
  * confirm entries that only it holds, and a new leader elected after a kill can do so from its
  * very first append (docs/chaos.md, "A follower its leader stopped bringing forward"). It is
- * also what left restarted followers behind until leadership moved. Ratis already writes an
- * append's entries only after the previous append's are written (RATIS-2235), so handing them
- * over one at a time costs no throughput; but no append is ever pending when the next arrives,
- * so the de-duplication never drops one, and every SUCCESS covers entries that are written.
+ * also what left restarted followers behind until leadership moved. Such a repeat follows a
+ * leader's reset (a resend from an earlier index) or a change of leader. Held until the earlier
+ * append is written, it reaches Ratis when nothing pending shares its start, and Ratis writes
+ * what it lacks and skips what it has, as for any append: a SUCCESS covers written entries only.
  *
- * <p>All groups share one order (a replica serves one); an append that never ends holds back the
- * ones after it, as Ratis' own chain of log writes already does.
+ * <p>Only repeats wait, not every append: Ratis takes the next append while the last is being
+ * written (it chains their writes itself), and a heartbeat's previous entry is usually in an
+ * append still being written, which Ratis finds only because it took that append already; had
+ * every append waited for the one before, heartbeats would be refused and the leader would reset
+ * its stream again and again under load.
+ *
+ * <p>All groups share one queue (a replica serves one); an append that is never written holds
+ * back the repeats after it, as Ratis' own chain of writes already holds back their writes.
  */
-final class SerialAppends implements RaftServer {
+final class AppendGate implements RaftServer {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(AppendGate.class);
   private final RaftServer server;
   private final Executor handOff;
-  /** The last append handed over or waiting; the next one waits for it. Guarded by this. */
-  private CompletableFuture<?> last = CompletableFuture.completedFuture(null);
+  /** Run starts of the appends handed to Ratis and not yet answered. Guarded by this. */
+  private final Set<Long> writing = new HashSet<>();
+  /** Appends waiting, in the order they came. Guarded by this. */
+  private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
+  /** Whether a thread is handing waiting appends over; only one does, so they reach Ratis in order. Guarded by this. */
+  private boolean handingOver;
+  /** How many appends came while an append with one of their run starts was being written. */
+  private final AtomicLong repeatsHeld = new AtomicLong();
+
+  private record Waiting(AppendEntriesRequestProto request, List<Long> starts,
+      CompletableFuture<AppendEntriesReplyProto> reply) {}
 
   /**
    * @param server the Raft server Ratis built
-   * @param handOff runs an append that had to wait, off the thread that finished the one before
-   *     (a Ratis thread, which must not block on the server's monitor or a write)
+   * @param handOff hands over appends that waited, off the thread that finished the one they
+   *     waited for (a Ratis thread, which must not block on the server's monitor or a write)
    */
-  SerialAppends(RaftServer server, Executor handOff) {
+  AppendGate(RaftServer server, Executor handOff) {
     this.server = Objects.requireNonNull(server);
     this.handOff = Objects.requireNonNull(handOff);
   }
@@ -82,32 +106,100 @@ final class SerialAppends implements RaftServer {
       return server.appendEntriesAsync(request);
     }
     CompletableFuture<AppendEntriesReplyProto> reply = new CompletableFuture<>();
-    CompletableFuture<?> previous;
+    Waiting append = new Waiting(request, runStarts(request), reply);
     synchronized (this) {
-      previous = last;
-      last = reply;
+      if (repeats(append.starts())) {
+        repeatsHeld.incrementAndGet();
+        log.info("held an append of entries {} to {}: one that starts a run of entries at the same index ({}) is still "
+            + "being written, and Ratis 3.2.0 would drop this one yet answer SUCCESS", request.getEntries(0).getIndex(),
+            request.getEntries(request.getEntriesCount() - 1).getIndex(), append.starts());
+      }
+      waiting.add(append);
     }
-    if (previous.isDone()) {
-      handOver(request, reply);
-    } else {
-      previous.whenCompleteAsync((ignored, failure) -> handOver(request, reply), handOff);
-    }
+    handOverWhatCan();
     return reply;
   }
 
-  /** Gives {@code request} to Ratis; {@code reply} completes as its answer does, or with its failure. */
-  private void handOver(AppendEntriesRequestProto request, CompletableFuture<AppendEntriesReplyProto> reply) {
-    try {
-      server.appendEntriesAsync(request).whenComplete((answer, failure) -> {
-        if (failure != null) {
-          reply.completeExceptionally(failure);
-        } else {
-          reply.complete(answer);
+  /** How many appends came while an append with one of their run starts was being written, and so waited. */
+  long repeatsHeld() {
+    return repeatsHeld.get();
+  }
+
+  /**
+   * Hands waiting appends to Ratis, in order, while the first one repeats no run start being
+   * written. One thread at a time; another that finds it busy leaves its append to it.
+   */
+  private void handOverWhatCan() {
+    while (true) {
+      Waiting next;
+      synchronized (this) {
+        if (handingOver) {
+          return;
         }
-      });
-    } catch (IOException | RuntimeException e) {
-      reply.completeExceptionally(e);
+        next = waiting.peek();
+        if (next == null || repeats(next.starts())) {
+          return;
+        }
+        waiting.poll();
+        writing.addAll(next.starts());
+        handingOver = true;
+      }
+      try {
+        handOver(next);
+      } finally {
+        synchronized (this) {
+          handingOver = false;
+        }
+      }
     }
+  }
+
+  /** Gives {@code append} to Ratis; its reply completes as Ratis' answer does, or with its failure. */
+  private void handOver(Waiting append) {
+    CompletableFuture<AppendEntriesReplyProto> answer;
+    try {
+      answer = server.appendEntriesAsync(append.request());
+    } catch (IOException | RuntimeException e) {
+      answer = CompletableFuture.failedFuture(e);
+    }
+    answer.whenComplete((result, failure) -> {
+      boolean more;
+      synchronized (this) {
+        append.starts().forEach(writing::remove);
+        more = !waiting.isEmpty();
+      }
+      if (failure != null) {
+        append.reply().completeExceptionally(failure);
+      } else {
+        append.reply().complete(result);
+      }
+      if (more) {
+        handOff.execute(this::handOverWhatCan);
+      }
+    });
+  }
+
+  private boolean repeats(List<Long> starts) {
+    for (Long start : starts) {
+      if (writing.contains(start)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Where the append's runs of entries start: its first entry, and each change of term (as Ratis counts them). */
+  static List<Long> runStarts(AppendEntriesRequestProto request) {
+    List<Long> starts = new ArrayList<>(1);
+    long term = -1;
+    for (int i = 0; i < request.getEntriesCount(); i++) {
+      LogEntryProto entry = request.getEntries(i);
+      if (i == 0 || entry.getTerm() != term) {
+        starts.add(entry.getIndex());
+        term = entry.getTerm();
+      }
+    }
+    return starts;
   }
 
   @Override

@@ -23,6 +23,8 @@ import org.apache.ratis.proto.RaftProtos.RaftGroupIdProto;
 import org.apache.ratis.proto.RaftProtos.RaftRpcRequestProto;
 import org.apache.ratis.proto.RaftProtos.StateMachineEntryProto;
 import org.apache.ratis.proto.RaftProtos.StateMachineLogEntryProto;
+import org.apache.ratis.proto.RaftProtos.TermIndexProto;
+import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
@@ -39,13 +41,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A real Ratis follower sent two appends from the same index while the first is still being
- * written: on its own it acknowledges entries it never wrote; behind {@link SerialAppends} it
+ * written: on its own it acknowledges entries it never wrote; behind an {@link AppendGate} it
  * acknowledges only what it wrote. The follower's writes are held by its state machine (an entry
  * with state machine data is written only once the state machine's write completes), so the
  * second append always arrives while the first is pending.
  */
-class SerialAppendsTest {
+class AppendGateTest {
   private static final long TERM = 5;
+  private static final ClientId CLIENT = ClientId.randomId();
 
   @TempDir
   Path dir;
@@ -86,18 +89,19 @@ class SerialAppendsTest {
     assertThat(first.get(30, TimeUnit.SECONDS).getMatchIndex()).isEqualTo(4);
     AppendEntriesReplyProto answer = second.get(30, TimeUnit.SECONDS);
     // Ratis 3.2.0: SUCCESS up to 9, with only 0..4 written. If this ever fails, Ratis no longer
-    // drops such appends (or acknowledges only what it wrote), and SerialAppends may go.
+    // drops such appends (or acknowledges only what it wrote), and AppendGate may go.
     assertThat(answer.getResult()).isEqualTo(AppendResult.SUCCESS);
     assertThat(answer.getMatchIndex()).isEqualTo(9);
     assertThat(lastWritten()).isEqualTo(4);
   }
 
   @Test
-  void oneAtATimeItAcknowledgesOnlyWhatItWrote() throws Exception {
+  void behindTheGateTheRepeatWaitsAndItAcknowledgesOnlyWhatItWrote() throws Exception {
     startFollower();
-    SerialAppends serial = new SerialAppends(server, Executors.newVirtualThreadPerTaskExecutor());
-    CompletableFuture<AppendEntriesReplyProto> first = sendUntilReady(serial, append(1, 0, 4));
-    CompletableFuture<AppendEntriesReplyProto> second = serial.appendEntriesAsync(append(2, 0, 9));
+    AppendGate gate = new AppendGate(server, Executors.newVirtualThreadPerTaskExecutor());
+    CompletableFuture<AppendEntriesReplyProto> first = sendUntilReady(gate, append(1, 0, 4));
+    CompletableFuture<AppendEntriesReplyProto> second = gate.appendEntriesAsync(append(2, 0, 9));
+    assertThat(gate.repeatsHeld()).isEqualTo(1);
     assertThat(second).as("waits for the first to be written").isNotDone();
     stateMachine.release.complete(null);
 
@@ -109,48 +113,87 @@ class SerialAppendsTest {
   }
 
   @Test
-  void heartbeatsAndOtherCallsPassAnAppendThatWaits() throws Exception {
-    Downstream ratis = new Downstream();
-    SerialAppends serial = new SerialAppends(ratis.server(), Runnable::run);
-    CompletableFuture<AppendEntriesReplyProto> first = serial.appendEntriesAsync(append(1, 0, 4));
-    CompletableFuture<AppendEntriesReplyProto> second = serial.appendEntriesAsync(append(2, 5, 9));
-    CompletableFuture<AppendEntriesReplyProto> heartbeat = serial.appendEntriesAsync(heartbeat(3));
-    assertThat(ratis.calls).containsExactly(1L, 3L);
-    assertThat(heartbeat).isDone();
-    assertThat(serial.getId()).isEqualTo(follower.getId());
+  void theNextAppendGoesStraightThroughWhileTheLastIsWritten() throws Exception {
+    startFollower();
+    AppendGate gate = new AppendGate(server, Executors.newVirtualThreadPerTaskExecutor());
+    CompletableFuture<AppendEntriesReplyProto> first = sendUntilReady(gate, append(1, 0, 4));
+    CompletableFuture<AppendEntriesReplyProto> next = gate.appendEntriesAsync(append(2, 5, 9));
+    assertThat(gate.repeatsHeld()).isZero();
+    stateMachine.release.complete(null);
 
-    ratis.answers.get(0).complete(reply(4));
-    assertThat(first.get()).isEqualTo(reply(4));
-    assertThat(ratis.calls).containsExactly(1L, 3L, 2L);
-    ratis.answers.get(2).complete(reply(9));
-    assertThat(second.get()).isEqualTo(reply(9));
+    assertThat(first.get(30, TimeUnit.SECONDS).getMatchIndex()).isEqualTo(4);
+    assertThat(next.get(30, TimeUnit.SECONDS).getMatchIndex()).isEqualTo(9);
+    assertThat(lastWritten()).isEqualTo(9);
   }
 
   @Test
-  void aFailedAppendFailsAloneAndTheNextGoesOn() throws Exception {
+  void onlyARepeatWaitsAndWhatComesAfterItWaitsBehindItInOrder() throws Exception {
     Downstream ratis = new Downstream();
-    SerialAppends serial = new SerialAppends(ratis.server(), Runnable::run);
-    CompletableFuture<AppendEntriesReplyProto> first = serial.appendEntriesAsync(append(1, 0, 4));
-    CompletableFuture<AppendEntriesReplyProto> second = serial.appendEntriesAsync(append(2, 0, 4));
-    ratis.answers.get(0).completeExceptionally(new IOException("log closed"));
+    AppendGate gate = new AppendGate(ratis.server(), Runnable::run);
+    CompletableFuture<AppendEntriesReplyProto> first = gate.appendEntriesAsync(append(1, 0, 4));
+    CompletableFuture<AppendEntriesReplyProto> next = gate.appendEntriesAsync(append(2, 5, 9));
+    assertThat(ratis.calls).as("not a repeat: straight through").containsExactly(1L, 2L);
+
+    CompletableFuture<AppendEntriesReplyProto> repeat = gate.appendEntriesAsync(append(3, 5, 12));
+    CompletableFuture<AppendEntriesReplyProto> after = gate.appendEntriesAsync(append(4, 13, 14));
+    CompletableFuture<AppendEntriesReplyProto> heartbeat = gate.appendEntriesAsync(heartbeat(5));
+    assertThat(ratis.calls).as("the repeat waits, the one after it too; the heartbeat does not")
+        .containsExactly(1L, 2L, 5L);
+    assertThat(heartbeat).isDone();
+    assertThat(gate.repeatsHeld()).isEqualTo(1);
+
+    ratis.answer(1, reply(4));
+    assertThat(first.get()).isEqualTo(reply(4));
+    assertThat(ratis.calls).as("the append from 5 is still being written").containsExactly(1L, 2L, 5L);
+    ratis.answer(2, reply(9));
+    assertThat(next.get()).isEqualTo(reply(9));
+    assertThat(ratis.calls).as("handed over in the order they came").containsExactly(1L, 2L, 5L, 3L, 4L);
+    ratis.answer(3, reply(12));
+    ratis.answer(4, reply(14));
+    assertThat(repeat.get()).isEqualTo(reply(12));
+    assertThat(after.get()).isEqualTo(reply(14));
+  }
+
+  @Test
+  void aRunStartInsideAnAppendCountsAsWellAsItsFirstEntry() {
+    AppendEntriesRequestProto.Builder twoTerms = request(1);
+    for (long i = 10; i <= 14; i++) {
+      twoTerms.addEntries(LogEntryProto.newBuilder().setTerm(i < 12 ? TERM - 1 : TERM).setIndex(i));
+    }
+    assertThat(AppendGate.runStarts(twoTerms.build())).containsExactly(10L, 12L);
+    assertThat(AppendGate.runStarts(append(2, 3, 7))).containsExactly(3L);
+  }
+
+  @Test
+  void aFailedAppendFailsAloneAndFreesWhatWaitedForIt() throws Exception {
+    Downstream ratis = new Downstream();
+    AppendGate gate = new AppendGate(ratis.server(), Runnable::run);
+    CompletableFuture<AppendEntriesReplyProto> first = gate.appendEntriesAsync(append(1, 0, 4));
+    CompletableFuture<AppendEntriesReplyProto> repeat = gate.appendEntriesAsync(append(2, 0, 4));
+    ratis.answers.get(1L).completeExceptionally(new IOException("log closed"));
     assertThatThrownBy(first::get).isInstanceOf(ExecutionException.class).hasRootCauseMessage("log closed");
     assertThat(ratis.calls).containsExactly(1L, 2L);
 
     ratis.refuseNext = new ServerNotReadyException("not yet");
-    CompletableFuture<AppendEntriesReplyProto> third = serial.appendEntriesAsync(append(3, 0, 4));
-    ratis.answers.get(1).complete(reply(4));
-    assertThat(second.get()).isEqualTo(reply(4));
+    CompletableFuture<AppendEntriesReplyProto> third = gate.appendEntriesAsync(append(3, 5, 6));
     assertThatThrownBy(third::get).as("a refusal Ratis throws comes back as the answer's failure")
         .hasRootCauseInstanceOf(ServerNotReadyException.class);
-    assertThat(serial.appendEntriesAsync(append(4, 0, 4))).as("and the one after is handed over").isNotDone();
+    ratis.answer(2, reply(4));
+    assertThat(repeat.get()).isEqualTo(reply(4));
+    assertThat(gate.appendEntriesAsync(append(4, 0, 4))).as("nothing from 0 is being written: straight through")
+        .isNotDone();
     assertThat(ratis.calls).containsExactly(1L, 2L, 3L, 4L);
   }
 
   /** A Raft server that records which appends (by call id) reached it and answers when told. */
   private final class Downstream {
     final List<Long> calls = new ArrayList<>();
-    final List<CompletableFuture<AppendEntriesReplyProto>> answers = new ArrayList<>();
+    final java.util.Map<Long, CompletableFuture<AppendEntriesReplyProto>> answers = new java.util.HashMap<>();
     IOException refuseNext;
+
+    void answer(long callId, AppendEntriesReplyProto reply) {
+      answers.get(callId).complete(reply);
+    }
 
     RaftServer server() {
       return (RaftServer) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {RaftServer.class},
@@ -158,7 +201,8 @@ class SerialAppendsTest {
             switch (method.getName()) {
               case "appendEntriesAsync" -> {
                 AppendEntriesRequestProto request = (AppendEntriesRequestProto) args[0];
-                calls.add(request.getServerRequest().getCallId());
+                long callId = request.getServerRequest().getCallId();
+                calls.add(callId);
                 if (refuseNext != null) {
                   IOException refusal = refuseNext;
                   refuseNext = null;
@@ -166,7 +210,7 @@ class SerialAppendsTest {
                 }
                 CompletableFuture<AppendEntriesReplyProto> answer = request.getEntriesCount() == 0
                     ? CompletableFuture.completedFuture(reply(-1)) : new CompletableFuture<>();
-                answers.add(answer);
+                answers.put(callId, answer);
                 return answer;
               }
               case "getId" -> {
@@ -219,10 +263,14 @@ class SerialAppendsTest {
   private AppendEntriesRequestProto append(long callId, long first, long last) {
     List<LogEntryProto> entries = LongStream.rangeClosed(first, last).mapToObj(i -> LogEntryProto.newBuilder()
         .setTerm(TERM).setIndex(i).setStateMachineLogEntry(StateMachineLogEntryProto.newBuilder()
-            .setLogData(ByteString.copyFromUtf8("entry " + i))
+            .setClientId(CLIENT.toByteString()).setCallId(i).setLogData(ByteString.copyFromUtf8("entry " + i))
             .setStateMachineEntry(StateMachineEntryProto.newBuilder().setStateMachineData(ByteString.copyFromUtf8("data " + i))))
         .build()).toList();
-    return request(callId).addAllEntries(entries).build();
+    AppendEntriesRequestProto.Builder append = request(callId).addAllEntries(entries);
+    if (first > 0) {
+      append.setPreviousLog(TermIndexProto.newBuilder().setTerm(TERM).setIndex(first - 1));
+    }
+    return append.build();
   }
 
   private AppendEntriesRequestProto heartbeat(long callId) {
