@@ -114,6 +114,7 @@ class ReplicaSettingsTest {
         ReplicaSettings::raftPeers));
     p.put("raft.electionTimeoutMin", new Probe("1s", Duration.ofSeconds(1), s -> s.raft().electionTimeoutMin()));
     p.put("raft.electionTimeoutMax", new Probe("3s", Duration.ofSeconds(3), s -> s.raft().electionTimeoutMax()));
+    p.put("raft.electOnLeaderExit", new Probe("false", false, s -> s.raft().electOnLeaderExit()));
     p.put("raft.peerRequestTimeout", new Probe("7s", Duration.ofSeconds(7), s -> s.raft().peerRequestTimeout()));
     p.put("raft.entryBytesMax", new Probe("64MiB", 64 << 20, s -> s.raft().entryBytesMax()));
     p.put("raft.snapshotEveryEntries", new Probe("10_000", 10_000L, s -> s.raft().snapshotEveryEntries()));

@@ -60,6 +60,9 @@ public final class Settings {
   public static final Setting<Duration> RAFT_ELECTION_TIMEOUT_MAX = Setting.optional("raft.electionTimeoutMax",
       duration(Duration.ofMillis(50), Duration.ofSeconds(60)), "600ms",
       "The upper end of that range; a leader that hears no majority for this long steps down.");
+  public static final Setting<Boolean> RAFT_ELECT_ON_LEADER_EXIT = Setting.optional("raft.electOnLeaderExit", bool(), "true",
+      "When a peer's connection closes and the leader's Raft port then refuses connections (its process is gone), a "
+          + "follower starts an election at once instead of after the election timeout.");
   public static final Setting<Duration> RAFT_PEER_REQUEST_TIMEOUT = Setting.optional("raft.peerRequestTimeout",
       duration(Duration.ofMillis(100), Duration.ofMinutes(5)), "2s",
       "One replica-to-replica call (append entries, a snapshot chunk).");
@@ -147,7 +150,7 @@ public final class Settings {
 
   /** Every setting, in the order of the reference. */
   public static final List<Setting<?>> ALL = List.of(CLUSTER_NAME, REPLICA_ID, OPERATOR_ID, OPERATOR_KEY, ADMIN_PUBLIC_KEY,
-      RAFT_PEERS, RAFT_ELECTION_TIMEOUT_MIN, RAFT_ELECTION_TIMEOUT_MAX, RAFT_PEER_REQUEST_TIMEOUT, RAFT_ENTRY_BYTES_MAX,
+      RAFT_PEERS, RAFT_ELECTION_TIMEOUT_MIN, RAFT_ELECTION_TIMEOUT_MAX, RAFT_ELECT_ON_LEADER_EXIT, RAFT_PEER_REQUEST_TIMEOUT, RAFT_ENTRY_BYTES_MAX,
       RAFT_SNAPSHOT_EVERY_ENTRIES, RAFT_LOG_SEGMENT_BYTES,
       INGRESS_HOST, INGRESS_PORT, INGRESS_PEERS, INGRESS_FRAME_BYTES_MAX, INGRESS_IN_FLIGHT_PER_CONNECTION_MAX,
       INGRESS_IN_FLIGHT_TOTAL_MAX,

@@ -22,19 +22,22 @@ import java.time.Duration;
  *     instead; false (the default) keeps them, so a restarted follower catches up from the log:
  *     Ratis 3.2.0 can deadlock when a leader steps down while sending a snapshot (see
  *     docs/chaos.md), and the log grows only while a member is down or behind
+ * @param electOnLeaderExit whether a follower whose leader's process is gone (a peer's connection
+ *     closed and the leader's Raft port refuses connections) starts an election at once rather
+ *     than after the election timeout ({@link LeaderExitWatch}); true by default
  */
 public record RaftSettings(Duration electionTimeoutMin, Duration electionTimeoutMax, Duration peerRequestTimeout,
     int entryBytesMax, long snapshotEveryEntries, long logSegmentBytes, java.util.Optional<Tls> tls,
-    boolean purgePastLaggingFollowers) {
+    boolean purgePastLaggingFollowers, boolean electOnLeaderExit) {
   /** Elections in 0.3 to 0.6 s (failover in about a second on loopback), entries up to 32 MiB, no TLS. */
   public static final RaftSettings DEFAULT = new RaftSettings(Duration.ofMillis(300), Duration.ofMillis(600),
-      Duration.ofSeconds(2), 32 << 20, 1024, 8L << 20, java.util.Optional.empty(), false);
+      Duration.ofSeconds(2), 32 << 20, 1024, 8L << 20, java.util.Optional.empty(), false, true);
 
-  /** As the canonical constructor, keeping the log for lagging followers. */
+  /** As the canonical constructor, keeping the log for lagging followers and electing at once when the leader exits. */
   public RaftSettings(Duration electionTimeoutMin, Duration electionTimeoutMax, Duration peerRequestTimeout,
       int entryBytesMax, long snapshotEveryEntries, long logSegmentBytes, java.util.Optional<Tls> tls) {
     this(electionTimeoutMin, electionTimeoutMax, peerRequestTimeout, entryBytesMax, snapshotEveryEntries, logSegmentBytes,
-        tls, false);
+        tls, false, true);
   }
 
   /** This replica's certificate and key (PKCS#8 PEM) and the cluster CA that every peer must be issued by. */
@@ -42,18 +45,24 @@ public record RaftSettings(Duration electionTimeoutMin, Duration electionTimeout
 
   public RaftSettings withSnapshots(long everyEntries, long segmentBytes) {
     return new RaftSettings(electionTimeoutMin, electionTimeoutMax, peerRequestTimeout, entryBytesMax, everyEntries,
-        segmentBytes, tls, purgePastLaggingFollowers);
+        segmentBytes, tls, purgePastLaggingFollowers, electOnLeaderExit);
   }
 
   /** These settings with the log purged up to each snapshot, even past lagging followers. */
   public RaftSettings purgingPastLaggingFollowers() {
     return new RaftSettings(electionTimeoutMin, electionTimeoutMax, peerRequestTimeout, entryBytesMax, snapshotEveryEntries,
-        logSegmentBytes, tls, true);
+        logSegmentBytes, tls, true, electOnLeaderExit);
   }
 
   public RaftSettings withTls(Tls material) {
     return new RaftSettings(electionTimeoutMin, electionTimeoutMax, peerRequestTimeout, entryBytesMax, snapshotEveryEntries,
-        logSegmentBytes, java.util.Optional.of(material), purgePastLaggingFollowers);
+        logSegmentBytes, java.util.Optional.of(material), purgePastLaggingFollowers, electOnLeaderExit);
+  }
+
+  /** These settings with or without an election at once when the leader's process is gone ({@link LeaderExitWatch}). */
+  public RaftSettings electingOnLeaderExit(boolean elect) {
+    return new RaftSettings(electionTimeoutMin, electionTimeoutMax, peerRequestTimeout, entryBytesMax, snapshotEveryEntries,
+        logSegmentBytes, tls, purgePastLaggingFollowers, elect);
   }
 
   /** Ratis parameters carrying the TLS configuration, for servers and clients alike. */

@@ -105,6 +105,8 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   private final InstantSource clock;
   private final Replica replica;
   private final RaftServer server;
+  /** Starts an election when the leader's process is gone; null when the settings turn it off. */
+  private final LeaderExitWatch leaderExitWatch;
   private final Object leadershipLock = new Object();
   private volatile Sequencer<Q, R> sequencer;
   private volatile String leaderId;
@@ -135,15 +137,29 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
       int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
       BulwarkStateMachine stateMachine = new BulwarkStateMachine(id, replica, new Leadership(), raft.entryBytesMax(),
           raft.snapshotEveryEntries());
+      LeaderExitWatch.RatisView following = new LeaderExitWatch.RatisView(members.groupId());
+      org.apache.ratis.conf.Parameters parameters = raft.parameters();
+      LeaderExitWatch watch = null;
+      if (raft.electOnLeaderExit()) {
+        watch = new LeaderExitWatch(following, LeaderExitWatch::connect, LeaderExitWatch.SYSTEM,
+            raft.electionTimeoutMin().dividedBy(3),
+            java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("leader-exit-watch-", 0).factory()));
+        var filter = watch.filter();
+        GrpcConfigKeys.Server.setServicesCustomizer(parameters, (builder, types) ->
+            types.contains(org.apache.ratis.grpc.server.GrpcServices.Type.SERVER) ? builder.addTransportFilter(filter)
+                : builder);
+      }
+      this.leaderExitWatch = watch;
       this.server = RaftServer.newBuilder()
           .setServerId(RaftPeerId.valueOf(id))
           // A joining replica starts in an empty group; the configuration change brings it in.
           .setGroup(joining ? RaftGroup.valueOf(members.groupId()) : members.group())
           .setStateMachine(stateMachine)
           .setProperties(properties(directory.resolve("raft"), port, raft))
-          .setParameters(raft.parameters())
+          .setParameters(parameters)
           .setOption(RaftStorage.StartupOption.RECOVER)
           .build();
+      following.attach(server);
       server.start();
       log.info("replica {}: store opened in {} ms (batch {}), Raft server started in {} ms", id,
           (raftStarting - opening) / 1_000_000, replica.applied().batchNumber(), (System.nanoTime() - raftStarting) / 1_000_000);
@@ -579,6 +595,12 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     } catch (IOException e) {
       return 0;
     }
+  }
+
+  /** How many elections this replica started at once because its leader's process was gone ({@link LeaderExitWatch}). */
+  long leaderExitElections() {
+    LeaderExitWatch watch = leaderExitWatch;
+    return watch == null ? 0 : watch.electionsStarted();
   }
 
   public boolean isLeader() {

@@ -1,0 +1,259 @@
+package dev.bulwark.server.raft;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.bulwark.server.raft.LeaderExitWatch.Answer;
+import dev.bulwark.server.raft.LeaderExitWatch.Following;
+import dev.bulwark.server.raft.LeaderExitWatch.Verdict;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.LongFunction;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The decisions of {@link LeaderExitWatch} on a scripted Raft server, leader port and clock:
+ * an election only when the leader's port refuses connections and the leader has said nothing
+ * since, by the first follower at once and by later ones only if nobody started a term.
+ */
+class LeaderExitWatchTest {
+  static final Duration STAGGER = Duration.ofMillis(100);
+
+  /** A clock whose sleeps pass at once. */
+  static final class ManualTicker implements LeaderExitWatch.Ticker {
+    long now = 1_000_000_000L;
+    final List<Long> sleeps = new ArrayList<>();
+
+    @Override
+    public long nanoTime() {
+      return now;
+    }
+
+    @Override
+    public void sleepNanos(long nanos) {
+      sleeps.add(nanos);
+      now += nanos;
+    }
+  }
+
+  /** A follower whose view may change with the time since the connection closed. */
+  static final class ScriptedRaft implements LeaderExitWatch.Raft {
+    LongFunction<Optional<Following>> view;
+    final ManualTicker ticker;
+    final long closedAt;
+    boolean accept = true;
+    final List<Following> elections = new ArrayList<>();
+
+    ScriptedRaft(ManualTicker ticker, LongFunction<Optional<Following>> view) {
+      this.ticker = ticker;
+      this.closedAt = ticker.now;
+      this.view = view;
+    }
+
+    @Override
+    public Optional<Following> following() {
+      return view.apply((ticker.now - closedAt) / 1_000_000);
+    }
+
+    @Override
+    public boolean startElection(Following seen) {
+      elections.add(seen);
+      return accept;
+    }
+  }
+
+  /** Answers in turn from a script; the last answer repeats. */
+  static final class ScriptedProbe implements LeaderExitWatch.Probe {
+    final Deque<Answer> answers;
+    final List<String> asked = new ArrayList<>();
+
+    ScriptedProbe(Answer... answers) {
+      this.answers = new ArrayDeque<>(List.of(answers));
+    }
+
+    @Override
+    public Answer ask(String address) {
+      asked.add(address);
+      return answers.size() > 1 ? answers.poll() : answers.peek();
+    }
+  }
+
+  static Following following(String self, long term, long lastEntryTerm, long sinceLeaderMs) {
+    return new Following(self, "r1", "10.0.0.1:7101", term, lastEntryTerm, 42, sinceLeaderMs, List.of("r1", "r2", "r3"));
+  }
+
+  /** A follower that last heard from leader r1 just before the connection closed, and not since. */
+  static LongFunction<Optional<Following>> silentLeader(String self) {
+    return sinceClosedMs -> Optional.of(following(self, 5, 5, sinceClosedMs + 3));
+  }
+
+  LeaderExitWatch watch(ScriptedRaft raft, ScriptedProbe probe, ManualTicker ticker) {
+    return new LeaderExitWatch(raft, probe, ticker, STAGGER, Runnable::run);
+  }
+
+  @Test
+  void aRefusedLeaderPortStartsAnElectionAtOnceWithThisFollowersLastEntry() throws Exception {
+    ManualTicker ticker = new ManualTicker();
+    ScriptedRaft raft = new ScriptedRaft(ticker, silentLeader("r2"));
+    ScriptedProbe probe = new ScriptedProbe(Answer.REFUSED);
+    LeaderExitWatch watch = watch(raft, probe, ticker);
+
+    assertThat(watch.check(ticker.now)).isEqualTo(Verdict.ELECTION_STARTED);
+    assertThat(probe.asked).containsExactly("10.0.0.1:7101");
+    assertThat(raft.elections).hasSize(1);
+    assertThat(raft.elections.getFirst().lastEntryIndex()).isEqualTo(42);
+    assertThat(ticker.sleeps).as("the first follower by id does not wait").isEmpty();
+    assertThat(watch.electionsStarted()).isEqualTo(1);
+  }
+
+  @Test
+  void aLeaderWhosePortStillTakesConnectionsIsLeftToRatisTimeout() throws Exception {
+    ManualTicker ticker = new ManualTicker();
+    ScriptedRaft raft = new ScriptedRaft(ticker, silentLeader("r2"));
+    ScriptedProbe probe = new ScriptedProbe(Answer.ACCEPTED);
+    LeaderExitWatch watch = watch(raft, probe, ticker);
+
+    assertThat(watch.check(ticker.now)).isEqualTo(Verdict.LEADER_ANSWERS);
+    assertThat(probe.asked).hasSize(LeaderExitWatch.PROBE_AFTER_MS.length);
+    assertThat(raft.elections).isEmpty();
+    assertThat(ticker.now - raft.closedAt).as("the last ask, and no later")
+        .isEqualTo(LeaderExitWatch.PROBE_AFTER_MS[LeaderExitWatch.PROBE_AFTER_MS.length - 1] * 1_000_000);
+  }
+
+  @Test
+  void aPartitionedLeaderThatDoesNotAnswerIsLeftToRatisTimeout() throws Exception {
+    ManualTicker ticker = new ManualTicker();
+    ScriptedRaft raft = new ScriptedRaft(ticker, silentLeader("r2"));
+    LeaderExitWatch watch = watch(raft, new ScriptedProbe(Answer.NO_ANSWER), ticker);
+
+    assertThat(watch.check(ticker.now)).isEqualTo(Verdict.LEADER_ANSWERS);
+    assertThat(raft.elections).isEmpty();
+  }
+
+  @Test
+  void aPortThatClosesAfterTheConnectionsStillCounts() throws Exception {
+    // A process closes its connections and its listening socket one after the other.
+    ManualTicker ticker = new ManualTicker();
+    ScriptedRaft raft = new ScriptedRaft(ticker, silentLeader("r2"));
+    ScriptedProbe probe = new ScriptedProbe(Answer.ACCEPTED, Answer.ACCEPTED, Answer.REFUSED);
+    LeaderExitWatch watch = watch(raft, probe, ticker);
+
+    assertThat(watch.check(ticker.now)).isEqualTo(Verdict.ELECTION_STARTED);
+    assertThat(probe.asked).hasSize(3);
+    assertThat(ticker.now - raft.closedAt).isEqualTo(LeaderExitWatch.PROBE_AFTER_MS[2] * 1_000_000);
+  }
+
+  @Test
+  void aLeaderHeardAfterTheConnectionClosedRuns() throws Exception {
+    // The leader's last word came 5 ms ago, whenever asked: it keeps talking.
+    ManualTicker ticker = new ManualTicker();
+    ScriptedRaft raft = new ScriptedRaft(ticker, sinceClosedMs -> Optional.of(following("r2", 5, 5, 5)));
+    ScriptedProbe probe = new ScriptedProbe(Answer.ACCEPTED, Answer.REFUSED);
+    LeaderExitWatch watch = watch(raft, probe, ticker);
+
+    assertThat(watch.check(ticker.now)).isEqualTo(Verdict.LEADER_SPOKE);
+    assertThat(probe.asked).as("asked once, at the close; by the next ask the leader had spoken").hasSize(1);
+    assertThat(raft.elections).isEmpty();
+  }
+
+  @Test
+  void aReplicaThatFollowsNoKnownLeaderDoesNothing() throws Exception {
+    ManualTicker ticker = new ManualTicker();
+    ScriptedRaft raft = new ScriptedRaft(ticker, sinceClosedMs -> Optional.empty());
+    ScriptedProbe probe = new ScriptedProbe(Answer.REFUSED);
+    LeaderExitWatch watch = watch(raft, probe, ticker);
+
+    assertThat(watch.check(ticker.now)).isEqualTo(Verdict.NOT_FOLLOWING);
+    assertThat(probe.asked).isEmpty();
+    assertThat(raft.elections).isEmpty();
+  }
+
+  @Test
+  void theSecondFollowerByIdWaitsAndStandsDownWhenTheFirstStartedATerm() throws Exception {
+    ManualTicker ticker = new ManualTicker();
+    // r3 comes after r2 among the followers of r1; r2 starts term 6 within the stagger.
+    ScriptedRaft raft = new ScriptedRaft(ticker, sinceClosedMs -> Optional.of(
+        sinceClosedMs < 50 ? following("r3", 5, 5, sinceClosedMs + 3) : following("r3", 6, 5, sinceClosedMs + 3)));
+    LeaderExitWatch watch = watch(raft, new ScriptedProbe(Answer.REFUSED), ticker);
+
+    assertThat(watch.check(ticker.now)).isEqualTo(Verdict.ANOTHER_TERM);
+    assertThat(ticker.sleeps).containsExactly(STAGGER.toNanos());
+    assertThat(raft.elections).isEmpty();
+  }
+
+  @Test
+  void theSecondFollowerByIdStartsTheElectionWhenNobodyElseDid() throws Exception {
+    ManualTicker ticker = new ManualTicker();
+    ScriptedRaft raft = new ScriptedRaft(ticker, silentLeader("r3"));
+    LeaderExitWatch watch = watch(raft, new ScriptedProbe(Answer.REFUSED), ticker);
+
+    assertThat(watch.check(ticker.now)).isEqualTo(Verdict.ELECTION_STARTED);
+    assertThat(ticker.sleeps).containsExactly(STAGGER.toNanos());
+    assertThat(raft.elections).hasSize(1);
+  }
+
+  @Test
+  void aFollowerWhoseLastEntryIsFromAnOlderTermLeavesItToRatis() throws Exception {
+    // Ratis refuses a start whose last entry is older than the current term; asking would only log a warning.
+    ManualTicker ticker = new ManualTicker();
+    ScriptedRaft raft = new ScriptedRaft(ticker, sinceClosedMs -> Optional.of(following("r2", 5, 4, sinceClosedMs + 3)));
+    LeaderExitWatch watch = watch(raft, new ScriptedProbe(Answer.REFUSED), ticker);
+
+    assertThat(watch.check(ticker.now)).isEqualTo(Verdict.LOG_BEHIND);
+    assertThat(raft.elections).isEmpty();
+  }
+
+  @Test
+  void anElectionRatisRefusesIsNotCounted() throws Exception {
+    ManualTicker ticker = new ManualTicker();
+    ScriptedRaft raft = new ScriptedRaft(ticker, silentLeader("r2"));
+    raft.accept = false;
+    LeaderExitWatch watch = watch(raft, new ScriptedProbe(Answer.REFUSED), ticker);
+
+    assertThat(watch.check(ticker.now)).isEqualTo(Verdict.ELECTION_REFUSED);
+    assertThat(watch.electionsStarted()).isZero();
+  }
+
+  @Test
+  void theOrderOfFollowersLeavesTheGoneLeaderOut() {
+    List<String> voters = List.of("r3", "r1", "r2");
+    assertThat(LeaderExitWatch.rank(new Following("r2", "r1", "a:1", 1, 1, 1, 0, voters))).isZero();
+    assertThat(LeaderExitWatch.rank(new Following("r3", "r1", "a:1", 1, 1, 1, 0, voters))).isEqualTo(1);
+    assertThat(LeaderExitWatch.rank(new Following("r1", "r2", "a:1", 1, 1, 1, 0, voters))).isZero();
+    assertThat(LeaderExitWatch.rank(new Following("r3", "r2", "a:1", 1, 1, 1, 0, voters))).isEqualTo(1);
+  }
+
+  @Test
+  void closedConnectionsWhileACheckRunsStartNoSecondOne() {
+    ManualTicker ticker = new ManualTicker();
+    ScriptedRaft raft = new ScriptedRaft(ticker, silentLeader("r2"));
+    List<Runnable> queued = new ArrayList<>();
+    LeaderExitWatch watch = new LeaderExitWatch(raft, new ScriptedProbe(Answer.REFUSED), ticker, STAGGER, queued::add);
+
+    watch.connectionClosed();
+    watch.connectionClosed();
+    assertThat(queued).hasSize(1);
+    queued.getFirst().run();
+    assertThat(raft.elections).hasSize(1);
+    watch.connectionClosed();
+    assertThat(queued).as("a check after the first one ended").hasSize(2);
+  }
+
+  @Test
+  void aConnectionAttemptTellsAListeningPortFromAClosedOne() throws Exception {
+    InetAddress loopback = InetAddress.getLoopbackAddress();
+    int closedPort;
+    try (ServerSocket listening = new ServerSocket(0, 1, loopback)) {
+      assertThat(LeaderExitWatch.connect("127.0.0.1:" + listening.getLocalPort())).isEqualTo(Answer.ACCEPTED);
+      closedPort = listening.getLocalPort();
+    }
+    assertThat(LeaderExitWatch.connect("127.0.0.1:" + closedPort)).isEqualTo(Answer.REFUSED);
+    assertThat(LeaderExitWatch.connect("no-port")).isEqualTo(Answer.NO_ANSWER);
+    assertThat(LeaderExitWatch.connect("127.0.0.1:x")).isEqualTo(Answer.NO_ANSWER);
+  }
+}
