@@ -174,13 +174,13 @@ final class LeaderExitWatch {
         return Verdict.LEADER_SPOKE;
       }
       if (probe.ask(seen.get().leaderAddress()) == Answer.REFUSED) {
-        return elect(seen.get());
+        return elect(seen.get(), closedAt);
       }
     }
     return Verdict.LEADER_ANSWERS;
   }
 
-  private Verdict elect(Following seen) throws IOException, InterruptedException {
+  private Verdict elect(Following seen, long closedAt) throws IOException, InterruptedException {
     int rank = rank(seen);
     Following now = seen;
     if (rank > 0) {
@@ -198,7 +198,8 @@ final class LeaderExitWatch {
       return Verdict.LOG_BEHIND;
     }
     boolean started = raft.startElection(now);
-    log.info("replica {}: leader {} is gone (its Raft port refuses connections): {}", now.self(), now.leader(),
+    log.info("replica {}: leader {} is gone (its Raft port refuses connections, {} ms after a peer's connection closed): {}",
+        now.self(), now.leader(), (ticker.nanoTime() - closedAt) / 1_000_000,
         started ? "started an election at once, with its last entry " + now.lastEntryIndex() + " of term " + now.term()
             : "Ratis refused to start an election now (a leader may have come meanwhile)");
     if (started) {
