@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.Executor;
@@ -34,7 +34,10 @@ import org.apache.ratis.thirdparty.io.grpc.ServerTransportFilter;
  * lease lasts, and every vote still requires a log at least as up to date as the voter's, so
  * safety stays Raft's; at worst the election fails and Ratis' timeout elects as it would have.
  * Of the followers that notice, the first by id goes at once and each next one a stagger later,
- * and only while nobody has started another term, so that they do not split the vote.
+ * and only while nobody has started another term, so that they do not split the vote. A forced
+ * election skips the pre-vote in every round, so a candidate cut off from the rest would raise
+ * the term round after round and later depose a healthy leader: a follower goes only when enough
+ * of the other voters take a connection to make a majority with it.
  */
 final class LeaderExitWatch {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(LeaderExitWatch.class);
@@ -45,11 +48,23 @@ final class LeaderExitWatch {
   /** How long one connection attempt to the leader's port may take; no answer counts as alive (a partition, a pause). */
   static final int PROBE_TIMEOUT_MS = 100;
 
-  /** What this follower knows while it follows: who leads, in which term, and how far its own log goes. */
-  record Following(String self, String leader, String leaderAddress, long term, long lastEntryTerm,
-      long lastEntryIndex, long sinceLeaderMs, List<String> voters) {
+  /**
+   * What this follower knows while it follows: who leads, in which term, how far its own log
+   * goes, how long since the leader (or a candidate it voted for) was last heard, how many
+   * operations Ratis has under way that keep it from standing (a snapshot install), and every
+   * voter's Raft address by id, the leader's and its own included.
+   */
+  record Following(String self, String leader, long term, long lastEntryTerm, long lastEntryIndex, long sinceLeaderMs,
+      int outstandingOps, Map<String, String> voters) {
     Following {
-      voters = List.copyOf(voters);
+      voters = Map.copyOf(voters);
+      if (!voters.containsKey(leader) || !voters.containsKey(self)) {
+        throw new IllegalArgumentException("the leader " + leader + " and this replica " + self + " must be voters: " + voters);
+      }
+    }
+
+    String leaderAddress() {
+      return voters.get(leader);
     }
   }
 
@@ -86,8 +101,12 @@ final class LeaderExitWatch {
     LEADER_SPOKE,
     /** The leader's port took a connection or did not answer every time it was asked. */
     LEADER_ANSWERS,
-    /** Another term began, or the leader changed, while a follower earlier by id had its turn. */
+    /** Another term began, the leader changed, or this follower voted, while a follower earlier by id had its turn. */
     ANOTHER_TERM,
+    /** Ratis has an operation under way (a snapshot install) that keeps this follower from standing. */
+    BUSY,
+    /** Too few of the other voters take connections to make a majority with this one: Ratis' timeout decides. */
+    NO_MAJORITY,
     /** This follower's last entry is from an older term, so Ratis would refuse to start: its timeout goes on. */
     LOG_BEHIND,
     /** An election was asked for and Ratis started it. */
@@ -102,6 +121,8 @@ final class LeaderExitWatch {
   private final Executor checks;
   private final long staggerNanos;
   private final AtomicBoolean checking = new AtomicBoolean();
+  /** When the last connection closed (ticker time): a check that ends finds whether another closed meanwhile. */
+  private final AtomicLong lastClosedAt = new AtomicLong();
   private final AtomicLong electionsStarted = new AtomicLong();
 
   /**
@@ -127,28 +148,38 @@ final class LeaderExitWatch {
   }
 
   /**
-   * A peer's connection closed: checks the leader in the background, unless a check runs
-   * already (it covers this closing too).
+   * A peer's connection closed: checks the leader in the background. If a check runs already,
+   * that one checks again once it ends, from this closing.
    */
   void connectionClosed() {
-    long closedAt = ticker.nanoTime();
+    lastClosedAt.set(ticker.nanoTime());
     if (!checking.compareAndSet(false, true)) {
       return;
     }
     try {
-      checks.execute(() -> {
-        try {
-          check(closedAt);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        } catch (IOException | RuntimeException e) {
-          log.warn("could not check whether the leader still runs after a peer's connection closed: {}", e.toString());
-        } finally {
-          checking.set(false);
-        }
-      });
+      checks.execute(this::checkWhileClosing);
     } catch (RuntimeException rejected) {
       checking.set(false); // shutting down
+    }
+  }
+
+  private void checkWhileClosing() {
+    while (true) {
+      long closedAt = lastClosedAt.get();
+      try {
+        check(closedAt);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        checking.set(false);
+        return;
+      } catch (IOException | RuntimeException e) {
+        log.warn("could not check whether the leader still runs after a peer's connection closed: {}", e.toString());
+      }
+      checking.set(false);
+      // Another connection closed during the check: look again, unless a new check took it.
+      if (lastClosedAt.get() == closedAt || !checking.compareAndSet(false, true)) {
+        return;
+      }
     }
   }
 
@@ -186,16 +217,35 @@ final class LeaderExitWatch {
     if (rank > 0) {
       ticker.sleepNanos(rank * staggerNanos);
       Optional<Following> later = raft.following();
-      if (later.isEmpty() || later.get().term() != seen.term() || !later.get().leader().equals(seen.leader())) {
+      // A vote this follower granted meanwhile (a pre-vote keeps the term) counts as hearing from someone.
+      if (later.isEmpty() || later.get().term() != seen.term() || !later.get().leader().equals(seen.leader())
+          || later.get().sinceLeaderMs() < (ticker.nanoTime() - closedAt) / 1_000_000) {
         return Verdict.ANOTHER_TERM;
       }
       now = later.get();
+    }
+    if (now.outstandingOps() > 0) {
+      return Verdict.BUSY;
     }
     if (now.lastEntryTerm() != now.term()) {
       log.info("replica {}: leader {} is gone (its Raft port refuses connections), but this replica's last entry is from "
           + "term {}, before the current {}: Ratis' election timeout decides", now.self(), now.leader(), now.lastEntryTerm(),
           now.term());
       return Verdict.LOG_BEHIND;
+    }
+    // A forced election skips the pre-vote in every round it runs, so a candidate that cannot
+    // reach a majority would raise the term round after round; it goes only if enough voters answer.
+    int answering = 1;
+    for (var voter : now.voters().entrySet()) {
+      if (!voter.getKey().equals(now.self()) && !voter.getKey().equals(now.leader())
+          && probe.ask(voter.getValue()) == Answer.ACCEPTED) {
+        answering++;
+      }
+    }
+    if (2 * answering <= now.voters().size()) {
+      log.info("replica {}: leader {} is gone (its Raft port refuses connections), but only {} of {} voters take "
+          + "connections: Ratis' election timeout decides", now.self(), now.leader(), answering, now.voters().size());
+      return Verdict.NO_MAJORITY;
     }
     boolean started = raft.startElection(now);
     log.info("replica {}: leader {} is gone (its Raft port refuses connections, {} ms after a peer's connection closed): {}",
@@ -211,11 +261,15 @@ final class LeaderExitWatch {
 
   /** This follower's place among the voters other than the gone leader, by id: who goes first. */
   static int rank(Following seen) {
-    return (int) seen.voters().stream().filter(v -> !v.equals(seen.leader())).sorted()
+    return (int) seen.voters().keySet().stream().filter(v -> !v.equals(seen.leader())).sorted()
         .takeWhile(v -> !v.equals(seen.self())).count();
   }
 
-  /** Asks with a TCP connection: refused means nothing listens; a timeout or an unreachable host counts as no answer. */
+  /**
+   * Asks with a TCP connection to each address the host resolves to: refused by every one means
+   * nothing listens; any connection taken means something does; otherwise (a timeout, an
+   * unreachable host, a name that does not resolve) there is no answer.
+   */
   static Answer connect(String address) {
     int colon = address.lastIndexOf(':');
     if (colon <= 0) {
@@ -231,14 +285,24 @@ final class LeaderExitWatch {
     } catch (NumberFormatException e) {
       return Answer.NO_ANSWER;
     }
-    try (Socket socket = new Socket()) {
-      socket.connect(new InetSocketAddress(host, port), PROBE_TIMEOUT_MS);
-      return Answer.ACCEPTED;
-    } catch (ConnectException refused) {
-      return Answer.REFUSED;
-    } catch (IOException | IllegalArgumentException e) {
+    java.net.InetAddress[] resolved;
+    try {
+      resolved = java.net.InetAddress.getAllByName(host);
+    } catch (IOException e) {
       return Answer.NO_ANSWER;
     }
+    boolean allRefused = resolved.length > 0;
+    for (java.net.InetAddress ip : resolved) {
+      try (Socket socket = new Socket()) {
+        socket.connect(new InetSocketAddress(ip, port), PROBE_TIMEOUT_MS);
+        return Answer.ACCEPTED;
+      } catch (ConnectException refused) {
+        // nothing listens at this one
+      } catch (IOException | IllegalArgumentException e) {
+        allRefused = false;
+      }
+    }
+    return allRefused ? Answer.REFUSED : Answer.NO_ANSWER;
   }
 
   /**
@@ -271,19 +335,24 @@ final class LeaderExitWatch {
         return Optional.empty();
       }
       org.apache.ratis.server.RaftConfiguration conf = division.getRaftConf();
-      org.apache.ratis.protocol.RaftPeer leaderPeer = conf.getPeer(leader);
       var lastEntry = division.getRaftLog().getLastEntryTermIndex();
-      if (leaderPeer == null || leaderPeer.getAddress() == null || lastEntry == null) {
-        return Optional.empty();
-      }
       var role = info.getRoleInfoProto();
-      if (!role.hasFollowerInfo()) {
+      if (lastEntry == null || !role.hasFollowerInfo()) {
         return Optional.empty();
       }
-      List<String> voters = conf.getCurrentPeers().stream().map(p -> p.getId().toString()).toList();
-      return Optional.of(new Following(division.getId().toString(), leader.toString(), leaderPeer.getAddress(),
-          info.getCurrentTerm(), lastEntry.getTerm(), lastEntry.getIndex(),
-          role.getFollowerInfo().getLeaderInfo().getLastRpcElapsedTimeMs(), voters));
+      Map<String, String> voters = new java.util.HashMap<>();
+      for (org.apache.ratis.protocol.RaftPeer peer : conf.getCurrentPeers()) {
+        if (peer.getAddress() != null) {
+          voters.put(peer.getId().toString(), peer.getAddress());
+        }
+      }
+      String self = division.getId().toString();
+      if (!voters.containsKey(leader.toString()) || !voters.containsKey(self)) {
+        return Optional.empty(); // a configuration change under way, or this replica is no voter
+      }
+      return Optional.of(new Following(self, leader.toString(), info.getCurrentTerm(), lastEntry.getTerm(),
+          lastEntry.getIndex(), role.getFollowerInfo().getLeaderInfo().getLastRpcElapsedTimeMs(),
+          role.getFollowerInfo().getOutstandingOp(), voters));
     }
 
     @Override

@@ -12,6 +12,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.LongFunction;
 import org.junit.jupiter.api.Test;
@@ -67,10 +68,14 @@ class LeaderExitWatchTest {
     }
   }
 
-  /** Answers in turn from a script; the last answer repeats. */
+  static final String LEADER_ADDRESS = "10.0.0.1:7101";
+  static final Map<String, String> VOTERS = Map.of("r1", LEADER_ADDRESS, "r2", "10.0.0.2:7101", "r3", "10.0.0.3:7101");
+
+  /** The leader's port answers in turn from a script (the last answer repeats); the other voters' ports answer as set. */
   static final class ScriptedProbe implements LeaderExitWatch.Probe {
     final Deque<Answer> answers;
     final List<String> asked = new ArrayList<>();
+    Answer others = Answer.ACCEPTED;
 
     ScriptedProbe(Answer... answers) {
       this.answers = new ArrayDeque<>(List.of(answers));
@@ -78,13 +83,16 @@ class LeaderExitWatchTest {
 
     @Override
     public Answer ask(String address) {
+      if (!address.equals(LEADER_ADDRESS)) {
+        return others;
+      }
       asked.add(address);
       return answers.size() > 1 ? answers.poll() : answers.peek();
     }
   }
 
   static Following following(String self, long term, long lastEntryTerm, long sinceLeaderMs) {
-    return new Following(self, "r1", "10.0.0.1:7101", term, lastEntryTerm, 42, sinceLeaderMs, List.of("r1", "r2", "r3"));
+    return new Following(self, "r1", term, lastEntryTerm, 42, sinceLeaderMs, 0, VOTERS);
   }
 
   /** A follower that last heard from leader r1 just before the connection closed, and not since. */
@@ -104,7 +112,7 @@ class LeaderExitWatchTest {
     LeaderExitWatch watch = watch(raft, probe, ticker);
 
     assertThat(watch.check(ticker.now)).isEqualTo(Verdict.ELECTION_STARTED);
-    assertThat(probe.asked).containsExactly("10.0.0.1:7101");
+    assertThat(probe.asked).containsExactly(LEADER_ADDRESS);
     assertThat(raft.elections).hasSize(1);
     assertThat(raft.elections.getFirst().lastEntryIndex()).isEqualTo(42);
     assertThat(ticker.sleeps).as("the first follower by id does not wait").isEmpty();
@@ -220,12 +228,50 @@ class LeaderExitWatchTest {
   }
 
   @Test
+  void theSecondFollowerByIdStandsDownWhenItVotedMeanwhile() throws Exception {
+    // The first follower's own timeout ran a pre-vote (the term stays) that r3 granted: r3 heard from someone.
+    ManualTicker ticker = new ManualTicker();
+    ScriptedRaft raft = new ScriptedRaft(ticker, sinceClosedMs -> Optional.of(
+        following("r3", 5, 5, sinceClosedMs < 50 ? sinceClosedMs + 3 : 20)));
+    LeaderExitWatch watch = watch(raft, new ScriptedProbe(Answer.REFUSED), ticker);
+
+    assertThat(watch.check(ticker.now)).isEqualTo(Verdict.ANOTHER_TERM);
+    assertThat(raft.elections).isEmpty();
+  }
+
+  @Test
+  void withoutAMajorityThatAnswersNoElectionIsForced() throws Exception {
+    // Forced rounds skip the pre-vote: a candidate that reaches nobody would raise the term round after round.
+    for (Answer other : new Answer[] {Answer.REFUSED, Answer.NO_ANSWER}) {
+      ManualTicker ticker = new ManualTicker();
+      ScriptedRaft raft = new ScriptedRaft(ticker, silentLeader("r2"));
+      ScriptedProbe probe = new ScriptedProbe(Answer.REFUSED);
+      probe.others = other;
+      LeaderExitWatch watch = watch(raft, probe, ticker);
+
+      assertThat(watch.check(ticker.now)).as("the other follower: %s", other).isEqualTo(Verdict.NO_MAJORITY);
+      assertThat(raft.elections).isEmpty();
+    }
+  }
+
+  @Test
+  void aFollowerInstallingASnapshotLeavesItToRatis() throws Exception {
+    ManualTicker ticker = new ManualTicker();
+    ScriptedRaft raft = new ScriptedRaft(ticker, sinceClosedMs -> Optional.of(
+        new Following("r2", "r1", 5, 5, 42, sinceClosedMs + 3, 1, VOTERS)));
+    LeaderExitWatch watch = watch(raft, new ScriptedProbe(Answer.REFUSED), ticker);
+
+    assertThat(watch.check(ticker.now)).isEqualTo(Verdict.BUSY);
+    assertThat(raft.elections).isEmpty();
+  }
+
+  @Test
   void theOrderOfFollowersLeavesTheGoneLeaderOut() {
-    List<String> voters = List.of("r3", "r1", "r2");
-    assertThat(LeaderExitWatch.rank(new Following("r2", "r1", "a:1", 1, 1, 1, 0, voters))).isZero();
-    assertThat(LeaderExitWatch.rank(new Following("r3", "r1", "a:1", 1, 1, 1, 0, voters))).isEqualTo(1);
-    assertThat(LeaderExitWatch.rank(new Following("r1", "r2", "a:1", 1, 1, 1, 0, voters))).isZero();
-    assertThat(LeaderExitWatch.rank(new Following("r3", "r2", "a:1", 1, 1, 1, 0, voters))).isEqualTo(1);
+    Map<String, String> voters = Map.of("r3", "c:1", "r1", "a:1", "r2", "b:1");
+    assertThat(LeaderExitWatch.rank(new Following("r2", "r1", 1, 1, 1, 0, 0, voters))).isZero();
+    assertThat(LeaderExitWatch.rank(new Following("r3", "r1", 1, 1, 1, 0, 0, voters))).isEqualTo(1);
+    assertThat(LeaderExitWatch.rank(new Following("r1", "r2", 1, 1, 1, 0, 0, voters))).isZero();
+    assertThat(LeaderExitWatch.rank(new Following("r3", "r2", 1, 1, 1, 0, 0, voters))).isEqualTo(1);
   }
 
   @Test
@@ -239,9 +285,38 @@ class LeaderExitWatchTest {
     watch.connectionClosed();
     assertThat(queued).hasSize(1);
     queued.getFirst().run();
-    assertThat(raft.elections).hasSize(1);
+    assertThat(raft.elections).as("one check covers both closings").hasSize(1);
     watch.connectionClosed();
     assertThat(queued).as("a check after the first one ended").hasSize(2);
+  }
+
+  @Test
+  void aConnectionClosedDuringACheckIsCheckedWhenItEnds() {
+    // The first check finds the leader answering; a connection that closes while it runs
+    // (the leader dying just then) gets a check of its own, from its own closing.
+    ManualTicker ticker = new ManualTicker();
+    List<Runnable> queued = new ArrayList<>();
+    int asks = LeaderExitWatch.PROBE_AFTER_MS.length;
+    Answer[] script = new Answer[asks + 1];
+    java.util.Arrays.fill(script, Answer.ACCEPTED);
+    script[asks] = Answer.REFUSED; // the leader dies during the first check's last ask
+    ScriptedProbe probe = new ScriptedProbe(script);
+    LeaderExitWatch[] watch = new LeaderExitWatch[1];
+    boolean[] closedAgain = {false};
+    ScriptedRaft raft = new ScriptedRaft(ticker, sinceClosedMs -> {
+      if (probe.asked.size() == asks - 1 && !closedAgain[0]) {
+        closedAgain[0] = true;
+        watch[0].connectionClosed();
+      }
+      return Optional.of(following("r2", 5, 5, 1_000));
+    });
+    watch[0] = new LeaderExitWatch(raft, probe, ticker, STAGGER, queued::add);
+
+    watch[0].connectionClosed();
+    queued.getFirst().run();
+    assertThat(queued).as("no second task: the running one looks again").hasSize(1);
+    assertThat(probe.asked).as("five asks answered, then one refused").hasSize(asks + 1);
+    assertThat(raft.elections).hasSize(1);
   }
 
   @Test
@@ -254,6 +329,10 @@ class LeaderExitWatchTest {
     }
     assertThat(LeaderExitWatch.connect("127.0.0.1:" + closedPort)).isEqualTo(Answer.REFUSED);
     assertThat(LeaderExitWatch.connect("no-port")).isEqualTo(Answer.NO_ANSWER);
+    try (ServerSocket listening = new ServerSocket(0, 1, loopback)) {
+      // "localhost" may resolve to ::1 first, where nothing listens: one address taking the connection is enough.
+      assertThat(LeaderExitWatch.connect("localhost:" + listening.getLocalPort())).isEqualTo(Answer.ACCEPTED);
+    }
     assertThat(LeaderExitWatch.connect("127.0.0.1:x")).isEqualTo(Answer.NO_ANSWER);
   }
 }
