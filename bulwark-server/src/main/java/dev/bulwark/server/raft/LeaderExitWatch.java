@@ -33,8 +33,9 @@ import org.apache.ratis.thirdparty.io.grpc.ServerTransportFilter;
  * entry): it skips the pre-vote, which the other followers would refuse while the old leader's
  * lease lasts, and every vote still requires a log at least as up to date as the voter's, so
  * safety stays Raft's; at worst the election fails and Ratis' timeout elects as it would have.
- * Of the followers that notice, the first by id goes at once and each next one a stagger later,
- * and only while nobody has started another term, so that they do not split the vote. A forced
+ * Only the first follower by id (the gone leader left out) does this: two forcing elections at
+ * once would split the vote (they did in a chaos run, when one noticed 300 ms after the other),
+ * and if the first one does not, Ratis' timeout elects as before. A forced
  * election skips the pre-vote in every round, so a candidate cut off from the rest would raise
  * the term round after round and later depose a healthy leader: a follower goes only when enough
  * of the other voters take a connection to make a majority with it.
@@ -101,8 +102,8 @@ final class LeaderExitWatch {
     LEADER_SPOKE,
     /** The leader's port took a connection or did not answer every time it was asked. */
     LEADER_ANSWERS,
-    /** Another term began, the leader changed, or this follower voted, while a follower earlier by id had its turn. */
-    ANOTHER_TERM,
+    /** Another follower comes first by id: it starts the election, or Ratis' timeout does. */
+    NOT_FIRST,
     /** Ratis has an operation under way (a snapshot install) that keeps this follower from standing. */
     BUSY,
     /** Too few of the other voters take connections to make a majority with this one: Ratis' timeout decides. */
@@ -119,21 +120,16 @@ final class LeaderExitWatch {
   private final Probe probe;
   private final Ticker ticker;
   private final Executor checks;
-  private final long staggerNanos;
   private final AtomicBoolean checking = new AtomicBoolean();
   /** When the last connection closed (ticker time): a check that ends finds whether another closed meanwhile. */
   private final AtomicLong lastClosedAt = new AtomicLong();
   private final AtomicLong electionsStarted = new AtomicLong();
 
-  /**
-   * @param stagger how long each follower after the first by id waits for the first to start a term
-   * @param checks runs the checks (they sleep and connect), one at a time
-   */
-  LeaderExitWatch(Raft raft, Probe probe, Ticker ticker, java.time.Duration stagger, Executor checks) {
+  /** @param checks runs the checks (they sleep and connect), one at a time */
+  LeaderExitWatch(Raft raft, Probe probe, Ticker ticker, Executor checks) {
     this.raft = Objects.requireNonNull(raft);
     this.probe = Objects.requireNonNull(probe);
     this.ticker = Objects.requireNonNull(ticker);
-    this.staggerNanos = stagger.toNanos();
     this.checks = Objects.requireNonNull(checks);
   }
 
@@ -211,19 +207,11 @@ final class LeaderExitWatch {
     return Verdict.LEADER_ANSWERS;
   }
 
-  private Verdict elect(Following seen, long closedAt) throws IOException, InterruptedException {
-    int rank = rank(seen);
-    Following now = seen;
-    if (rank > 0) {
-      ticker.sleepNanos(rank * staggerNanos);
-      Optional<Following> later = raft.following();
-      // A vote this follower granted meanwhile (a pre-vote keeps the term) counts as hearing from someone.
-      if (later.isEmpty() || later.get().term() != seen.term() || !later.get().leader().equals(seen.leader())
-          || later.get().sinceLeaderMs() < (ticker.nanoTime() - closedAt) / 1_000_000) {
-        return Verdict.ANOTHER_TERM;
-      }
-      now = later.get();
+  private Verdict elect(Following seen, long closedAt) throws IOException {
+    if (rank(seen) > 0) {
+      return Verdict.NOT_FIRST;
     }
+    Following now = seen;
     if (now.outstandingOps() > 0) {
       return Verdict.BUSY;
     }
@@ -259,7 +247,7 @@ final class LeaderExitWatch {
     return Verdict.ELECTION_REFUSED;
   }
 
-  /** This follower's place among the voters other than the gone leader, by id: who goes first. */
+  /** This follower's place among the voters other than the gone leader, by id: only the first goes. */
   static int rank(Following seen) {
     return (int) seen.voters().keySet().stream().filter(v -> !v.equals(seen.leader())).sorted()
         .takeWhile(v -> !v.equals(seen.self())).count();

@@ -142,7 +142,6 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
       LeaderExitWatch watch = null;
       if (raft.electOnLeaderExit()) {
         watch = new LeaderExitWatch(following, LeaderExitWatch::connect, LeaderExitWatch.SYSTEM,
-            raft.electionTimeoutMin(),
             java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("leader-exit-watch-", 0).factory()));
         var filter = watch.filter();
         GrpcConfigKeys.Server.setServicesCustomizer(parameters, (builder, types) ->

@@ -7,7 +7,6 @@ import dev.bulwark.server.raft.LeaderExitWatch.Following;
 import dev.bulwark.server.raft.LeaderExitWatch.Verdict;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -19,12 +18,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The decisions of {@link LeaderExitWatch} on a scripted Raft server, leader port and clock:
- * an election only when the leader's port refuses connections and the leader has said nothing
- * since, by the first follower at once and by later ones only if nobody started a term.
+ * an election only when the leader's port refuses connections, the leader has said nothing
+ * since and a majority answers, and only by the first follower by id.
  */
 class LeaderExitWatchTest {
-  static final Duration STAGGER = Duration.ofMillis(100);
-
   /** A clock whose sleeps pass at once. */
   static final class ManualTicker implements LeaderExitWatch.Ticker {
     long now = 1_000_000_000L;
@@ -101,7 +98,7 @@ class LeaderExitWatchTest {
   }
 
   LeaderExitWatch watch(ScriptedRaft raft, ScriptedProbe probe, ManualTicker ticker) {
-    return new LeaderExitWatch(raft, probe, ticker, STAGGER, Runnable::run);
+    return new LeaderExitWatch(raft, probe, ticker, Runnable::run);
   }
 
   @Test
@@ -182,27 +179,17 @@ class LeaderExitWatchTest {
   }
 
   @Test
-  void theSecondFollowerByIdWaitsAndStandsDownWhenTheFirstStartedATerm() throws Exception {
-    ManualTicker ticker = new ManualTicker();
-    // r3 comes after r2 among the followers of r1; r2 starts term 6 within the stagger.
-    ScriptedRaft raft = new ScriptedRaft(ticker, sinceClosedMs -> Optional.of(
-        sinceClosedMs < 50 ? following("r3", 5, 5, sinceClosedMs + 3) : following("r3", 6, 5, sinceClosedMs + 3)));
-    LeaderExitWatch watch = watch(raft, new ScriptedProbe(Answer.REFUSED), ticker);
-
-    assertThat(watch.check(ticker.now)).isEqualTo(Verdict.ANOTHER_TERM);
-    assertThat(ticker.sleeps).containsExactly(STAGGER.toNanos());
-    assertThat(raft.elections).isEmpty();
-  }
-
-  @Test
-  void theSecondFollowerByIdStartsTheElectionWhenNobodyElseDid() throws Exception {
+  void onlyTheFirstFollowerByIdStartsTheElection() throws Exception {
+    // r3 comes after r2 among the followers of r1. Two forcing at once split the vote (a chaos
+    // run had one notice 300 ms after the other): r3 leaves it to r2 or to Ratis' timeout.
     ManualTicker ticker = new ManualTicker();
     ScriptedRaft raft = new ScriptedRaft(ticker, silentLeader("r3"));
-    LeaderExitWatch watch = watch(raft, new ScriptedProbe(Answer.REFUSED), ticker);
+    ScriptedProbe probe = new ScriptedProbe(Answer.REFUSED);
+    LeaderExitWatch watch = watch(raft, probe, ticker);
 
-    assertThat(watch.check(ticker.now)).isEqualTo(Verdict.ELECTION_STARTED);
-    assertThat(ticker.sleeps).containsExactly(STAGGER.toNanos());
-    assertThat(raft.elections).hasSize(1);
+    assertThat(watch.check(ticker.now)).isEqualTo(Verdict.NOT_FIRST);
+    assertThat(raft.elections).isEmpty();
+    assertThat(ticker.sleeps).isEmpty();
   }
 
   @Test
@@ -225,18 +212,6 @@ class LeaderExitWatchTest {
 
     assertThat(watch.check(ticker.now)).isEqualTo(Verdict.ELECTION_REFUSED);
     assertThat(watch.electionsStarted()).isZero();
-  }
-
-  @Test
-  void theSecondFollowerByIdStandsDownWhenItVotedMeanwhile() throws Exception {
-    // The first follower's own timeout ran a pre-vote (the term stays) that r3 granted: r3 heard from someone.
-    ManualTicker ticker = new ManualTicker();
-    ScriptedRaft raft = new ScriptedRaft(ticker, sinceClosedMs -> Optional.of(
-        following("r3", 5, 5, sinceClosedMs < 50 ? sinceClosedMs + 3 : 20)));
-    LeaderExitWatch watch = watch(raft, new ScriptedProbe(Answer.REFUSED), ticker);
-
-    assertThat(watch.check(ticker.now)).isEqualTo(Verdict.ANOTHER_TERM);
-    assertThat(raft.elections).isEmpty();
   }
 
   @Test
@@ -279,7 +254,7 @@ class LeaderExitWatchTest {
     ManualTicker ticker = new ManualTicker();
     ScriptedRaft raft = new ScriptedRaft(ticker, silentLeader("r2"));
     List<Runnable> queued = new ArrayList<>();
-    LeaderExitWatch watch = new LeaderExitWatch(raft, new ScriptedProbe(Answer.REFUSED), ticker, STAGGER, queued::add);
+    LeaderExitWatch watch = new LeaderExitWatch(raft, new ScriptedProbe(Answer.REFUSED), ticker, queued::add);
 
     watch.connectionClosed();
     watch.connectionClosed();
@@ -310,7 +285,7 @@ class LeaderExitWatchTest {
       }
       return Optional.of(following("r2", 5, 5, 1_000));
     });
-    watch[0] = new LeaderExitWatch(raft, probe, ticker, STAGGER, queued::add);
+    watch[0] = new LeaderExitWatch(raft, probe, ticker, queued::add);
 
     watch[0].connectionClosed();
     queued.getFirst().run();
