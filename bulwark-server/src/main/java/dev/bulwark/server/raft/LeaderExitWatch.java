@@ -211,34 +211,33 @@ final class LeaderExitWatch {
     if (rank(seen) > 0) {
       return Verdict.NOT_FIRST;
     }
-    Following now = seen;
-    if (now.outstandingOps() > 0) {
+    if (seen.outstandingOps() > 0) {
       return Verdict.BUSY;
     }
-    if (now.lastEntryTerm() != now.term()) {
+    if (seen.lastEntryTerm() != seen.term()) {
       log.info("replica {}: leader {} is gone (its Raft port refuses connections), but this replica's last entry is from "
-          + "term {}, before the current {}: Ratis' election timeout decides", now.self(), now.leader(), now.lastEntryTerm(),
-          now.term());
+          + "term {}, before the current {}: Ratis' election timeout decides", seen.self(), seen.leader(), seen.lastEntryTerm(),
+          seen.term());
       return Verdict.LOG_BEHIND;
     }
     // A forced election skips the pre-vote in every round it runs, so a candidate that cannot
     // reach a majority would raise the term round after round; it goes only if enough voters answer.
     int answering = 1;
-    for (var voter : now.voters().entrySet()) {
-      if (!voter.getKey().equals(now.self()) && !voter.getKey().equals(now.leader())
+    for (var voter : seen.voters().entrySet()) {
+      if (!voter.getKey().equals(seen.self()) && !voter.getKey().equals(seen.leader())
           && probe.ask(voter.getValue()) == Answer.ACCEPTED) {
         answering++;
       }
     }
-    if (2 * answering <= now.voters().size()) {
+    if (2 * answering <= seen.voters().size()) {
       log.info("replica {}: leader {} is gone (its Raft port refuses connections), but only {} of {} voters take "
-          + "connections: Ratis' election timeout decides", now.self(), now.leader(), answering, now.voters().size());
+          + "connections: Ratis' election timeout decides", seen.self(), seen.leader(), answering, seen.voters().size());
       return Verdict.NO_MAJORITY;
     }
-    boolean started = raft.startElection(now);
+    boolean started = raft.startElection(seen);
     log.info("replica {}: leader {} is gone (its Raft port refuses connections, {} ms after a peer's connection closed): {}",
-        now.self(), now.leader(), (ticker.nanoTime() - closedAt) / 1_000_000,
-        started ? "started an election at once, with its last entry " + now.lastEntryIndex() + " of term " + now.term()
+        seen.self(), seen.leader(), (ticker.nanoTime() - closedAt) / 1_000_000,
+        started ? "started an election at once, with its last entry " + seen.lastEntryIndex() + " of term " + seen.term()
             : "Ratis refused to start an election now (a leader may have come meanwhile)");
     if (started) {
       electionsStarted.incrementAndGet();
