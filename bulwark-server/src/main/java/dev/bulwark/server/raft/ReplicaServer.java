@@ -107,6 +107,8 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   private final RaftServer server;
   /** Starts an election when the leader's process is gone; null when the settings turn it off. */
   private final LeaderExitWatch leaderExitWatch;
+  /** Followers this replica's appenders, while it leads, send a snapshot for a purged previous entry. */
+  private final SnapshotBoundFollowers snapshotBound;
   private final Object leadershipLock = new Object();
   private volatile Sequencer<Q, R> sequencer;
   private volatile String leaderId;
@@ -139,6 +141,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
           raft.snapshotEveryEntries());
       LeaderExitWatch.RatisView following = new LeaderExitWatch.RatisView(members.groupId());
       org.apache.ratis.conf.Parameters parameters = raft.parameters();
+      this.snapshotBound = SnapshotBoundFollowers.in(parameters);
       LeaderExitWatch watch = null;
       if (raft.electOnLeaderExit()) {
         watch = new LeaderExitWatch(following, LeaderExitWatch::connect, LeaderExitWatch.SYSTEM,
@@ -609,6 +612,20 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     }
   }
 
+  /** The commit index this replica knows {@code peer} has reached (Ratis' commit infos), or -1 if it knows none. */
+  long knownCommitIndexOf(String peer) {
+    try {
+      for (var info : server.getDivision(members.groupId()).getCommitInfos()) {
+        if (info.getServer().getId().toStringUtf8().equals(peer)) {
+          return info.getCommitIndex();
+        }
+      }
+      return -1;
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
   /** How many elections this replica started at once because its leader's process was gone ({@link LeaderExitWatch}). */
   long leaderExitElections() {
     LeaderExitWatch watch = leaderExitWatch;
@@ -758,7 +775,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     for (var f : division.getInfo().getRoleInfoProto().getLeaderInfo().getFollowerInfoList()) {
       String follower = f.getId().getId().toStringUtf8();
       followers.add(new StalledFollowerWatch.Follower(follower, commits.getOrDefault(follower, -1L),
-          f.getLastRpcElapsedTimeMs()));
+          f.getLastRpcElapsedTimeMs(), snapshotBound.contains(follower)));
     }
     var raftLog = division.getRaftLog();
     Optional<String> stalled = watch.observe(clock.millis(), raftLog.getLastCommittedIndex(), raftLog.getStartIndex(),

@@ -25,11 +25,20 @@ import java.util.Set;
  * answers report it) stays put for {@code stall} while the leader's is ahead of it, and that needs
  * no snapshot (its commit index is within the leader's log). A follower catching up moves; a
  * follower that is down, paused or cut off does not answer; one being sent a snapshot is behind
- * the start of the leader's log. Pure logic: time and samples come from the caller.
+ * the start of the leader's log, or its next entry is the log's first and the one before it is
+ * purged ({@link SnapshotBoundFollowers}). Pure logic: time and samples come from the caller.
  */
 final class StalledFollowerWatch {
-  /** What the leader knows of one follower: its commit index and how long since it last answered. */
-  record Follower(String id, long commitIndex, long sinceLastAnswerMs) {}
+  /**
+   * What the leader knows of one follower: its commit index, how long since it last answered,
+   * and whether it is being sent a snapshot although its commit index is within the leader's log
+   * ({@link SnapshotBoundFollowers}).
+   */
+  record Follower(String id, long commitIndex, long sinceLastAnswerMs, boolean gettingSnapshot) {
+    Follower(String id, long commitIndex, long sinceLastAnswerMs) {
+      this(id, commitIndex, sinceLastAnswerMs, false);
+    }
+  }
 
   private record Progress(long commitIndex, long sinceMs) {}
 
@@ -64,7 +73,8 @@ final class StalledFollowerWatch {
       boolean moved = seen == null || seen.commitIndex() != f.commitIndex();
       boolean excused = f.sinceLastAnswerMs() > answeredWithinMs
           || f.commitIndex() >= leaderCommitIndex
-          || f.commitIndex() + 1 < logStartIndex;
+          || f.commitIndex() + 1 < logStartIndex
+          || f.gettingSnapshot();
       if (moved || excused) {
         progress.put(f.id(), new Progress(f.commitIndex(), nowMs));
       } else if (nowMs - seen.sinceMs() >= stallMs && seen.sinceMs() < stalledSince) {

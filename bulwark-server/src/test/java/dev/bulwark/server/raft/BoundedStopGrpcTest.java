@@ -134,6 +134,21 @@ class BoundedStopGrpcTest {
   }
 
   @Test
+  void aBuildThatFailsWhileAPurgeMovesTheLogsStartIsBuiltAgain() {
+    java.util.concurrent.atomic.AtomicLong logStart = new java.util.concurrent.atomic.AtomicLong(100);
+    AtomicInteger builds = new AtomicInteger();
+    String built = BoundedStopGrpc.againIfMoved(() -> {
+      if (builds.incrementAndGet() == 1) {
+        logStart.set(151); // a purge through 150 on the state machine's thread, the follower's next index unmoved
+        throw new NullPointerException("r1->r2: Previous TermIndex not found for firstIndex = 151");
+      }
+      return "heartbeat";
+    }, () -> List.of(151L, logStart.get()), e -> { });
+    assertThat(built).isEqualTo("heartbeat");
+    assertThat(builds).hasValue(2);
+  }
+
+  @Test
   void anIndexThatKeepsMovingGetsALimitedNumberOfBuilds() {
     java.util.concurrent.atomic.AtomicLong nextIndex = new java.util.concurrent.atomic.AtomicLong();
     AtomicInteger builds = new AtomicInteger();
@@ -143,6 +158,31 @@ class BoundedStopGrpcTest {
       throw new IllegalStateException("r1->r2: Previous = (t:5, i:99) but firstIndex = 110");
     }, nextIndex::get, e -> { })).isInstanceOf(IllegalStateException.class);
     assertThat(builds).hasValue(BoundedStopGrpc.BUILDS_MAX);
+  }
+
+  @Test
+  void aFollowerThatNeedsTheEntriesFromExactlyTheLogsStartWithTheOneBeforeThemPurgedIsSentTheSnapshot() {
+    // Chaos seed 1136: the log starts at 240,756 (a term's last segment, through 240,755, was
+    // purged), the snapshot holds 242,884, and the returning follower needs 240,756 onwards.
+    assertThat(BoundedStopGrpc.previousLostAtLogStart(240_756, 240_756, 241_500, 242_884, 0, false)).isTrue();
+  }
+
+  @Test
+  void everyOtherFollowerIsLeftToRatis() {
+    assertThat(BoundedStopGrpc.previousLostAtLogStart(240_800, 240_756, 241_500, 242_884, 0, true))
+        .as("inside the log: the previous entry is there").isFalse();
+    assertThat(BoundedStopGrpc.previousLostAtLogStart(240_700, 240_756, 241_500, 242_884, 0, false))
+        .as("below the log's start: Ratis sends the snapshot itself").isFalse();
+    assertThat(BoundedStopGrpc.previousLostAtLogStart(240_756, 240_756, 241_500, 240_755, 0, false))
+        .as("the snapshot ends just before the log: Ratis takes its last entry as the previous one").isFalse();
+    assertThat(BoundedStopGrpc.previousLostAtLogStart(240_756, 240_756, 241_500, 242_884, 240_755, false))
+        .as("the follower was sent a snapshot that ends there: Ratis checks no previous entry").isFalse();
+    assertThat(BoundedStopGrpc.previousLostAtLogStart(240_756, 240_756, 240_756, 242_884, 0, false))
+        .as("nothing to send").isFalse();
+    assertThat(BoundedStopGrpc.previousLostAtLogStart(240_756, 240_756, 241_500, 240_000, 0, false))
+        .as("a snapshot older than the gap does not fill it").isFalse();
+    assertThat(BoundedStopGrpc.previousLostAtLogStart(0, 0, 10, 5, 0, false))
+        .as("the very first entry has no previous one").isFalse();
   }
 
   // ---------------------------------------------------------------- RATIS-2345 on real servers
@@ -176,7 +216,7 @@ class BoundedStopGrpcTest {
    */
   static final class HeldAppender extends BoundedStopGrpc.Appender {
     HeldAppender(RaftServer.Division server, LeaderState leader, FollowerInfo follower, Duration stopLimit) {
-      super(server, leader, follower, stopLimit);
+      super(server, leader, follower, stopLimit, new SnapshotBoundFollowers());
     }
 
     @Override

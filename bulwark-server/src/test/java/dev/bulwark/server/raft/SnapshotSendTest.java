@@ -2,6 +2,10 @@ package dev.bulwark.server.raft;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.app.StateMirror;
 import dev.bulwark.core.crypto.SigningKey;
@@ -10,11 +14,13 @@ import dev.bulwark.core.protocol.Outcome;
 import dev.bulwark.server.engine.EngineConfig;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -23,12 +29,14 @@ import org.apache.ratis.server.RaftServerConfigKeys;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * A snapshot of tens of MB reaches a follower the leader purged its log past, in many of the
  * small chunks a replica sends (see {@link RaftPropertiesTest} for why they are small), and the
  * follower ends with the leader's state. {@link RaftClusterTest} covers the same path with a
- * snapshot that fits in one chunk.
+ * snapshot that fits in one chunk. A follower whose next entry is exactly the first of the
+ * leader's log, the one before it purged, gets the snapshot too.
  */
 class SnapshotSendTest {
   @TempDir
@@ -38,7 +46,7 @@ class SnapshotSendTest {
   static final int BLOBS = 64;
   static final int BLOB_BYTES = 256 << 10;
   final BlobApp app = new BlobApp();
-  final RaftSettings raft = RaftSettings.DEFAULT.withSnapshots(8, 4L << 20).purgingPastLaggingFollowers();
+  RaftSettings raft = RaftSettings.DEFAULT.withSnapshots(8, 4L << 20).purgingPastLaggingFollowers();
   final Map<String, ReplicaServer<BlobApp.Put, Integer>> replicas = new ConcurrentHashMap<>();
   ReplicaServer.Members members;
 
@@ -146,6 +154,114 @@ class SnapshotSendTest {
       new SplittableRandom(b).nextBytes(expected);
       assertThat(StateMirror.get(store, BlobApp.BLOBS, "blob-" + b).orElseThrow()).isEqualTo(Bytes.adopt(expected));
     }
+  }
+
+  /**
+   * A follower stopped once everything was committed, then leadership moves: a new term begins
+   * right after the follower's commit index, and since a log segment ends at every change of term,
+   * the new leader's next purge (up to what every follower has committed) ends exactly there. The
+   * returning follower then needs the entries from the very start of the leader's log, and the
+   * one before them is gone. Ratis 3.2.0's appender fails building that append and ends; the
+   * leader's appender sends heartbeats instead, and the snapshot once the follower answers, and
+   * the follower catches up under the same leader ({@link BoundedStopGrpc#previousLostAtLogStart}).
+   */
+  @Test
+  void aFollowerThatNeedsTheEntriesFromTheVeryStartOfTheLeadersLogIsSentTheSnapshot() throws Exception {
+    // Purged only up to what every follower has committed; a purge must pass Ratis' gap of 64
+    // entries, and no snapshot (so no purge) comes before 128. Elections take seconds, so that
+    // leadership moves only when the test moves it.
+    raft = new RaftSettings(Duration.ofSeconds(2), Duration.ofSeconds(4), Duration.ofSeconds(2), 32 << 20, 128,
+        4L << 20, Optional.empty());
+    ListAppender<ILoggingEvent> seen = new ListAppender<>();
+    seen.start();
+    Logger appenderDaemon = (Logger) LoggerFactory.getLogger("org.apache.ratis.server.leader.LogAppenderDaemon");
+    Logger appenders = (Logger) LoggerFactory.getLogger(BoundedStopGrpc.class);
+    Level daemonLevel = appenderDaemon.getLevel();
+    appenderDaemon.setLevel(Level.WARN); // where Ratis says an appender failed
+    appenderDaemon.addAppender(seen);
+    appenders.addAppender(seen);
+    try {
+      Map<String, String> addresses = new LinkedHashMap<>();
+      for (int i = 0; i < 3; i++) {
+        addresses.put("r" + i, "127.0.0.1:" + InProcessCluster.freeLoopbackPort());
+      }
+      members = new ReplicaServer.Members("log-start", addresses);
+      addresses.keySet().forEach(this::start);
+      String group = members.groupId().toString();
+      Bytes client = Bytes.utf8("writer");
+      long sequence = 1;
+      while (awaitLeader().status().commitIndex() < 72 && sequence < 200) {
+        put(client, sequence, new BlobApp.Put("blob-" + sequence, 64, sequence));
+        sequence++;
+      }
+      var first = awaitLeader();
+      awaitCommitsSettled();
+      String followerId = addresses.keySet().stream().filter(id -> !id.equals(first.id())).findFirst().orElseThrow();
+      String successorId = addresses.keySet().stream().filter(id -> !id.equals(first.id()) && !id.equals(followerId))
+          .findFirst().orElseThrow();
+      var successor = replicas.get(successorId);
+      long followerCommit = replicas.get(followerId).status().commitIndex();
+      // The new leader will purge up to what it knows the follower has committed: the old
+      // leader's heartbeats tell it.
+      for (int i = 0; i < 500 && successor.knownCommitIndexOf(followerId) < followerCommit; i++) {
+        Thread.sleep(20);
+      }
+      assertThat(successor.knownCommitIndexOf(followerId)).as("what %s knows %s has committed", successorId, followerId)
+          .isEqualTo(followerCommit);
+      assertThat(first.raftLogStartIndex()).as("nothing purged before the follower stopped").isZero();
+      replicas.remove(followerId).close();
+
+      first.transferLeadership(successorId, 20_000);
+      for (int i = 0; i < 600 && successor.raftLogStartIndex() <= followerCommit; i++) {
+        put(client, sequence, new BlobApp.Put("blob-" + sequence, 64, sequence));
+        sequence++;
+      }
+      assertThat(successor.isSequencing()).as("%s leads", successorId).isTrue();
+      assertThat(successor.raftLogStartIndex()).as("the new leader's log starts right after the stopped follower's commit index")
+          .isEqualTo(followerCommit + 1);
+      long term = successor.status().term();
+
+      start(followerId);
+      var back = replicas.get(followerId);
+      var reference = successor.replica().applied();
+      for (int i = 0; i < 3000 && back.replica().applied().batchNumber() < reference.batchNumber(); i++) {
+        Thread.sleep(20);
+      }
+      assertThat(back.replica().applied().batchNumber()).isEqualTo(reference.batchNumber());
+      assertThat(back.replica().applied().stateDigest()).isEqualTo(reference.stateDigest());
+      assertThat(successor.isLeader() && successor.status().term() == term)
+          .as("the follower caught up under the same leader, in the same term").isTrue();
+      List<ILoggingEvent> events;
+      synchronized (seen) {
+        events = new ArrayList<>(seen.list);
+      }
+      assertThat(events.stream().filter(e -> e.getThrowableProxy() != null
+          && e.getThrowableProxy().getMessage() != null
+          && e.getThrowableProxy().getMessage().contains(group)
+          && e.getThrowableProxy().getMessage().contains("Previous TermIndex not found")).map(ILoggingEvent::getFormattedMessage))
+          .as("appenders that failed for lack of the entry before the log's start").isEmpty();
+      assertThat(events.stream().map(ILoggingEvent::getFormattedMessage)
+          .filter(m -> m.contains(group) && m.contains("->" + followerId) && m.contains("sending it the snapshot")))
+          .as("the leader's word that it sent the snapshot instead").isNotEmpty();
+    } finally {
+      appenderDaemon.detachAppender(seen);
+      appenders.detachAppender(seen);
+      appenderDaemon.setLevel(daemonLevel);
+    }
+  }
+
+  /** Waits until every replica has committed the same last index, twice in a row 300 ms apart. */
+  private void awaitCommitsSettled() throws InterruptedException {
+    List<Long> previous = List.of();
+    for (int i = 0; i < 100; i++) {
+      List<Long> commits = replicas.values().stream().map(r -> r.status().commitIndex()).toList();
+      if (commits.equals(previous) && commits.stream().distinct().count() == 1) {
+        return;
+      }
+      previous = commits;
+      Thread.sleep(300);
+    }
+    throw new AssertionError("the replicas' commit indexes did not settle: " + previous);
   }
 
   /** The size of the files of a replica's newest snapshot ({@code snapshot.<term>_<index>}). */

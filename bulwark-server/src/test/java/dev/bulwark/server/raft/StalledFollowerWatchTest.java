@@ -60,6 +60,21 @@ class StalledFollowerWatchTest {
   }
 
   @Test
+  void aFollowerSentASnapshotForAPurgedPreviousEntryIsNotReportedWhileTheSendLasts() {
+    // Its commit index is just below the log's start, so within the log: only the flag excuses it.
+    for (long t = 0; t <= 3 * STALL_MS; t += 1_000) {
+      assertThat(watch.observe(t, 90_000, 40_001, List.of(new Follower("r2", 40_000, 30, true)))).as("at %d ms", t).isEmpty();
+    }
+    // Once the send is over and it still does not move, it gets a whole window from its last excused look.
+    long lastExcused = 3 * STALL_MS;
+    assertThat(watch.observe(lastExcused + 1_000, 90_000, 40_001, List.of(new Follower("r2", 40_000, 30)))).isEmpty();
+    assertThat(watch.observe(lastExcused + STALL_MS - 1_000, 90_000, 40_001, List.of(new Follower("r2", 40_000, 30))))
+        .isEmpty();
+    assertThat(watch.observe(lastExcused + STALL_MS, 90_000, 40_001, List.of(new Follower("r2", 40_000, 30))))
+        .contains("r2");
+  }
+
+  @Test
   void aCaughtUpFollowerOfAnIdleLeaderIsNotReported() {
     for (long t = 0; t <= 3 * STALL_MS; t += 1_000) {
       assertThat(watch.observe(t, 7_000, 100, List.of(new Follower("r2", 7_000, 300)))).isEmpty();
