@@ -615,15 +615,19 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   /** The commit index this replica knows {@code peer} has reached (Ratis' commit infos), or -1 if it knows none. */
   long knownCommitIndexOf(String peer) {
     try {
-      for (var info : server.getDivision(members.groupId()).getCommitInfos()) {
-        if (info.getServer().getId().toStringUtf8().equals(peer)) {
-          return info.getCommitIndex();
-        }
-      }
-      return -1;
+      return knownCommitIndexes(server.getDivision(members.groupId())).getOrDefault(peer, -1L);
     } catch (IOException e) {
       return -1;
     }
+  }
+
+  /** The commit index of each member, as {@code division} knows it (Ratis' commit infos). */
+  private static Map<String, Long> knownCommitIndexes(RaftServer.Division division) {
+    Map<String, Long> commits = new java.util.HashMap<>();
+    for (var info : division.getCommitInfos()) {
+      commits.put(info.getServer().getId().toStringUtf8(), info.getCommitIndex());
+    }
+    return commits;
   }
 
   /** How many elections this replica started at once because its leader's process was gone ({@link LeaderExitWatch}). */
@@ -767,10 +771,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
       watch.reset();
       return;
     }
-    Map<String, Long> commits = new java.util.HashMap<>();
-    for (var info : division.getCommitInfos()) {
-      commits.put(info.getServer().getId().toStringUtf8(), info.getCommitIndex());
-    }
+    Map<String, Long> commits = knownCommitIndexes(division);
     List<StalledFollowerWatch.Follower> followers = new ArrayList<>();
     for (var f : division.getInfo().getRoleInfoProto().getLeaderInfo().getFollowerInfoList()) {
       String follower = f.getId().getId().toStringUtf8();

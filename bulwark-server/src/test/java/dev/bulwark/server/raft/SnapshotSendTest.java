@@ -142,12 +142,7 @@ class SnapshotSendTest {
 
     start(follower);
     var restarted = replicas.get(follower);
-    var reference = now.replica().applied();
-    for (int i = 0; i < 3000 && restarted.replica().applied().batchNumber() < reference.batchNumber(); i++) {
-      Thread.sleep(20);
-    }
-    assertThat(restarted.replica().applied().batchNumber()).isEqualTo(reference.batchNumber());
-    assertThat(restarted.replica().applied().stateDigest()).isEqualTo(reference.stateDigest());
+    assertCaughtUp(restarted, now);
     var store = restarted.replica().objects().store();
     for (int b : new int[] {0, BLOBS / 2, BLOBS - 1}) {
       byte[] expected = new byte[BLOB_BYTES];
@@ -222,13 +217,7 @@ class SnapshotSendTest {
       long term = successor.status().term();
 
       start(followerId);
-      var back = replicas.get(followerId);
-      var reference = successor.replica().applied();
-      for (int i = 0; i < 3000 && back.replica().applied().batchNumber() < reference.batchNumber(); i++) {
-        Thread.sleep(20);
-      }
-      assertThat(back.replica().applied().batchNumber()).isEqualTo(reference.batchNumber());
-      assertThat(back.replica().applied().stateDigest()).isEqualTo(reference.stateDigest());
+      assertCaughtUp(replicas.get(followerId), successor);
       assertThat(successor.isLeader() && successor.status().term() == term)
           .as("the follower caught up under the same leader, in the same term").isTrue();
       List<ILoggingEvent> events;
@@ -248,6 +237,17 @@ class SnapshotSendTest {
       appenders.detachAppender(seen);
       appenderDaemon.setLevel(daemonLevel);
     }
+  }
+
+  /** Waits (up to 60 s) for {@code follower} to apply what {@code leader} has applied now, and checks it has the same state. */
+  private static void assertCaughtUp(ReplicaServer<BlobApp.Put, Integer> follower, ReplicaServer<BlobApp.Put, Integer> leader)
+      throws InterruptedException {
+    var reference = leader.replica().applied();
+    for (int i = 0; i < 3000 && follower.replica().applied().batchNumber() < reference.batchNumber(); i++) {
+      Thread.sleep(20);
+    }
+    assertThat(follower.replica().applied().batchNumber()).isEqualTo(reference.batchNumber());
+    assertThat(follower.replica().applied().stateDigest()).isEqualTo(reference.stateDigest());
   }
 
   /** Waits until every replica has committed the same last index, twice in a row 300 ms apart. */
