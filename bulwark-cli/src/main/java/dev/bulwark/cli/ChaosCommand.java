@@ -74,6 +74,12 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
           + "for clusters of versions before reads were linearizable.")
   boolean staleReadsOk;
 
+  @Option(names = "--restart-nice", defaultValue = "-10", paramLabel = "N",
+      description = "Run a replica the schedule restarts at this nice value (-20 to 0, default ${DEFAULT-VALUE}) until "
+          + "it has caught up, then at its peers' 0: on a machine the other replicas and the workload keep busy it "
+          + "starts and catches up several times sooner. Below 0 needs root; 0 turns it off.")
+  int restartNice;
+
   @Option(names = "--min-free-mb", defaultValue = "2000", paramLabel = "MB",
       description = "Stop the faults and the workload early, then heal and check as usual, when the free disk space where "
           + "the history or the cluster is written falls below this many MB (default ${DEFAULT-VALUE}; 0: never). "
@@ -118,7 +124,7 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
       options = new ChaosRunner.Options(chosenSeed, length, pace, replicas, clients, Optional.ofNullable(existing),
           history != null ? history : Path.of("chaos-history-" + chosenSeed + ".jsonl"), keep,
           staleReadsOk ? Checker.ReadRule.SNAPSHOT : Checker.ReadRule.LINEARIZABLE,
-          minFreeMb * 1_000_000L);
+          minFreeMb * 1_000_000L, restartNice);
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }

@@ -41,7 +41,7 @@ class ChaosRecoveryTest {
   void aClusterWithoutALeaderAfterHealingIsRestartedCheckedAndFailed() throws Exception {
     Path history = dir.resolve("history.jsonl");
     var options = new ChaosRunner.Options(11, new FaultSchedule.Length.Faults(2), FaultSchedule.Pace.STEADY, 3, 2,
-        Optional.empty(), history, false, Checker.ReadRule.LINEARIZABLE, 0);
+        Optional.empty(), history, false, Checker.ReadRule.LINEARIZABLE, 0, 0);
     StringWriter text = new StringWriter();
     List<Long> stopped = new ArrayList<>();
     ChaosReport report = new ChaosRunner(options, new ChaosCommand(), new PrintWriter(text, true))
@@ -75,7 +75,7 @@ class ChaosRecoveryTest {
   void aRunThatRunsShortOfDiskStopsEarlyAndStillChecks() throws Exception {
     Path history = dir.resolve("history.jsonl");
     var options = new ChaosRunner.Options(12, new FaultSchedule.Length.Faults(1_000), FaultSchedule.Pace.BRISK, 3, 2,
-        Optional.empty(), history, false, Checker.ReadRule.LINEARIZABLE, 2_000_000_000L);
+        Optional.empty(), history, false, Checker.ReadRule.LINEARIZABLE, 2_000_000_000L, -10);
     StringWriter text = new StringWriter();
     java.util.concurrent.atomic.AtomicInteger looks = new java.util.concurrent.atomic.AtomicInteger();
     ChaosReport report = new ChaosRunner(options, new ChaosCommand(), new PrintWriter(text, true))

@@ -59,10 +59,16 @@ public final class ChaosRunner {
    * @param keep keep the temporary cluster directory (logs) after the run
    * @param pace how densely faults follow each other
    * @param minFreeBytes stop the faults and the workload early (then heal and check) below this much free disk; 0: never
+   * @param restartNice the nice value a replica the schedule restarts runs at until it has caught up (see {@link RestartPriority})
    */
   public record Options(long seed, FaultSchedule.Length length, FaultSchedule.Pace pace, int replicas, int clients,
-      Optional<Path> existing, Path historyFile, boolean keep, Checker.ReadRule readRule, long minFreeBytes) {
+      Optional<Path> existing, Path historyFile, boolean keep, Checker.ReadRule readRule, long minFreeBytes,
+      int restartNice) {
     public Options {
+      if (restartNice < RestartPriority.HIGHEST || restartNice > RestartPriority.NORMAL) {
+        throw new IllegalArgumentException("the restart nice value is " + RestartPriority.HIGHEST + " to "
+            + RestartPriority.NORMAL + ", not " + restartNice);
+      }
       if (minFreeBytes < 0) {
         throw new IllegalArgumentException("the free-space floor is at least 0");
       }
@@ -89,6 +95,8 @@ public final class ChaosRunner {
   private final ClusterControl control;
   private final PrintWriter out;
   private final AdminProbe probe = new AdminProbe();
+  /** How a replica the schedule restarts is run until it has caught up. */
+  private RestartPriority restartPriority = new RestartPriority(RestartPriority.NORMAL);
   private final Map<String, ClusterControl.ReplicaInfo> replicas = new LinkedHashMap<>();
   /** The live process of each replica that chaos knows of (absent while killed). */
   private final Map<String, ProcessHandle> processes = new ConcurrentHashMap<>();
@@ -147,6 +155,13 @@ public final class ChaosRunner {
     out.println(noPartitions.isEmpty()
         ? "each replica runs in a network namespace of its own, so partitions cut links between them"
         : "no network partitions: " + noPartitions.get() + "; injecting kills, pauses and restarts");
+    if (options.restartNice() != RestartPriority.NORMAL && !RestartPriority.mayRaise()) {
+      out.println("restarted replicas run at the normal priority: a higher one (--restart-nice " + options.restartNice()
+          + ") needs root");
+      restartPriority = new RestartPriority(RestartPriority.NORMAL);
+    } else {
+      restartPriority = new RestartPriority(options.restartNice());
+    }
     schedule.stream().limit(SCHEDULE_PRINTED).forEach(t -> out.println("  " + t));
     if (schedule.size() > SCHEDULE_PRINTED) {
       out.printf("  ... and %,d more (--dry-run prints the whole schedule)%n", schedule.size() - SCHEDULE_PRINTED);
@@ -476,10 +491,14 @@ public final class ChaosRunner {
       case Fault.RestartKilled r -> {
         for (String id : List.copyOf(killed)) {
           long before = System.nanoTime();
-          restart(id);
+          restart(id, restartPriority);
           history.append(new History.FaultEvent(history.now(), fault.kind(), id, "started again"));
           // The next fault waits until the replica is back, so that at most one is out at a time.
           boolean back = awaitCaughtUp(id, CATCH_UP_WAIT);
+          ProcessHandle restarted = processes.get(id);
+          if (restarted != null) {
+            restartPriority.restore(restarted); // its peers' priority, before the next fault
+          }
           long tookMillis = (System.nanoTime() - before) / 1_000_000;
           if (back) {
             caughtUpMillis.add(tookMillis);
@@ -639,7 +658,13 @@ public final class ChaosRunner {
   }
 
   private void restart(String id) throws IOException {
-    Process p = control.start(replicas.get(id).dir(), launcher(id));
+    restart(id, new RestartPriority(RestartPriority.NORMAL));
+  }
+
+  /** Starts killed replica {@code id} again, at {@code priority}'s boosted priority. */
+  private void restart(String id, RestartPriority priority) throws IOException {
+    java.util.function.UnaryOperator<List<String>> inPlace = launcher(id);
+    Process p = control.start(replicas.get(id).dir(), argv -> priority.launch(inPlace.apply(argv)));
     started.add(p.toHandle());
     processes.put(id, p.toHandle());
     killed.remove(id);
