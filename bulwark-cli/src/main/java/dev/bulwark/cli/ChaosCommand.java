@@ -75,9 +75,10 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
   boolean staleReadsOk;
 
   @Option(names = "--restart-nice", defaultValue = "-10", paramLabel = "N",
-      description = "Run a replica the schedule restarts at this nice value (-20 to 0, default ${DEFAULT-VALUE}) until "
-          + "it has caught up, then at its peers' 0: on a machine the other replicas and the workload keep busy it "
-          + "starts and catches up several times sooner. Below 0 needs root; 0 turns it off.")
+      description = "Run a replica the schedule restarts this much below its peers' nice value (as nice -n takes it: "
+          + "-20 to 0, default ${DEFAULT-VALUE}) until it has caught up, then at theirs: on a machine the other replicas "
+          + "and the workload keep busy it starts and catches up about twice as fast. Below 0 needs root (CAP_SYS_NICE); "
+          + "0 turns it off.")
   int restartNice;
 
   @Option(names = "--min-free-mb", defaultValue = "2000", paramLabel = "MB",

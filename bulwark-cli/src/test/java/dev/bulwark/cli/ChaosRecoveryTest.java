@@ -7,6 +7,7 @@ import dev.bulwark.cli.chaos.ChaosRunner;
 import dev.bulwark.cli.chaos.Checker;
 import dev.bulwark.cli.chaos.FaultSchedule;
 import dev.bulwark.cli.chaos.History;
+import dev.bulwark.cli.chaos.RestartPriority;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -78,11 +79,23 @@ class ChaosRecoveryTest {
         Optional.empty(), history, false, Checker.ReadRule.LINEARIZABLE, 2_000_000_000L, -10);
     StringWriter text = new StringWriter();
     java.util.concurrent.atomic.AtomicInteger looks = new java.util.concurrent.atomic.AtomicInteger();
+    int normal = RestartPriority.niceOfThisThread();
+    java.util.Map<Long, java.util.Map<Long, Integer>> boostedAtTheEnd = new java.util.concurrent.ConcurrentHashMap<>();
     ChaosReport report = new ChaosRunner(options, new ChaosCommand(), new PrintWriter(text, true))
         // two places (history, cluster) per look, a look every 5 s: about 20 s of faults
         .diskSpace(place -> looks.incrementAndGet() <= 10 ? Long.MAX_VALUE : 1_000_000_000L)
+        .afterConverged(processes -> processes.values().forEach(p -> {
+          try {
+            boostedAtTheEnd.put(p.pid(), RestartPriority.niceValuesOtherThan(p.pid(), normal));
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        }))
         .run();
     String out = text.toString();
+    // Restarted replicas ran boosted (--restart-nice -10) until they caught up; none is left so.
+    assertThat(boostedAtTheEnd).as(out).hasSize(3);
+    assertThat(boostedAtTheEnd.values()).as(out).allSatisfy(threads -> assertThat(threads).isEmpty());
 
     assertThat(out).doesNotContain("warning:").contains("stopping the faults and the workload early: free disk space for")
         .contains("fell to 1,000 MB, below the floor of 2,000 MB");
@@ -92,6 +105,8 @@ class ChaosRecoveryTest {
     long injected = History.read(history).stream().filter(e -> e instanceof History.FaultEvent f
         && !f.kind().equals("restart") && !f.detail().startsWith("skipped")).count();
     assertThat(injected).as(out).isPositive().isLessThan(1_000);
+    assertThat(History.read(history).stream().filter(e -> e instanceof History.FaultEvent f && f.kind().equals("restart")))
+        .as("a replica was restarted (boosted) during the run: " + out).isNotEmpty();
     assertThat(History.read(history).stream().filter(e -> e instanceof History.Complete c
         && c.completion().outcome() == History.Outcome.OK)).isNotEmpty();
   }

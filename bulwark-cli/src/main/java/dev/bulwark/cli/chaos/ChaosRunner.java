@@ -59,16 +59,14 @@ public final class ChaosRunner {
    * @param keep keep the temporary cluster directory (logs) after the run
    * @param pace how densely faults follow each other
    * @param minFreeBytes stop the faults and the workload early (then heal and check) below this much free disk; 0: never
-   * @param restartNice the nice value a replica the schedule restarts runs at until it has caught up (see {@link RestartPriority})
+   * @param restartNice how far below its peers' nice value a replica the schedule restarts runs until it has caught up
+   *     (-20 to 0, see {@link RestartPriority})
    */
   public record Options(long seed, FaultSchedule.Length length, FaultSchedule.Pace pace, int replicas, int clients,
       Optional<Path> existing, Path historyFile, boolean keep, Checker.ReadRule readRule, long minFreeBytes,
       int restartNice) {
     public Options {
-      if (restartNice < RestartPriority.HIGHEST || restartNice > RestartPriority.NORMAL) {
-        throw new IllegalArgumentException("the restart nice value is " + RestartPriority.HIGHEST + " to "
-            + RestartPriority.NORMAL + ", not " + restartNice);
-      }
+      new RestartPriority(restartNice); // refuses a value out of range
       if (minFreeBytes < 0) {
         throw new IllegalArgumentException("the free-space floor is at least 0");
       }
@@ -96,7 +94,9 @@ public final class ChaosRunner {
   private final PrintWriter out;
   private final AdminProbe probe = new AdminProbe();
   /** How a replica the schedule restarts is run until it has caught up. */
-  private RestartPriority restartPriority = new RestartPriority(RestartPriority.NORMAL);
+  private final RestartPriority restartPriority;
+  /** Replicas running boosted, until they have caught up (then {@link #endBoost}). */
+  private final Map<String, ProcessHandle> boosted = new ConcurrentHashMap<>();
   private final Map<String, ClusterControl.ReplicaInfo> replicas = new LinkedHashMap<>();
   /** The live process of each replica that chaos knows of (absent while killed). */
   private final Map<String, ProcessHandle> processes = new ConcurrentHashMap<>();
@@ -126,6 +126,7 @@ public final class ChaosRunner {
     this.options = options;
     this.control = control;
     this.out = out;
+    this.restartPriority = RestartPriority.mayRaise() ? new RestartPriority(options.restartNice()) : RestartPriority.NONE;
   }
 
   /**
@@ -155,12 +156,9 @@ public final class ChaosRunner {
     out.println(noPartitions.isEmpty()
         ? "each replica runs in a network namespace of its own, so partitions cut links between them"
         : "no network partitions: " + noPartitions.get() + "; injecting kills, pauses and restarts");
-    if (options.restartNice() != RestartPriority.NORMAL && !RestartPriority.mayRaise()) {
-      out.println("restarted replicas run at the normal priority: a higher one (--restart-nice " + options.restartNice()
-          + ") needs root");
-      restartPriority = new RestartPriority(RestartPriority.NORMAL);
-    } else {
-      restartPriority = new RestartPriority(options.restartNice());
+    if (options.restartNice() != 0 && !restartPriority.boosts()) {
+      out.println("restarted replicas run at their peers' priority: a higher one (--restart-nice " + options.restartNice()
+          + ") needs root (the CAP_SYS_NICE capability)");
     }
     schedule.stream().limit(SCHEDULE_PRINTED).forEach(t -> out.println("  " + t));
     if (schedule.size() > SCHEDULE_PRINTED) {
@@ -494,10 +492,11 @@ public final class ChaosRunner {
           restart(id, restartPriority);
           history.append(new History.FaultEvent(history.now(), fault.kind(), id, "started again"));
           // The next fault waits until the replica is back, so that at most one is out at a time.
-          boolean back = awaitCaughtUp(id, CATCH_UP_WAIT);
-          ProcessHandle restarted = processes.get(id);
-          if (restarted != null) {
-            restartPriority.restore(restarted); // its peers' priority, before the next fault
+          boolean back;
+          try {
+            back = awaitCaughtUp(id, CATCH_UP_WAIT);
+          } finally {
+            endBoost(id); // its peers' priority before the next fault, or the healing at the end
           }
           long tookMillis = (System.nanoTime() - before) / 1_000_000;
           if (back) {
@@ -658,13 +657,16 @@ public final class ChaosRunner {
   }
 
   private void restart(String id) throws IOException {
-    restart(id, new RestartPriority(RestartPriority.NORMAL));
+    restart(id, RestartPriority.NONE);
   }
 
-  /** Starts killed replica {@code id} again, at {@code priority}'s boosted priority. */
+  /** Starts killed replica {@code id} again, boosted by {@code priority} until {@link #endBoost}. */
   private void restart(String id, RestartPriority priority) throws IOException {
     java.util.function.UnaryOperator<List<String>> inPlace = launcher(id);
     Process p = control.start(replicas.get(id).dir(), argv -> priority.launch(inPlace.apply(argv)));
+    if (priority.boosts()) {
+      boosted.put(id, p.toHandle());
+    }
     started.add(p.toHandle());
     processes.put(id, p.toHandle());
     killed.remove(id);
@@ -701,8 +703,22 @@ public final class ChaosRunner {
   /** How far behind the leader's applied index a restarted replica may be and count as back. */
   static final long CAUGHT_UP_SLACK = 16;
 
+  /** Puts replica {@code id}, if it runs boosted, back at its peers' priority; says so if some threads stay boosted. */
+  private void endBoost(String id) throws IOException {
+    ProcessHandle p = boosted.remove(id);
+    if (p != null) {
+      int left = restartPriority.restore(p);
+      if (left > 0) {
+        out.println("warning: " + left + " threads of " + id + " (pid " + p.pid() + ") still run at a higher priority");
+      }
+    }
+  }
+
   /** Heals partitions, resumes paused replicas and restarts killed ones, so that all can converge. */
   private void heal() throws IOException, InterruptedException {
+    for (String id : List.copyOf(boosted.keySet())) {
+      endBoost(id);
+    }
     NetworkLab l = lab;
     if (l != null) {
       l.heal();
@@ -814,6 +830,13 @@ public final class ChaosRunner {
       }
     }
     if (options.existing().isPresent()) {
+      for (String id : List.copyOf(boosted.keySet())) {
+        try {
+          endBoost(id); // the user's replica goes on at its peers' priority
+        } catch (IOException e) {
+          out.println("could not restore the priority of " + id + ": " + e.getMessage());
+        }
+      }
       for (String id : List.copyOf(killed)) {
         try {
           restart(id);

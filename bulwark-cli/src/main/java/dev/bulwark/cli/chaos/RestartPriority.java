@@ -1,17 +1,23 @@
 package dev.bulwark.cli.chaos;
 
 import java.io.IOException;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
- * Gives a restarted replica a higher CPU priority (a lower nice value) until it has caught up,
- * then the same as its peers.
+ * Gives a restarted replica a higher CPU priority (a lower nice value) than its peers until it
+ * has caught up, then the same.
  *
  * <p>Why: on a machine whose cores the surviving replicas and the workload keep busy, a restart
  * spends most of its time waiting for a core. A long brisk run measured a restart at 13.6 s from
@@ -21,106 +27,148 @@ import java.util.stream.Stream;
  * before the next fault starts (the schedule waits for the catch-up), so no failover runs beside
  * a boosted replica.
  *
- * <p>Linux keeps a nice value per thread, and a new thread takes its creator's, so the launch
- * runs under {@code nice} (every thread of the JVM starts boosted) and the end renices every
- * thread the process has by then; a thread started during that pass is caught by a second one.
+ * <p>Linux keeps a nice value per thread, and a new thread takes its creator's. So the launch
+ * runs under {@code nice} (every thread of the JVM starts boosted, and nice execs the command,
+ * so the pid stays the replica's), and {@link #restore} sets every thread back to the nice value
+ * its peers were started with (chaos's own: {@code nice bulwark chaos} starts them all niced),
+ * pass after pass until no thread is left boosted, since a boosted thread may start another
+ * while a pass runs.
+ *
+ * @param boost how far below chaos's own nice value a restarted replica runs, as {@code nice -n}
+ *     takes it: {@value #STRONGEST} to 0 (0: no boost)
  */
-final class RestartPriority {
-  /** Nice values, as nice(1) takes them. */
-  static final int HIGHEST = -20;
+public record RestartPriority(int boost) {
+  static final int STRONGEST = -20;
 
-  static final int NORMAL = 0;
+  /** No boost: a replica restarted outside the schedule (healing, an exit of its own, an existing cluster's). */
+  static final RestartPriority NONE = new RestartPriority(0);
 
-  private static final long COMMAND_TIMEOUT_SECONDS = 10;
+  /** Passes of {@link #restore} before it gives up on threads that keep appearing boosted. */
+  static final int RESTORE_PASSES = 8;
 
-  private final int nice;
-
-  /** {@code nice}: the restarted replica's nice value until it has caught up, -20 to 0 (0: no boost). */
-  RestartPriority(int nice) {
-    if (nice < HIGHEST || nice > NORMAL) {
-      throw new IllegalArgumentException("the restart nice value is " + HIGHEST + " to " + NORMAL + ", not " + nice);
-    }
-    this.nice = nice;
-  }
-
-  /** Whether this process may give another a higher priority than normal (root; nice(1) just warns otherwise). */
-  static boolean mayRaise() {
-    try {
-      return Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
-    } catch (IOException | UnsupportedOperationException e) {
-      return false;
+  public RestartPriority {
+    if (boost < STRONGEST || boost > 0) {
+      throw new IllegalArgumentException("the restart nice value is " + STRONGEST + " to 0, not " + boost);
     }
   }
 
   /** Whether restarts are boosted at all. */
   boolean boosts() {
-    return nice != NORMAL;
+    return boost != 0;
   }
 
-  /** {@code argv} run at the boosted nice value ({@code nice} execs it, so the pid stays the replica's). */
+  /**
+   * Whether this process may give another a higher priority than its own: it has CAP_SYS_NICE
+   * (root outside a container usually has; root in a container may not, and nice(1) then only
+   * warns).
+   */
+  static boolean mayRaise() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("CapEff:")) {
+          long capabilities = Long.parseUnsignedLong(line.substring("CapEff:".length()).strip(), 16);
+          return (capabilities & (1L << CAP_SYS_NICE)) != 0;
+        }
+      }
+      return false;
+    } catch (IOException | NumberFormatException e) {
+      return false;
+    }
+  }
+
+  private static final int CAP_SYS_NICE = 23;
+
+  /** {@code argv} run at the boosted priority ({@code nice} execs it, so the pid stays the replica's). */
   List<String> launch(List<String> argv) {
     if (!boosts()) {
       return argv;
     }
-    List<String> command = new ArrayList<>(List.of("nice", "-n", Integer.toString(nice)));
+    List<String> command = new ArrayList<>(List.of("nice", "-n", Integer.toString(boost)));
     command.addAll(argv);
     return command;
   }
 
   /**
-   * Puts every thread of {@code process} back at the normal nice value. Two passes, for threads a
-   * boosted thread started while the first ran; a thread that ends meanwhile is no error.
+   * Puts every thread of {@code process} back at the nice value of the calling thread, the one
+   * its peers inherited. Returns how many threads it could not restore (0 unless threads kept
+   * appearing boosted for {@value #RESTORE_PASSES} passes, or setpriority refused); a process
+   * that has exited has none.
    */
-  void restore(ProcessHandle process) throws IOException, InterruptedException {
+  int restore(ProcessHandle process) throws IOException {
     if (!boosts()) {
-      return;
+      return 0;
     }
-    for (int pass = 0; pass < 2; pass++) {
-      List<String> threads = threads(process.pid());
-      if (threads.isEmpty()) {
-        return; // it has exited
+    int normal = niceOfThisThread();
+    Map<Long, Integer> boosted = niceValuesOtherThan(process.pid(), normal);
+    for (int pass = 0; pass < RESTORE_PASSES && !boosted.isEmpty(); pass++) {
+      for (long tid : boosted.keySet()) {
+        Native.setThreadNice(tid, normal); // a thread that ended meanwhile fails, and is gone from the next look
       }
-      List<String> command = new ArrayList<>(List.of("renice", "-n", Integer.toString(NORMAL), "-p"));
-      command.addAll(threads);
-      Process renice = new ProcessBuilder(command).redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-      if (!renice.waitFor(COMMAND_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-        renice.destroyForcibly();
-        throw new IOException("renice of process " + process.pid() + " gave no answer within "
-            + COMMAND_TIMEOUT_SECONDS + " s");
-      }
-      // A non-zero exit is a thread that ended between the listing and renice: the others are done.
+      boosted = niceValuesOtherThan(process.pid(), normal);
     }
+    return boosted.size();
   }
 
-  /** The nice value of each thread of {@code pid} that is not {@link #NORMAL} (for checks), by thread id. */
-  static java.util.Map<String, Integer> unusualNiceValues(long pid) throws IOException {
-    java.util.Map<String, Integer> unusual = new java.util.TreeMap<>();
-    for (String tid : threads(pid)) {
-      Optional<Integer> value = niceOf(Path.of("/proc", Long.toString(pid), "task", tid, "stat"));
-      value.filter(v -> v != NORMAL).ifPresent(v -> unusual.put(tid, v));
+  /** The nice value of every thread of {@code pid}, by thread id; empty once it has exited. */
+  public static Map<Long, Integer> niceValues(long pid) throws IOException {
+    Map<Long, Integer> values = new TreeMap<>();
+    for (long tid : threads(pid)) {
+      niceOf(Path.of("/proc", Long.toString(pid), "task", Long.toString(tid), "stat"))
+          .ifPresent(v -> values.put(tid, v));
     }
-    return unusual;
+    return values;
   }
 
-  private static List<String> threads(long pid) throws IOException {
-    Path tasks = Path.of("/proc", Long.toString(pid), "task");
-    try (Stream<Path> entries = Files.list(tasks)) {
-      return entries.map(p -> p.getFileName().toString()).sorted().toList();
-    } catch (java.nio.file.NoSuchFileException e) {
+  /** The threads of {@code pid} whose nice value is not {@code normal}. */
+  public static Map<Long, Integer> niceValuesOtherThan(long pid, int normal) throws IOException {
+    Map<Long, Integer> values = niceValues(pid);
+    values.values().removeIf(v -> v == normal);
+    return values;
+  }
+
+  /** The calling thread's nice value (what a process it starts inherits). */
+  public static int niceOfThisThread() throws IOException {
+    return niceOf(Path.of("/proc/thread-self/stat"))
+        .orElseThrow(() -> new IOException("cannot read this thread's nice value from /proc/thread-self/stat"));
+  }
+
+  private static List<Long> threads(long pid) throws IOException {
+    try (Stream<Path> entries = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+      return entries.map(p -> Long.parseLong(p.getFileName().toString())).sorted().toList();
+    } catch (NoSuchFileException e) {
       return List.of();
     }
   }
 
-  /** The nice value in a /proc stat line: field 19, counted after the command name in parentheses. */
+  /** The nice value in a /proc stat line: field 19, counting fields after the command name in parentheses from 3. */
   private static Optional<Integer> niceOf(Path stat) throws IOException {
     String line;
     try {
       line = Files.readString(stat);
-    } catch (java.nio.file.NoSuchFileException e) {
+    } catch (NoSuchFileException e) {
       return Optional.empty();
     }
-    String[] fields = line.substring(line.lastIndexOf(')') + 2).trim().split(" ");
-    return Optional.of(Integer.parseInt(fields[16])); // fields from 3 (state): 19 is index 16
+    String[] fields = line.substring(line.lastIndexOf(')') + 2).strip().split(" ");
+    return Optional.of(Integer.parseInt(fields[19 - 3]));
+  }
+
+  /** setpriority(2) on one thread, through the FFM API; loaded on first use, so only where chaos boosts. */
+  @SuppressWarnings("restricted") // a downcall; the launchers pass --enable-native-access
+  private static final class Native {
+    private static final int PRIO_PROCESS = 0;
+
+    private static final MethodHandle SETPRIORITY = Linker.nativeLinker().downcallHandle(
+        Linker.nativeLinker().defaultLookup().find("setpriority")
+            .orElseThrow(() -> new UnsupportedOperationException("no setpriority in this C library")),
+        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+
+    /** Whether the thread now runs at {@code nice}: false if it has ended or the call was refused. */
+    static boolean setThreadNice(long tid, int nice) {
+      try {
+        return (int) SETPRIORITY.invokeExact(PRIO_PROCESS, (int) tid, nice) == 0;
+      } catch (Throwable e) {
+        throw new IllegalStateException("setpriority failed to run", e);
+      }
+    }
   }
 }
