@@ -333,8 +333,10 @@ final class ClusterCommand implements Runnable {
   /** As {@link #replicaCommand(Path, boolean)}, with {@code extraJavaOptions} (null or blank: none) in place of the variable. */
   static List<String> replicaCommand(Path rdir, boolean join, String extraJavaOptions) {
     String java = ProcessHandle.current().info().command().orElse("java");
+    // G1 with a 10 ms pause goal: at half of peak load the default goal (200 ms) set a p99 about
+    // twice as long (docs/performance.md, "The collector"); ZGC's concurrent work starved two cores.
     List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
-        "--sun-misc-unsafe-memory-access=allow", "-Xmx1g"));
+        "--sun-misc-unsafe-memory-access=allow", "-Xmx1g", "-XX:MaxGCPauseMillis=10"));
     // bin/bulwark names the AOT cache it ran with (see ./dev aot): a replica started from the same
     // jar starts about twice as fast with it.
     String aotCache = System.getProperty("bulwark.aotCache");
