@@ -1,5 +1,6 @@
 package dev.bulwark.cli.bench;
 
+import dev.bulwark.cli.ProcStat;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -115,21 +116,13 @@ public final class ProcessCpu {
   }
 
   /**
-   * utime + stime from a {@code /proc/PID/stat} line, in nanoseconds. The command name (field 2)
-   * is in parentheses and may hold spaces or parentheses itself, so fields are counted after the
-   * last ')': utime and stime are fields 14 and 15 of the line.
+   * utime + stime (fields 14 and 15) from a {@code /proc/PID/stat} line, in nanoseconds.
    */
   static OptionalLong parseStat(String stat) {
-    int close = stat.lastIndexOf(')');
-    if (close < 0) {
-      return OptionalLong.empty();
-    }
-    String[] f = stat.substring(close + 1).trim().split("\\s+");
-    if (f.length < 13) {
-      return OptionalLong.empty();
-    }
     // f[0] is field 3 (state): utime is field 14, f[11]; stime field 15, f[12].
-    return OptionalLong.of((Long.parseLong(f[11]) + Long.parseLong(f[12])) * NANOS_PER_TICK);
+    return ProcStat.fieldsAfterName(stat, 13)
+        .map(f -> OptionalLong.of((Long.parseLong(f[11]) + Long.parseLong(f[12])) * NANOS_PER_TICK))
+        .orElse(OptionalLong.empty());
   }
 
   /**

@@ -1,5 +1,6 @@
 package dev.bulwark.cli.chaos;
 
+import dev.bulwark.cli.ProcStat;
 import java.io.IOException;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -140,7 +141,10 @@ public record RestartPriority(int boost) {
     }
   }
 
-  /** The nice value in a /proc stat line: field 19, counting fields after the command name in parentheses from 3. */
+  /** The nice value's field in a /proc stat line. */
+  private static final int NICE_FIELD = 19;
+
+  /** The nice value in a /proc stat line (empty if the thread has ended). */
   private static Optional<Integer> niceOf(Path stat) throws IOException {
     String line;
     try {
@@ -148,8 +152,8 @@ public record RestartPriority(int boost) {
     } catch (NoSuchFileException e) {
       return Optional.empty();
     }
-    String[] fields = line.substring(line.lastIndexOf(')') + 2).strip().split(" ");
-    return Optional.of(Integer.parseInt(fields[19 - 3]));
+    return ProcStat.fieldsAfterName(line, NICE_FIELD - ProcStat.FIRST_FIELD + 1)
+        .map(fields -> Integer.parseInt(fields[NICE_FIELD - ProcStat.FIRST_FIELD]));
   }
 
   /** setpriority(2) on one thread, through the FFM API; loaded on first use, so only where chaos boosts. */
