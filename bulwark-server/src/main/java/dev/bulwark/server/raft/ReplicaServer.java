@@ -116,8 +116,8 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   private final Thread raftWatch;
 
   private ReplicaServer(String id, Members members, Path directory, Application<Q, R> app, EngineConfig config,
-      RaftSettings raft, SigningKey operatorKey, InstantSource clock, boolean joining, long storeCacheBytesMax)
-      throws IOException {
+      RaftSettings raft, SigningKey operatorKey, InstantSource clock, boolean joining, long storeCacheBytesMax,
+      int bindPort) throws IOException {
     this.id = id;
     this.members = members;
     this.app = app;
@@ -136,7 +136,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
       if (address == null) {
         throw new IllegalArgumentException("replica " + id + " is not a member of " + members.addresses().keySet());
       }
-      int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
+      int port = bindPort > 0 ? bindPort : Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
       BulwarkStateMachine stateMachine = new BulwarkStateMachine(id, replica, new Leadership(), raft.entryBytesMax(),
           raft.snapshotEveryEntries());
       LeaderExitWatch.RatisView following = new LeaderExitWatch.RatisView(members.groupId());
@@ -182,7 +182,22 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   public static <Q, R> ReplicaServer<Q, R> start(String id, Members members, Path directory, Application<Q, R> app,
       EngineConfig config, RaftSettings raft, SigningKey operatorKey, InstantSource clock, long storeCacheBytesMax) {
     try {
-      return new ReplicaServer<>(id, members, directory, app, config, raft, operatorKey, clock, false, storeCacheBytesMax);
+      return new ReplicaServer<>(id, members, directory, app, config, raft, operatorKey, clock, false, storeCacheBytesMax, 0);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start replica " + id, e);
+    }
+  }
+
+  /**
+   * As {@code start}, with the Raft server bound to {@code bindPort} on every interface rather
+   * than to the port of its address among {@code members}, which the other members dial: for
+   * tests that put something between the replicas.
+   */
+  static <Q, R> ReplicaServer<Q, R> startBoundTo(int bindPort, String id, Members members, Path directory,
+      Application<Q, R> app, EngineConfig config, RaftSettings raft, SigningKey operatorKey, InstantSource clock) {
+    try {
+      return new ReplicaServer<>(id, members, directory, app, config, raft, operatorKey, clock, false,
+          StoreConfig.CACHE_BYTES_DEFAULT, bindPort);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start replica " + id, e);
     }
@@ -202,7 +217,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   public static <Q, R> ReplicaServer<Q, R> join(String id, Members members, Path directory, Application<Q, R> app,
       EngineConfig config, RaftSettings raft, SigningKey operatorKey, InstantSource clock, long storeCacheBytesMax) {
     try {
-      return new ReplicaServer<>(id, members, directory, app, config, raft, operatorKey, clock, true, storeCacheBytesMax);
+      return new ReplicaServer<>(id, members, directory, app, config, raft, operatorKey, clock, true, storeCacheBytesMax, 0);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start replica " + id, e);
     }
@@ -700,6 +715,19 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   /** How often a leaderless replica clears its connections' back-off, so that its vote requests go out. */
   static final java.time.Duration RECONNECT_EVERY = java.time.Duration.ofMillis(100);
 
+  /**
+   * How long a replica knows no leader before it dials its peers afresh ({@link SilentPeerReconnects}):
+   * two of the longest election timeouts, at least a second, so that an election that merely
+   * takes its time (at start-up, say) is not cut short.
+   */
+  static java.time.Duration leaderlessRedialAfter(RaftSettings raft) {
+    java.time.Duration twoElections = raft.electionTimeoutMax().multipliedBy(2);
+    return twoElections.compareTo(java.time.Duration.ofSeconds(1)) > 0 ? twoElections : java.time.Duration.ofSeconds(1);
+  }
+
+  /** The least time between two redials of the same peer ({@link SilentPeerReconnects}). */
+  static final java.time.Duration REDIAL_EVERY = java.time.Duration.ofSeconds(1);
+
   /** How often a leader looks at its followers' progress (a multiple of {@link #RECONNECT_EVERY}). */
   static final java.time.Duration FOLLOWER_WATCH_EVERY = java.time.Duration.ofSeconds(1);
 
@@ -720,12 +748,15 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   private void watchRaft() {
     StalledFollowerWatch watch = new StalledFollowerWatch(followerStallLimit(raft).toMillis(),
         raft.peerRequestTimeout().toMillis());
+    SilentPeerReconnects redials = new SilentPeerReconnects(raft.electionTimeoutMin().toMillis(),
+        leaderlessRedialAfter(raft).toMillis(), REDIAL_EVERY.toMillis());
     long ticksPerLook = FOLLOWER_WATCH_EVERY.toMillis() / RECONNECT_EVERY.toMillis();
     try {
       for (long tick = 1; !Thread.currentThread().isInterrupted(); tick++) {
         Thread.sleep(RECONNECT_EVERY.toMillis());
         try {
           reconnectWhileLeaderless();
+          redialSilentPeers(redials);
           if (tick % ticksPerLook == 0) {
             lookAtFollowers(watch);
           }
@@ -762,6 +793,53 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
           && rpc.getProxies().getProxy(peer.getId()) instanceof org.apache.ratis.grpc.server.GrpcServerProtocolClient client) {
         client.resetConnectBackoff();
       }
+    }
+  }
+
+  /**
+   * Drops and dials afresh this replica's connections to peers gone silent ({@link SilentPeerReconnects}):
+   * as leader, followers that have not answered for an election timeout's minimum; without a
+   * leader, every peer once it has been leaderless for {@link #leaderlessRedialAfter}. Each
+   * peer at most every {@link #REDIAL_EVERY}; the redial itself runs on its own thread, since
+   * Ratis closes the old connection's client synchronously.
+   */
+  private void redialSilentPeers(SilentPeerReconnects redials) throws IOException {
+    var division = server.getDivision(members.groupId());
+    var info = division.getInfo();
+    long now = clock.millis();
+    List<String> due;
+    if (info.isLeader()) {
+      Map<String, Long> silence = new LinkedHashMap<>();
+      for (var f : info.getRoleInfoProto().getLeaderInfo().getFollowerInfoList()) {
+        silence.put(f.getId().getId().toStringUtf8(), f.getLastRpcElapsedTimeMs());
+      }
+      due = redials.leading(now, info.getCurrentTerm(), silence);
+    } else if (info.getLeaderId() == null) {
+      List<String> peers = new ArrayList<>();
+      for (RaftPeer peer : division.getRaftConf().getCurrentPeers()) {
+        if (!peer.getId().equals(server.getId())) {
+          peers.add(peer.getId().toString());
+        }
+      }
+      due = redials.leaderless(now, peers);
+    } else {
+      redials.following();
+      return;
+    }
+    if (due.isEmpty() || !(server.getServerRpc() instanceof org.apache.ratis.server.RaftServerRpcWithProxy<?, ?> rpc)) {
+      return;
+    }
+    String why = info.isLeader() ? "has not answered for " + raft.electionTimeoutMin().toMillis() + " ms"
+        : "no leader for " + leaderlessRedialAfter(raft).toMillis() + " ms";
+    for (String peer : due) {
+      log.info("replica {}: dialing {} afresh ({})", id, peer, why);
+      Thread.ofVirtual().name("bulwark-redial-" + peer).start(() -> {
+        try {
+          PeerRedial.redial(rpc, RaftPeerId.valueOf(peer));
+        } catch (IOException | RuntimeException e) {
+          log.debug("replica {}: redial of {} failed", id, peer, e);
+        }
+      });
     }
   }
 
