@@ -114,6 +114,9 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   private volatile String leaderId;
   private final List<Thread> stoppers = new ArrayList<>();
   private final Thread raftWatch;
+  /** Followers a leader's appenders are sending a snapshot to now, which a silent-peer redial leaves alone. */
+  private final SnapshotSends snapshotSends;
+  private volatile long silentPeerRedials;
 
   private ReplicaServer(String id, Members members, Path directory, Application<Q, R> app, EngineConfig config,
       RaftSettings raft, SigningKey operatorKey, InstantSource clock, boolean joining, long storeCacheBytesMax,
@@ -142,6 +145,8 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
       LeaderExitWatch.RatisView following = new LeaderExitWatch.RatisView(members.groupId());
       org.apache.ratis.conf.Parameters parameters = raft.parameters();
       this.snapshotBound = SnapshotBoundFollowers.in(parameters);
+      this.snapshotSends = SnapshotSends.in(parameters);
+      PeerRedial.check();
       LeaderExitWatch watch = null;
       if (raft.electOnLeaderExit()) {
         watch = new LeaderExitWatch(following, LeaderExitWatch::connect, LeaderExitWatch.SYSTEM,
@@ -716,7 +721,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   static final java.time.Duration RECONNECT_EVERY = java.time.Duration.ofMillis(100);
 
   /**
-   * How long a replica knows no leader before it dials its peers afresh ({@link SilentPeerReconnects}):
+   * How long a replica knows no leader before it dials its peers afresh ({@link SilentPeerRedials}):
    * two of the longest election timeouts, at least a second, so that an election that merely
    * takes its time (at start-up, say) is not cut short.
    */
@@ -725,8 +730,8 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
     return twoElections.compareTo(java.time.Duration.ofSeconds(1)) > 0 ? twoElections : java.time.Duration.ofSeconds(1);
   }
 
-  /** The least time between two redials of the same peer ({@link SilentPeerReconnects}). */
-  static final java.time.Duration REDIAL_EVERY = java.time.Duration.ofSeconds(1);
+  /** The least time between two redials of the same peer ({@link SilentPeerRedials}). */
+  static final java.time.Duration REDIAL_GAP_MIN = java.time.Duration.ofSeconds(1);
 
   /** How often a leader looks at its followers' progress (a multiple of {@link #RECONNECT_EVERY}). */
   static final java.time.Duration FOLLOWER_WATCH_EVERY = java.time.Duration.ofSeconds(1);
@@ -748,15 +753,19 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   private void watchRaft() {
     StalledFollowerWatch watch = new StalledFollowerWatch(followerStallLimit(raft).toMillis(),
         raft.peerRequestTimeout().toMillis());
-    SilentPeerReconnects redials = new SilentPeerReconnects(raft.electionTimeoutMin().toMillis(),
-        leaderlessRedialAfter(raft).toMillis(), REDIAL_EVERY.toMillis());
+    SilentPeerRedials redials = new SilentPeerRedials(raft.electionTimeoutMin().toMillis(),
+        leaderlessRedialAfter(raft).toMillis(), REDIAL_GAP_MIN.toMillis(), RECONNECT_EVERY.toMillis());
     long ticksPerLook = FOLLOWER_WATCH_EVERY.toMillis() / RECONNECT_EVERY.toMillis();
     try {
       for (long tick = 1; !Thread.currentThread().isInterrupted(); tick++) {
         Thread.sleep(RECONNECT_EVERY.toMillis());
         try {
-          reconnectWhileLeaderless();
           redialSilentPeers(redials);
+        } catch (IOException | RuntimeException e) {
+          // closing, or not (yet) in its group
+        }
+        try {
+          reconnectWhileLeaderless();
           if (tick % ticksPerLook == 0) {
             lookAtFollowers(watch);
           }
@@ -797,23 +806,30 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   }
 
   /**
-   * Drops and dials afresh this replica's connections to peers gone silent ({@link SilentPeerReconnects}):
-   * as leader, followers that have not answered for an election timeout's minimum; without a
-   * leader, every peer once it has been leaderless for {@link #leaderlessRedialAfter}. Each
-   * peer at most every {@link #REDIAL_EVERY}; the redial itself runs on its own thread, since
-   * Ratis closes the old connection's client synchronously.
+   * Dials afresh this replica's peers gone silent ({@link SilentPeerRedials}): as leader, a
+   * follower that has not answered for the shortest election timeout, failing the calls on its
+   * old connection at once ({@link PeerRedial#redial}); without a leader, every peer once it
+   * has been leaderless for {@link #leaderlessRedialAfter}, letting calls on the old
+   * connections (vote requests) run to their end ({@link PeerRedial#reconnect}). Each peer at
+   * most every {@link #REDIAL_GAP_MIN}; each redial runs on a thread of its own, since Ratis
+   * closes an old client synchronously.
    */
-  private void redialSilentPeers(SilentPeerReconnects redials) throws IOException {
+  private void redialSilentPeers(SilentPeerRedials redials) throws IOException {
     var division = server.getDivision(members.groupId());
     var info = division.getInfo();
-    long now = clock.millis();
+    // Monotonic, as Ratis' own times since a follower's last answer are.
+    long now = System.nanoTime() / 1_000_000;
+    boolean leading = info.isLeader();
+    Map<String, Long> silentMs = new LinkedHashMap<>();
     List<String> due;
-    if (info.isLeader()) {
-      Map<String, Long> silence = new LinkedHashMap<>();
+    if (leading) {
+      List<SilentPeerRedials.Follower> followers = new ArrayList<>();
       for (var f : info.getRoleInfoProto().getLeaderInfo().getFollowerInfoList()) {
-        silence.put(f.getId().getId().toStringUtf8(), f.getLastRpcElapsedTimeMs());
+        String follower = f.getId().getId().toStringUtf8();
+        silentMs.put(follower, f.getLastRpcElapsedTimeMs());
+        followers.add(new SilentPeerRedials.Follower(follower, f.getLastRpcElapsedTimeMs(), snapshotSends.contains(follower)));
       }
-      due = redials.leading(now, info.getCurrentTerm(), silence);
+      due = redials.leading(now, info.getCurrentTerm(), followers);
     } else if (info.getLeaderId() == null) {
       List<String> peers = new ArrayList<>();
       for (RaftPeer peer : division.getRaftConf().getCurrentPeers()) {
@@ -823,24 +839,38 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
       }
       due = redials.leaderless(now, peers);
     } else {
-      redials.following();
+      redials.following(now);
       return;
     }
+    silentPeerRedials = redials.redials();
     if (due.isEmpty() || !(server.getServerRpc() instanceof org.apache.ratis.server.RaftServerRpcWithProxy<?, ?> rpc)) {
       return;
     }
-    String why = info.isLeader() ? "has not answered for " + raft.electionTimeoutMin().toMillis() + " ms"
-        : "no leader for " + leaderlessRedialAfter(raft).toMillis() + " ms";
     for (String peer : due) {
-      log.info("replica {}: dialing {} afresh ({})", id, peer, why);
+      if (leading) {
+        log.info("replica {}: follower {} has not answered for {} ms; dialing it afresh", id, peer, silentMs.get(peer));
+      } else {
+        log.info("replica {}: no leader for {} ms; dialing {} afresh", id, leaderlessRedialAfter(raft).toMillis(), peer);
+      }
       Thread.ofVirtual().name("bulwark-redial-" + peer).start(() -> {
         try {
-          PeerRedial.redial(rpc, RaftPeerId.valueOf(peer));
+          if (leading) {
+            PeerRedial.redial(rpc, RaftPeerId.valueOf(peer));
+          } else {
+            PeerRedial.reconnect(rpc, RaftPeerId.valueOf(peer));
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
         } catch (IOException | RuntimeException e) {
-          log.debug("replica {}: redial of {} failed", id, peer, e);
+          log.warn("replica {}: dialing {} afresh failed", id, peer, e);
         }
       });
     }
+  }
+
+  /** How many times this replica has dialed a silent peer afresh ({@link SilentPeerRedials}). */
+  long silentPeerRedials() {
+    return silentPeerRedials;
   }
 
   private void lookAtFollowers(StalledFollowerWatch watch) throws IOException {

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@link SilentPeerReconnects} and {@link PeerRedial} on three real Ratis replicas on 127.0.0.1,
+ * {@link SilentPeerRedials} and {@link PeerRedial} on three real Ratis replicas on 127.0.0.1,
  * each behind a {@link FreezableRelay}: every connection into one follower stops moving bytes
  * for good, the leader commits on with the other follower, and then that follower is stopped.
  * Only a new connection to the frozen follower can give the leader a majority again (its old
@@ -52,6 +52,13 @@ class SilentPeerRedialTest {
           new Ledger(ADMIN.publicKey()), EngineConfig.defaults("redial"), RaftSettings.DEFAULT, OPERATOR)) {
         ReplicaServer<LedgerRequest, LedgerResult> leader = cluster.awaitLeader(60_000);
         assertThat(confirm(cluster, 1, new LedgerOp.OpenAccount("acct", OWNER.publicKey()), OWNER)).isTrue();
+        // A healthy cluster under writes dials nobody afresh.
+        long redialsBefore = redials(cluster);
+        for (int i = 0; i < 20; i++) {
+          assertThat(confirm(cluster, 2 + i, new LedgerOp.Deposit("acct", 1, Bytes.utf8("warm" + i)), ADMIN)).isTrue();
+          Thread.sleep(50);
+        }
+        assertThat(redials(cluster)).as("redials while healthy").isEqualTo(redialsBefore);
         var followers = cluster.ids().stream().filter(id -> !id.equals(leader.id())).toList();
         String frozen = followers.get(0);
         String other = followers.get(1);
@@ -60,15 +67,16 @@ class SilentPeerRedialTest {
         relays.get(frozen).freeze();
         // Entries the frozen follower does not get from the old connections: it cannot win an election without them.
         for (int i = 0; i < 20; i++) {
-          assertThat(confirm(cluster, 2 + i, new LedgerOp.Deposit("acct", 1, Bytes.utf8("d" + i)), ADMIN)).isTrue();
+          assertThat(confirm(cluster, 100 + i, new LedgerOp.Deposit("acct", 1, Bytes.utf8("d" + i)), ADMIN)).isTrue();
         }
         cluster.stop(other);
 
-        var after = cluster.sendAsync(request(100, new LedgerOp.Deposit("acct", 1, Bytes.utf8("after")), ADMIN), 3_000);
+        var after = cluster.sendAsync(request(1_000, new LedgerOp.Deposit("acct", 1, Bytes.utf8("after")), ADMIN), 3_000);
         assertThat(after.get(60, TimeUnit.SECONDS)).as("confirmed with the frozen follower, over a new connection")
             .isInstanceOf(Outcome.Confirmed.class);
         assertThat(relays.get(frozen).connectionsAccepted()).as("the follower was dialed afresh")
             .isGreaterThan(connectionsBefore);
+        assertThat(leader.silentPeerRedials()).as("the leader's redials").isPositive();
         var follower = cluster.replica(frozen).orElseThrow();
         var current = cluster.awaitLeader(10_000);
         for (int i = 0; i < 100 && follower.status().commitIndex() < current.status().commitIndex(); i++) {
@@ -80,6 +88,10 @@ class SilentPeerRedialTest {
     } finally {
       relays.values().forEach(FreezableRelay::close);
     }
+  }
+
+  private static long redials(InProcessCluster<LedgerRequest, LedgerResult> cluster) {
+    return cluster.running().stream().mapToLong(ReplicaServer::silentPeerRedials).sum();
   }
 
   private static boolean confirm(InProcessCluster<LedgerRequest, LedgerResult> cluster, long sequence, LedgerOp op,
