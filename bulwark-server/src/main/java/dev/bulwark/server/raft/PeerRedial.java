@@ -11,8 +11,8 @@ import org.apache.ratis.server.RaftServerRpcWithProxy;
 import org.apache.ratis.thirdparty.io.grpc.ManagedChannel;
 
 /**
- * Replaces a replica's client for one peer, so that its next call dials the peer afresh
- * ({@link SilentPeerRedials}), and, for a leader, fails every call still on the old one at once.
+ * Replaces a leader's client for one follower, so that its next call dials the follower afresh
+ * ({@link SilentPeerRedials}), and then fails every call still on the old one at once.
  *
  * <p>Why this way: Ratis' own reset ({@code PeerProxyMap.resetProxy}) closes the old client
  * gracefully, letting its calls run on for up to 3 s; a log appender stuck on a connection that
@@ -57,11 +57,6 @@ final class PeerRedial {
     for (ManagedChannel channel : channelsOf(old)) {
       channel.shutdownNow();
     }
-  }
-
-  /** Replaces {@code rpc}'s client for {@code peer}; calls already on the old one run to their end. */
-  static void reconnect(RaftServerRpcWithProxy<?, ?> rpc, RaftPeerId peer) {
-    rpc.getProxies().resetProxy(peer);
   }
 
   private static boolean isOldOrSwapping(Object current, Object old) {

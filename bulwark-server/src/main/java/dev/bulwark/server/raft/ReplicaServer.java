@@ -720,17 +720,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   /** How often a leaderless replica clears its connections' back-off, so that its vote requests go out. */
   static final java.time.Duration RECONNECT_EVERY = java.time.Duration.ofMillis(100);
 
-  /**
-   * How long a replica knows no leader before it dials its peers afresh ({@link SilentPeerRedials}):
-   * two of the longest election timeouts, at least a second, so that an election that merely
-   * takes its time (at start-up, say) is not cut short.
-   */
-  static java.time.Duration leaderlessRedialAfter(RaftSettings raft) {
-    java.time.Duration twoElections = raft.electionTimeoutMax().multipliedBy(2);
-    return twoElections.compareTo(java.time.Duration.ofSeconds(1)) > 0 ? twoElections : java.time.Duration.ofSeconds(1);
-  }
-
-  /** The least time between two redials of the same peer ({@link SilentPeerRedials}). */
+  /** The least time between two redials of the same follower ({@link SilentPeerRedials}). */
   static final java.time.Duration REDIAL_GAP_MIN = java.time.Duration.ofSeconds(1);
 
   /** How often a leader looks at its followers' progress (a multiple of {@link #RECONNECT_EVERY}). */
@@ -753,14 +743,14 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   private void watchRaft() {
     StalledFollowerWatch watch = new StalledFollowerWatch(followerStallLimit(raft).toMillis(),
         raft.peerRequestTimeout().toMillis());
-    SilentPeerRedials redials = new SilentPeerRedials(raft.electionTimeoutMin().toMillis(),
-        leaderlessRedialAfter(raft).toMillis(), REDIAL_GAP_MIN.toMillis(), RECONNECT_EVERY.toMillis());
+    SilentPeerRedials redials = new SilentPeerRedials(raft.electionTimeoutMin().toMillis(), REDIAL_GAP_MIN.toMillis(),
+        RECONNECT_EVERY.toMillis());
     long ticksPerLook = FOLLOWER_WATCH_EVERY.toMillis() / RECONNECT_EVERY.toMillis();
     try {
       for (long tick = 1; !Thread.currentThread().isInterrupted(); tick++) {
         Thread.sleep(RECONNECT_EVERY.toMillis());
         try {
-          redialSilentPeers(redials);
+          redialSilentFollowers(redials);
         } catch (IOException | RuntimeException e) {
           // closing, or not (yet) in its group
         }
@@ -806,69 +796,46 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   }
 
   /**
-   * Dials afresh this replica's peers gone silent ({@link SilentPeerRedials}): as leader, a
-   * follower that has not answered for the shortest election timeout, failing the calls on its
-   * old connection at once ({@link PeerRedial#redial}); without a leader, every peer once it
-   * has been leaderless for {@link #leaderlessRedialAfter}, letting calls on the old
-   * connections (vote requests) run to their end ({@link PeerRedial#reconnect}). Each peer at
-   * most every {@link #REDIAL_GAP_MIN}; each redial runs on a thread of its own, since Ratis
-   * closes an old client synchronously.
+   * As leader, dials afresh a follower that has not answered for the shortest election timeout
+   * ({@link SilentPeerRedials}), failing the calls on its old connection at once
+   * ({@link PeerRedial#redial}); each follower at most every {@link #REDIAL_GAP_MIN}, each
+   * redial on a thread of its own, since Ratis closes an old client synchronously.
    */
-  private void redialSilentPeers(SilentPeerRedials redials) throws IOException {
-    var division = server.getDivision(members.groupId());
-    var info = division.getInfo();
+  private void redialSilentFollowers(SilentPeerRedials redials) throws IOException {
+    var info = server.getDivision(members.groupId()).getInfo();
     // Monotonic, as Ratis' own times since a follower's last answer are.
     long now = System.nanoTime() / 1_000_000;
-    boolean leading = info.isLeader();
-    Map<String, Long> silentMs = new LinkedHashMap<>();
-    List<String> due;
-    if (leading) {
-      List<SilentPeerRedials.Follower> followers = new ArrayList<>();
-      for (var f : info.getRoleInfoProto().getLeaderInfo().getFollowerInfoList()) {
-        String follower = f.getId().getId().toStringUtf8();
-        silentMs.put(follower, f.getLastRpcElapsedTimeMs());
-        followers.add(new SilentPeerRedials.Follower(follower, f.getLastRpcElapsedTimeMs(), snapshotSends.contains(follower)));
-      }
-      due = redials.leading(now, info.getCurrentTerm(), followers);
-    } else if (info.getLeaderId() == null) {
-      List<String> peers = new ArrayList<>();
-      for (RaftPeer peer : division.getRaftConf().getCurrentPeers()) {
-        if (!peer.getId().equals(server.getId())) {
-          peers.add(peer.getId().toString());
-        }
-      }
-      due = redials.leaderless(now, peers);
-    } else {
-      redials.following(now);
+    if (!info.isLeader()) {
+      redials.notLeading(now);
       return;
     }
+    Map<String, Long> silentMs = new LinkedHashMap<>();
+    List<SilentPeerRedials.Follower> followers = new ArrayList<>();
+    for (var f : info.getRoleInfoProto().getLeaderInfo().getFollowerInfoList()) {
+      String follower = f.getId().getId().toStringUtf8();
+      silentMs.put(follower, f.getLastRpcElapsedTimeMs());
+      followers.add(new SilentPeerRedials.Follower(follower, f.getLastRpcElapsedTimeMs(), snapshotSends.contains(follower)));
+    }
+    List<String> due = redials.leading(now, info.getCurrentTerm(), followers);
     silentPeerRedials = redials.redials();
     if (due.isEmpty() || !(server.getServerRpc() instanceof org.apache.ratis.server.RaftServerRpcWithProxy<?, ?> rpc)) {
       return;
     }
-    for (String peer : due) {
-      if (leading) {
-        log.info("replica {}: follower {} has not answered for {} ms; dialing it afresh", id, peer, silentMs.get(peer));
-      } else {
-        log.info("replica {}: no leader for {} ms; dialing {} afresh", id, leaderlessRedialAfter(raft).toMillis(), peer);
-      }
-      Thread.ofVirtual().name("bulwark-redial-" + peer).start(() -> {
+    for (String follower : due) {
+      log.info("replica {}: follower {} has not answered for {} ms; dialing it afresh", id, follower, silentMs.get(follower));
+      Thread.ofVirtual().name("bulwark-redial-" + follower).start(() -> {
         try {
-          if (leading) {
-            PeerRedial.redial(rpc, RaftPeerId.valueOf(peer));
-          } else {
-            PeerRedial.reconnect(rpc, RaftPeerId.valueOf(peer));
-          }
+          PeerRedial.redial(rpc, RaftPeerId.valueOf(follower));
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         } catch (IOException | RuntimeException e) {
-          log.warn("replica {}: dialing {} afresh failed", id, peer, e);
+          log.warn("replica {}: dialing {} afresh failed", id, follower, e);
         }
       });
     }
   }
 
-  /** How many times this replica has dialed a silent peer afresh ({@link SilentPeerRedials}). */
+  /** How many times this replica, as leader, has dialed a silent follower afresh ({@link SilentPeerRedials}). */
   long silentPeerRedials() {
     return silentPeerRedials;
   }

@@ -8,10 +8,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Decides when a replica drops its connection to a peer that has gone silent and dials it
- * afresh ({@link PeerRedial}): a leader, a follower that has not answered for {@code silenceMs};
- * a replica without a leader, every peer once it has been leaderless for {@code leaderlessMs}.
- * Each peer at most once every {@code redialGapMs}.
+ * Decides when a leader drops its connection to a follower that has not answered for
+ * {@code silenceMs} and dials it afresh ({@link PeerRedial}), each follower at most once every
+ * {@code redialGapMs}.
  *
  * <p>Why: Ratis keeps one connection per peer (two with its separate heartbeat channel, on by
  * default) for as long as the process lives, and its log appender waits without a bound for a
@@ -32,6 +31,12 @@ import java.util.Set;
  * after the one before: this replica itself was paused or starved, and its followers' answers
  * may be waiting unread, which a redial would throw away).
  *
+ * <p>Only a leader redials. A replica without a leader redialing its peers (tried first) cut
+ * short the vote requests it and its peers had in flight over the old connections, and Ratis'
+ * map hands out a closed client while it swaps them: in a chaos run two replicas that could
+ * elect each other failed pre-vote after pre-vote for 4 s ("Channel shutdownNow invoked",
+ * "already CLOSED").
+ *
  * <p>Pure logic: time (monotonic, in ms) and what the replica knows of its peers come from the
  * caller, which calls once per tick.
  */
@@ -42,7 +47,6 @@ final class SilentPeerRedials {
   private static final long NONE = Long.MIN_VALUE;
 
   private final long silenceMs;
-  private final long leaderlessMs;
   private final long redialGapMs;
   private final long tickMs;
   private final Map<String, Long> lastRedialMs = new HashMap<>();
@@ -51,22 +55,19 @@ final class SilentPeerRedials {
   private final Map<String, Long> lastAnswerAtMs = new HashMap<>();
   private long lastRoundMs = NONE;
   private long ledTerm = NONE;
-  private long leaderlessSinceMs = NONE;
   private long redials;
 
   /**
    * @param silenceMs how long a follower may leave its leader unanswered before the leader dials it afresh
-   * @param leaderlessMs how long a replica may know no leader before it dials every peer afresh
    * @param redialGapMs the least time between two redials of the same peer
    * @param tickMs how often the caller calls
    */
-  SilentPeerRedials(long silenceMs, long leaderlessMs, long redialGapMs, long tickMs) {
-    if (silenceMs <= 0 || leaderlessMs <= 0 || redialGapMs <= 0 || tickMs <= 0) {
-      throw new IllegalArgumentException("silence, leaderless, redial gap and tick are positive: " + silenceMs + ", "
-          + leaderlessMs + ", " + redialGapMs + ", " + tickMs);
+  SilentPeerRedials(long silenceMs, long redialGapMs, long tickMs) {
+    if (silenceMs <= 0 || redialGapMs <= 0 || tickMs <= 0) {
+      throw new IllegalArgumentException("silence, redial gap and tick are positive: " + silenceMs + ", " + redialGapMs
+          + ", " + tickMs);
     }
     this.silenceMs = silenceMs;
-    this.leaderlessMs = leaderlessMs;
     this.redialGapMs = redialGapMs;
     this.tickMs = tickMs;
   }
@@ -77,7 +78,6 @@ final class SilentPeerRedials {
    */
   List<String> leading(long nowMs, long term, List<Follower> followers) {
     boolean late = lateRound(nowMs);
-    leaderlessSinceMs = NONE;
     if (term != ledTerm) {
       ledTerm = term;
       countFromMs.clear();
@@ -105,33 +105,10 @@ final class SilentPeerRedials {
     return due;
   }
 
-  /**
-   * While this replica knows no leader, at {@code nowMs}: the peers to dial afresh, once it has
-   * known none for {@code leaderlessMs}. Peers absent from {@code peers} are forgotten.
-   */
-  List<String> leaderless(long nowMs, List<String> peers) {
-    boolean late = lateRound(nowMs);
-    ledTerm = NONE;
-    if (leaderlessSinceMs == NONE) {
-      leaderlessSinceMs = nowMs;
-    }
-    lastRedialMs.keySet().retainAll(peers);
-    List<String> due = new ArrayList<>();
-    if (!late && nowMs - leaderlessSinceMs >= leaderlessMs) {
-      for (String peer : peers) {
-        if (mayRedial(peer, nowMs)) {
-          due.add(peer);
-        }
-      }
-    }
-    return due;
-  }
-
-  /** While this replica follows a leader it knows: nothing to dial, and every count starts again. */
-  void following(long nowMs) {
+  /** While this replica does not lead: nothing to dial, and the next term it leads starts every count afresh. */
+  void notLeading(long nowMs) {
     lateRound(nowMs);
     ledTerm = NONE;
-    leaderlessSinceMs = NONE;
   }
 
   /** How many redials these rounds have asked for. */

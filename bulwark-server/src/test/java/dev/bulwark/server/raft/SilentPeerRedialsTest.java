@@ -11,15 +11,14 @@ import org.junit.jupiter.api.Test;
  * When a replica dials a peer afresh, on rounds 100 ms apart as its watch thread takes them: a
  * leader redials a follower silent for the threshold, counted at the earliest from when it
  * first saw that follower's record, at most once per gap, and never one being sent a snapshot
- * or in a round that came late; a leaderless replica redials every peer once it has been
- * leaderless long enough; a follower that knows its leader redials nothing.
+ * or in a round that came late; a replica that does not lead redials nobody, and counts afresh
+ * when it leads again.
  */
 class SilentPeerRedialsTest {
   static final long SILENCE_MS = 300;
-  static final long LEADERLESS_MS = 1_000;
   static final long GAP_MS = 1_000;
   static final long TICK_MS = 100;
-  final SilentPeerRedials redials = new SilentPeerRedials(SILENCE_MS, LEADERLESS_MS, GAP_MS, TICK_MS);
+  final SilentPeerRedials redials = new SilentPeerRedials(SILENCE_MS, GAP_MS, TICK_MS);
 
   static Follower answering(String id, long sinceMs) {
     return new Follower(id, sinceMs, false);
@@ -92,38 +91,24 @@ class SilentPeerRedialsTest {
   }
 
   @Test
-  void aLeaderlessReplicaRedialsEveryPeerOnceLeaderlessLongEnoughThenOncePerGap() {
-    List<String> peers = List.of("r1", "r3");
-    for (long t = 0; t < LEADERLESS_MS; t += TICK_MS) {
-      assertThat(redials.leaderless(t, peers)).as("at %d ms", t).isEmpty();
+  void aFollowerSilentSinceBeforeThisReplicaLedAgainIsCountedFromTheNewTermOnly() {
+    for (long t = 0; t <= 500; t += TICK_MS) {
+      redials.leading(t, 3, List.of(answering("r2", 10)));
     }
-    assertThat(redials.leaderless(LEADERLESS_MS, peers)).containsExactlyInAnyOrder("r1", "r3");
-    for (long t = LEADERLESS_MS + TICK_MS; t < LEADERLESS_MS + GAP_MS; t += TICK_MS) {
-      assertThat(redials.leaderless(t, peers)).as("at %d ms", t).isEmpty();
+    // Leadership passes to another replica and comes back in term 5; r2 last answered at 490.
+    for (long t = 600; t < 2_000; t += TICK_MS) {
+      redials.notLeading(t);
     }
-    assertThat(redials.leaderless(LEADERLESS_MS + GAP_MS, peers)).containsExactlyInAnyOrder("r1", "r3");
-  }
-
-  @Test
-  void followingALeaderRestartsTheLeaderlessCount() {
-    long t = 0;
-    for (; t < 500; t += TICK_MS) {
-      redials.leaderless(t, List.of("r1"));
+    for (long t = 2_000; t < 2_000 + SILENCE_MS; t += TICK_MS) {
+      assertThat(redials.leading(t, 5, List.of(answering("r2", t - 490)))).as("at %d ms", t).isEmpty();
     }
-    redials.following(t);
-    t += TICK_MS;
-    long leaderlessFrom = t;
-    for (; t < leaderlessFrom + LEADERLESS_MS; t += TICK_MS) {
-      assertThat(redials.leaderless(t, List.of("r1"))).as("at %d ms", t).isEmpty();
-    }
-    assertThat(redials.leaderless(t, List.of("r1"))).containsExactly("r1");
+    assertThat(redials.leading(2_000 + SILENCE_MS, 5, List.of(answering("r2", 1_810)))).containsExactly("r2");
   }
 
   @Test
   void intervalsArePositive() {
-    assertThatThrownBy(() -> new SilentPeerRedials(0, 1, 1, 1)).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> new SilentPeerRedials(1, 0, 1, 1)).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> new SilentPeerRedials(1, 1, 0, 1)).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> new SilentPeerRedials(1, 1, 1, 0)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new SilentPeerRedials(0, 1, 1)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new SilentPeerRedials(1, 0, 1)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new SilentPeerRedials(1, 1, 0)).isInstanceOf(IllegalArgumentException.class);
   }
 }
