@@ -81,6 +81,14 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
           + "0 turns it off.")
   int restartNice;
 
+  @Option(names = "--tcp-rto-max-ms", defaultValue = "1000", paramLabel = "MS",
+      description = "Bound TCP's retransmission back-off in the replicas' network namespaces to this many ms "
+          + "(net.ipv4.tcp_rto_max_ms, Linux 6.15 and later: " + dev.bulwark.cli.net.NetworkLab.RTO_MAX_MS_MIN + " to "
+          + dev.bulwark.cli.net.NetworkLab.RTO_MAX_MS_MAX + ", default ${DEFAULT-VALUE}; 0 keeps the kernel's, two "
+          + "minutes). With the kernel's, a connection cut several times in a row can stay silent for seconds after "
+          + "its link is healed, as it would between real hosts: set the same on replica hosts (docs/deploy.md).")
+  int tcpRtoMaxMs;
+
   @Option(names = "--min-free-mb", defaultValue = "2000", paramLabel = "MB",
       description = "Stop the faults and the workload early, then heal and check as usual, when the free disk space where "
           + "the history or the cluster is written falls below this many MB (default ${DEFAULT-VALUE}; 0: never). "
@@ -125,7 +133,7 @@ final class ChaosCommand implements Callable<Integer>, ClusterControl {
       options = new ChaosRunner.Options(chosenSeed, length, pace, replicas, clients, Optional.ofNullable(existing),
           history != null ? history : Path.of("chaos-history-" + chosenSeed + ".jsonl"), keep,
           staleReadsOk ? Checker.ReadRule.SNAPSHOT : Checker.ReadRule.LINEARIZABLE,
-          minFreeMb * 1_000_000L, restartNice);
+          minFreeMb * 1_000_000L, restartNice, tcpRtoMaxMs);
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }

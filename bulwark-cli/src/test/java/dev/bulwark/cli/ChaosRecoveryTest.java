@@ -42,7 +42,7 @@ class ChaosRecoveryTest {
   void aClusterWithoutALeaderAfterHealingIsRestartedCheckedAndFailed() throws Exception {
     Path history = dir.resolve("history.jsonl");
     var options = new ChaosRunner.Options(11, new FaultSchedule.Length.Faults(2), FaultSchedule.Pace.STEADY, 3, 2,
-        Optional.empty(), history, false, Checker.ReadRule.LINEARIZABLE, 0, 0);
+        Optional.empty(), history, false, Checker.ReadRule.LINEARIZABLE, 0, 0, 0);
     StringWriter text = new StringWriter();
     List<Long> stopped = new ArrayList<>();
     ChaosReport report = new ChaosRunner(options, new ChaosCommand(), new PrintWriter(text, true))
@@ -76,7 +76,7 @@ class ChaosRecoveryTest {
   void aRunThatRunsShortOfDiskStopsEarlyAndStillChecks() throws Exception {
     Path history = dir.resolve("history.jsonl");
     var options = new ChaosRunner.Options(12, new FaultSchedule.Length.Faults(1_000), FaultSchedule.Pace.BRISK, 3, 2,
-        Optional.empty(), history, false, Checker.ReadRule.LINEARIZABLE, 2_000_000_000L, -10);
+        Optional.empty(), history, false, Checker.ReadRule.LINEARIZABLE, 2_000_000_000L, -10, 1_000);
     StringWriter text = new StringWriter();
     java.util.concurrent.atomic.AtomicInteger looks = new java.util.concurrent.atomic.AtomicInteger();
     int normal = RestartPriority.niceOfThisThread();
@@ -97,6 +97,10 @@ class ChaosRecoveryTest {
     assertThat(boostedAtTheEnd).as(out).hasSize(3);
     assertThat(boostedAtTheEnd.values()).as(out).allSatisfy(threads -> assertThat(threads).isEmpty());
 
+    if (dev.bulwark.cli.net.NetworkLab.unavailableReason().isEmpty()
+        && java.nio.file.Files.exists(Path.of("/proc/sys/net/ipv4/tcp_rto_max_ms"))) {
+      assertThat(out).contains("TCP's retransmission back-off between replicas is capped at 1000 ms");
+    }
     assertThat(out).doesNotContain("warning:").contains("stopping the faults and the workload early: free disk space for")
         .contains("fell to 1,000 MB, below the floor of 2,000 MB");
     assertThat(report.passed()).as(out).isTrue();

@@ -61,12 +61,18 @@ public final class ChaosRunner {
    * @param minFreeBytes stop the faults and the workload early (then heal and check) below this much free disk; 0: never
    * @param restartNice how far below its peers' nice value a replica the schedule restarts runs until it has caught up
    *     (-20 to 0, see {@link RestartPriority})
+   * @param tcpRtoMaxMs the bound on TCP's retransmission back-off in the replicas' network namespaces
+   *     ({@link NetworkLab#capRetransmitBackoff}), or 0 to leave the kernel's
    */
   public record Options(long seed, FaultSchedule.Length length, FaultSchedule.Pace pace, int replicas, int clients,
       Optional<Path> existing, Path historyFile, boolean keep, Checker.ReadRule readRule, long minFreeBytes,
-      int restartNice) {
+      int restartNice, int tcpRtoMaxMs) {
     public Options {
       new RestartPriority(restartNice); // refuses a value out of range
+      if (tcpRtoMaxMs != 0 && (tcpRtoMaxMs < NetworkLab.RTO_MAX_MS_MIN || tcpRtoMaxMs > NetworkLab.RTO_MAX_MS_MAX)) {
+        throw new IllegalArgumentException("the TCP back-off bound is 0 (the kernel's) or " + NetworkLab.RTO_MAX_MS_MIN
+            + " to " + NetworkLab.RTO_MAX_MS_MAX + " ms, not " + tcpRtoMaxMs);
+      }
       if (minFreeBytes < 0) {
         throw new IllegalArgumentException("the free-space floor is at least 0");
       }
@@ -210,6 +216,12 @@ public final class ChaosRunner {
       if (partitionable) {
         NetworkLab.removeStale();
         lab = NetworkLab.create(options.replicas());
+        if (options.tcpRtoMaxMs() > 0) {
+          Optional<String> uncapped = lab.capRetransmitBackoff(options.tcpRtoMaxMs());
+          out.println(uncapped.map(why -> "TCP's retransmission back-off keeps the kernel's bound: " + why)
+              .orElse("TCP's retransmission back-off between replicas is capped at " + options.tcpRtoMaxMs()
+                  + " ms (net.ipv4.tcp_rto_max_ms in their namespaces; --tcp-rto-max-ms)"));
+        }
         hosts = lab.addresses();
         base = LAB_BASE_PORT; // every replica has an address of its own
       } else {

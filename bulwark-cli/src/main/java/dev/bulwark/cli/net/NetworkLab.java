@@ -194,6 +194,43 @@ public final class NetworkLab implements AutoCloseable {
     }
   }
 
+  /** The kernel setting that bounds TCP's retransmission back-off (Linux 6.15 and later), per network namespace. */
+  static final String RTO_MAX_SYSCTL = "net.ipv4.tcp_rto_max_ms";
+
+  /** The values the kernel takes for {@value #RTO_MAX_SYSCTL}, in ms. */
+  public static final int RTO_MAX_MS_MIN = 1_000;
+  public static final int RTO_MAX_MS_MAX = 120_000;
+
+  /**
+   * Bounds TCP's retransmission back-off to {@code maxMs} on every host, for connections opened
+   * from now on; or says why it cannot (the kernel predates the setting). Why: with the kernel's
+   * default (two minutes) a connection that had data in flight across several cuts of its link
+   * retries seconds apart, so after the link is healed it stays silent until its next retry;
+   * between replicas that delayed failovers by seconds (docs/chaos.md).
+   */
+  public Optional<String> capRetransmitBackoff(int maxMs) throws IOException {
+    if (maxMs < RTO_MAX_MS_MIN || maxMs > RTO_MAX_MS_MAX) {
+      throw new IllegalArgumentException(RTO_MAX_SYSCTL + " is " + RTO_MAX_MS_MIN + " to " + RTO_MAX_MS_MAX + " ms, not " + maxMs);
+    }
+    if (!Files.exists(Path.of("/proc/sys", RTO_MAX_SYSCTL.replace('.', '/')))) {
+      return Optional.of("this kernel has no " + RTO_MAX_SYSCTL + " (Linux 6.15 and later)");
+    }
+    for (int i = 0; i < hosts; i++) {
+      run(List.of("ip", "netns", "exec", namespace(i), "sysctl", "-q", "-w", RTO_MAX_SYSCTL + "=" + maxMs), COMMAND_TIMEOUT);
+    }
+    return Optional.empty();
+  }
+
+  /** Host {@code i}'s bound on TCP's retransmission back-off, in ms, or empty where the kernel has none. */
+  public Optional<Integer> retransmitBackoffMaxMs(int i) throws IOException {
+    checkHost(i);
+    if (!Files.exists(Path.of("/proc/sys", RTO_MAX_SYSCTL.replace('.', '/')))) {
+      return Optional.empty();
+    }
+    return Optional.of(Integer.parseInt(run(List.of("ip", "netns", "exec", namespace(i), "sysctl", "-n", RTO_MAX_SYSCTL),
+        COMMAND_TIMEOUT).strip()));
+  }
+
   /** This lab's id: four hex digits, also in every name it creates. */
   public String id() {
     return id;

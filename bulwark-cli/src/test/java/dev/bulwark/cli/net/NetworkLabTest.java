@@ -89,6 +89,19 @@ class NetworkLabTest {
       lab.heal();
       lab.heal();
       assertThat(probeFrom(lab, 1, address)).isEqualTo("hello");
+
+      // The back-off bound is each namespace's own: the root namespace keeps its value.
+      String rootBound = Files.exists(Path.of("/proc/sys/net/ipv4/tcp_rto_max_ms"))
+          ? Files.readString(Path.of("/proc/sys/net/ipv4/tcp_rto_max_ms")).strip() : "";
+      if (lab.capRetransmitBackoff(1_000).isEmpty()) {
+        for (int i = 0; i < 3; i++) {
+          assertThat(lab.retransmitBackoffMaxMs(i)).as("host %d", i).contains(1_000);
+        }
+        assertThat(Files.readString(Path.of("/proc/sys/net/ipv4/tcp_rto_max_ms")).strip()).isEqualTo(rootBound);
+      } else {
+        assertThat(lab.retransmitBackoffMaxMs(0)).isEmpty();
+      }
+      assertThatThrownBy(() -> lab.capRetransmitBackoff(999)).isInstanceOf(IllegalArgumentException.class);
       assertThat(probeFrom(lab, 2, address)).isEqualTo("hello");
       assertThatThrownBy(() -> lab.partition(List.of(Set.of(0), Set.of(0, 1)))).isInstanceOf(IllegalArgumentException.class);
       assertThatThrownBy(() -> lab.address(3)).isInstanceOf(IndexOutOfBoundsException.class);
