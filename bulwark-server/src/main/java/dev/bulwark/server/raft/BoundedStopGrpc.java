@@ -1,6 +1,5 @@
 package dev.bulwark.server.raft;
 
-import java.io.IOException;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -15,7 +14,6 @@ import org.apache.ratis.grpc.GrpcFactory;
 import org.apache.ratis.grpc.server.GrpcServices;
 import org.apache.ratis.grpc.server.GrpcLogAppender;
 import org.apache.ratis.proto.RaftProtos.AppendEntriesRequestProto;
-import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
 import org.apache.ratis.rpc.RpcType;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.leader.FollowerInfo;
@@ -29,15 +27,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Ratis' gRPC transport with five changes to a leader's log appenders and one to a follower:
+ * Ratis' gRPC transport with four changes to a leader's log appenders and one to a follower:
  * an appender counts as stopped at most {@link #STOP_LIMIT} after it was asked to stop, whether
  * or not its thread has left yet; one whose append fails Ratis' own check only because the
  * follower's next index moved while it was built builds it again instead of failing (see
  * {@link Appender}); one whose follower proved its match index false goes back to the
  * follower's own next index ({@link FalseMatchGuard}); one whose follower needs the entries
  * from exactly the start of the log, whose previous entry is purged, sends it the snapshot
- * instead of failing ({@link #previousLostAtLogStart}); one whose follower's client is replaced
- * under it by a redial ({@link PeerRedial}) goes on instead of ending; and a follower holds an append that
+ * instead of failing ({@link #previousLostAtLogStart}); and a follower holds an append that
  * repeats one it is still writing, so that it never acknowledges entries it dropped
  * ({@link AppendGate}).
  *
@@ -75,9 +72,8 @@ public final class BoundedStopGrpc implements RpcType {
   @Override
   public GrpcFactory newFactory(Parameters parameters) {
     SnapshotBoundFollowers snapshotBound = SnapshotBoundFollowers.in(parameters);
-    SnapshotSends snapshotSends = SnapshotSends.in(parameters);
     return new Factory(parameters,
-        (server, leader, follower) -> new Appender(server, leader, follower, STOP_LIMIT, snapshotBound, snapshotSends));
+        (server, leader, follower) -> new Appender(server, leader, follower, STOP_LIMIT, snapshotBound));
   }
 
   /** Builds a leader's appender for one follower. */
@@ -118,16 +114,14 @@ public final class BoundedStopGrpc implements RpcType {
     private final Duration stopLimit;
     private final FalseMatchGuard falseMatch = new FalseMatchGuard();
     private final SnapshotBoundFollowers snapshotBound;
-    private final SnapshotSends snapshotSends;
     /** The follower's next index when a lost previous entry was last logged, so that each is logged once. */
     private final AtomicLong reportedLostPrevious = new AtomicLong(-1);
 
     Appender(RaftServer.Division server, LeaderState leader, FollowerInfo follower, Duration stopLimit,
-        SnapshotBoundFollowers snapshotBound, SnapshotSends snapshotSends) {
+        SnapshotBoundFollowers snapshotBound) {
       super(server, leader, follower);
       this.stopLimit = stopLimit;
       this.snapshotBound = Objects.requireNonNull(snapshotBound);
-      this.snapshotSends = Objects.requireNonNull(snapshotSends);
     }
 
     /**
@@ -174,13 +168,6 @@ public final class BoundedStopGrpc implements RpcType {
      */
     @Override
     public SnapshotInfo shouldInstallSnapshot() {
-      SnapshotInfo chosen = chooseSnapshot();
-      // The appender sends it right after this, and asks again only once the send is over.
-      snapshotSends.set(getFollowerId().toString(), chosen != null);
-      return chosen;
-    }
-
-    private SnapshotInfo chooseSnapshot() {
       SnapshotInfo chosen = super.shouldInstallSnapshot();
       if (chosen != null) {
         return chosen;
@@ -231,30 +218,8 @@ public final class BoundedStopGrpc implements RpcType {
           proof -> log.warn("{}: {}", this, proof));
     }
 
-    /**
-     * Ratis' loop, entered again when fetching the follower's client failed only because a
-     * redial ({@link PeerRedial}) replaced that client at that very moment: Ratis' peer map
-     * hands out a closed client in that window, and an appender whose loop throws is rebuilt by
-     * Ratis with an empty view of its follower (see the class comment for where that leads).
-     */
-    @Override
-    public void run() throws IOException {
-      for (int entries = 1; ; entries++) {
-        try {
-          super.run();
-          return;
-        } catch (AlreadyClosedException closed) {
-          if (!isRunning() || entries >= RUN_ENTRIES_MAX) {
-            throw closed;
-          }
-          log.info("{}: the follower's client was replaced as it was fetched ({}); going on", this, closed.getMessage());
-        }
-      }
-    }
-
     @Override
     public CompletableFuture<LifeCycle.State> stopAsync() {
-      snapshotSends.set(getFollowerId().toString(), false);
       snapshotBound.remove(getFollowerId().toString());
       return within(super.stopAsync(), stopLimit, () -> log.warn(
           "{}: the log appender did not end within {} ms of being told to stop; going on without waiting for it "
@@ -302,9 +267,6 @@ public final class BoundedStopGrpc implements RpcType {
   interface Build<T, E extends Exception> {
     T build() throws E;
   }
-
-  /** How often an appender's loop is entered in all when its follower's client keeps being replaced under it. */
-  static final int RUN_ENTRIES_MAX = 10;
 
   /** How often an append is built in all when the follower's next index keeps moving. */
   static final int BUILDS_MAX = 3;

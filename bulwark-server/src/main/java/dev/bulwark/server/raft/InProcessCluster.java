@@ -32,41 +32,23 @@ public final class InProcessCluster<Q, R> implements AutoCloseable {
   private final RaftSettings raft;
   private final SigningKey operatorKey;
   private final ReplicaServer.Members members;
-  /** Where each replica's Raft server listens, where that is not the port the others dial. */
-  private final Map<String, Integer> bindPorts;
   private final Map<String, ReplicaServer<Q, R>> running = new ConcurrentHashMap<>();
 
   public InProcessCluster(int size, Path directory, Application<Q, R> app, EngineConfig config, RaftSettings raft,
       SigningKey operatorKey) {
-    this(freeAddresses(size), Map.of(), directory, app, config, raft, operatorKey);
-  }
-
-  /**
-   * Replicas {@code addresses.keySet()}, which dial one another at {@code addresses}, each
-   * listening on its port in {@code bindPorts} if it has one there: for tests that put
-   * something between the replicas.
-   */
-  InProcessCluster(Map<String, String> addresses, Map<String, Integer> bindPorts, Path directory, Application<Q, R> app,
-      EngineConfig config, RaftSettings raft, SigningKey operatorKey) {
     this.directory = directory;
     this.app = app;
     this.config = config;
     this.raft = raft;
     this.operatorKey = operatorKey;
-    this.bindPorts = Map.copyOf(bindPorts);
-    this.members = new ReplicaServer.Members("local", addresses);
-    for (String id : addresses.keySet()) {
-      start(id);
-    }
-  }
-
-  /** r1 to r{@code size}, each at a port free on 127.0.0.1 right now. */
-  static Map<String, String> freeAddresses(int size) {
     Map<String, String> addresses = new LinkedHashMap<>();
     for (int i = 1; i <= size; i++) {
       addresses.put("r" + i, "127.0.0.1:" + freeLoopbackPort());
     }
-    return addresses;
+    this.members = new ReplicaServer.Members("local", addresses);
+    for (String id : addresses.keySet()) {
+      start(id);
+    }
   }
 
   /** A port free on 127.0.0.1 right now (another process may take it before it is bound). */
@@ -80,8 +62,8 @@ public final class InProcessCluster<Q, R> implements AutoCloseable {
 
   /** Starts (or restarts, from its directory) replica {@code id}. */
   public void start(String id) {
-    running.put(id, ReplicaServer.startBoundTo(bindPorts.getOrDefault(id, 0), id, members, directory.resolve(id), app,
-        config, raft, operatorKey, InstantSource.system()));
+    running.put(id, ReplicaServer.start(id, members, directory.resolve(id), app, config, raft, operatorKey,
+        InstantSource.system()));
   }
 
   /** Stops replica {@code id} as a crash would look to the others (its Raft server goes away). */

@@ -114,13 +114,10 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   private volatile String leaderId;
   private final List<Thread> stoppers = new ArrayList<>();
   private final Thread raftWatch;
-  /** Followers a leader's appenders are sending a snapshot to now, which a silent-peer redial leaves alone. */
-  private final SnapshotSends snapshotSends;
-  private volatile long silentPeerRedials;
 
   private ReplicaServer(String id, Members members, Path directory, Application<Q, R> app, EngineConfig config,
-      RaftSettings raft, SigningKey operatorKey, InstantSource clock, boolean joining, long storeCacheBytesMax,
-      int bindPort) throws IOException {
+      RaftSettings raft, SigningKey operatorKey, InstantSource clock, boolean joining, long storeCacheBytesMax)
+      throws IOException {
     this.id = id;
     this.members = members;
     this.app = app;
@@ -139,14 +136,12 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
       if (address == null) {
         throw new IllegalArgumentException("replica " + id + " is not a member of " + members.addresses().keySet());
       }
-      int port = bindPort > 0 ? bindPort : Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
+      int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
       BulwarkStateMachine stateMachine = new BulwarkStateMachine(id, replica, new Leadership(), raft.entryBytesMax(),
           raft.snapshotEveryEntries());
       LeaderExitWatch.RatisView following = new LeaderExitWatch.RatisView(members.groupId());
       org.apache.ratis.conf.Parameters parameters = raft.parameters();
       this.snapshotBound = SnapshotBoundFollowers.in(parameters);
-      this.snapshotSends = SnapshotSends.in(parameters);
-      PeerRedial.check();
       LeaderExitWatch watch = null;
       if (raft.electOnLeaderExit()) {
         watch = new LeaderExitWatch(following, LeaderExitWatch::connect, LeaderExitWatch.SYSTEM,
@@ -187,22 +182,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   public static <Q, R> ReplicaServer<Q, R> start(String id, Members members, Path directory, Application<Q, R> app,
       EngineConfig config, RaftSettings raft, SigningKey operatorKey, InstantSource clock, long storeCacheBytesMax) {
     try {
-      return new ReplicaServer<>(id, members, directory, app, config, raft, operatorKey, clock, false, storeCacheBytesMax, 0);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot start replica " + id, e);
-    }
-  }
-
-  /**
-   * As {@code start}, with the Raft server bound to {@code bindPort} on every interface rather
-   * than to the port of its address among {@code members}, which the other members dial: for
-   * tests that put something between the replicas.
-   */
-  static <Q, R> ReplicaServer<Q, R> startBoundTo(int bindPort, String id, Members members, Path directory,
-      Application<Q, R> app, EngineConfig config, RaftSettings raft, SigningKey operatorKey, InstantSource clock) {
-    try {
-      return new ReplicaServer<>(id, members, directory, app, config, raft, operatorKey, clock, false,
-          StoreConfig.CACHE_BYTES_DEFAULT, bindPort);
+      return new ReplicaServer<>(id, members, directory, app, config, raft, operatorKey, clock, false, storeCacheBytesMax);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start replica " + id, e);
     }
@@ -222,7 +202,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   public static <Q, R> ReplicaServer<Q, R> join(String id, Members members, Path directory, Application<Q, R> app,
       EngineConfig config, RaftSettings raft, SigningKey operatorKey, InstantSource clock, long storeCacheBytesMax) {
     try {
-      return new ReplicaServer<>(id, members, directory, app, config, raft, operatorKey, clock, true, storeCacheBytesMax, 0);
+      return new ReplicaServer<>(id, members, directory, app, config, raft, operatorKey, clock, true, storeCacheBytesMax);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start replica " + id, e);
     }
@@ -720,9 +700,6 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   /** How often a leaderless replica clears its connections' back-off, so that its vote requests go out. */
   static final java.time.Duration RECONNECT_EVERY = java.time.Duration.ofMillis(100);
 
-  /** The least time between two redials of the same follower ({@link SilentPeerRedials}). */
-  static final java.time.Duration REDIAL_GAP_MIN = java.time.Duration.ofSeconds(1);
-
   /** How often a leader looks at its followers' progress (a multiple of {@link #RECONNECT_EVERY}). */
   static final java.time.Duration FOLLOWER_WATCH_EVERY = java.time.Duration.ofSeconds(1);
 
@@ -743,17 +720,10 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   private void watchRaft() {
     StalledFollowerWatch watch = new StalledFollowerWatch(followerStallLimit(raft).toMillis(),
         raft.peerRequestTimeout().toMillis());
-    SilentPeerRedials redials = new SilentPeerRedials(raft.electionTimeoutMin().toMillis(), REDIAL_GAP_MIN.toMillis(),
-        RECONNECT_EVERY.toMillis());
     long ticksPerLook = FOLLOWER_WATCH_EVERY.toMillis() / RECONNECT_EVERY.toMillis();
     try {
       for (long tick = 1; !Thread.currentThread().isInterrupted(); tick++) {
         Thread.sleep(RECONNECT_EVERY.toMillis());
-        try {
-          redialSilentFollowers(redials);
-        } catch (IOException | RuntimeException e) {
-          // closing, or not (yet) in its group
-        }
         try {
           reconnectWhileLeaderless();
           if (tick % ticksPerLook == 0) {
@@ -793,51 +763,6 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
         client.resetConnectBackoff();
       }
     }
-  }
-
-  /**
-   * As leader, dials afresh a follower that has not answered for the shortest election timeout
-   * ({@link SilentPeerRedials}), failing the calls on its old connection at once
-   * ({@link PeerRedial#redial}); each follower at most every {@link #REDIAL_GAP_MIN}, each
-   * redial on a thread of its own, since Ratis closes an old client synchronously.
-   */
-  private void redialSilentFollowers(SilentPeerRedials redials) throws IOException {
-    var info = server.getDivision(members.groupId()).getInfo();
-    // Monotonic, as Ratis' own times since a follower's last answer are.
-    long now = System.nanoTime() / 1_000_000;
-    if (!info.isLeader()) {
-      redials.notLeading(now);
-      return;
-    }
-    Map<String, Long> silentMs = new LinkedHashMap<>();
-    List<SilentPeerRedials.Follower> followers = new ArrayList<>();
-    for (var f : info.getRoleInfoProto().getLeaderInfo().getFollowerInfoList()) {
-      String follower = f.getId().getId().toStringUtf8();
-      silentMs.put(follower, f.getLastRpcElapsedTimeMs());
-      followers.add(new SilentPeerRedials.Follower(follower, f.getLastRpcElapsedTimeMs(), snapshotSends.contains(follower)));
-    }
-    List<String> due = redials.leading(now, info.getCurrentTerm(), followers);
-    silentPeerRedials = redials.redials();
-    if (due.isEmpty() || !(server.getServerRpc() instanceof org.apache.ratis.server.RaftServerRpcWithProxy<?, ?> rpc)) {
-      return;
-    }
-    for (String follower : due) {
-      log.info("replica {}: follower {} has not answered for {} ms; dialing it afresh", id, follower, silentMs.get(follower));
-      Thread.ofVirtual().name("bulwark-redial-" + follower).start(() -> {
-        try {
-          PeerRedial.redial(rpc, RaftPeerId.valueOf(follower));
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        } catch (IOException | RuntimeException e) {
-          log.warn("replica {}: dialing {} afresh failed", id, follower, e);
-        }
-      });
-    }
-  }
-
-  /** How many times this replica, as leader, has dialed a silent follower afresh ({@link SilentPeerRedials}). */
-  long silentPeerRedials() {
-    return silentPeerRedials;
   }
 
   private void lookAtFollowers(StalledFollowerWatch watch) throws IOException {

@@ -216,7 +216,7 @@ class BoundedStopGrpcTest {
    */
   static final class HeldAppender extends BoundedStopGrpc.Appender {
     HeldAppender(RaftServer.Division server, LeaderState leader, FollowerInfo follower, Duration stopLimit) {
-      super(server, leader, follower, stopLimit, new SnapshotBoundFollowers(), new SnapshotSends());
+      super(server, leader, follower, stopLimit, new SnapshotBoundFollowers());
     }
 
     @Override
