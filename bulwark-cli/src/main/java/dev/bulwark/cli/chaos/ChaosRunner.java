@@ -69,9 +69,8 @@ public final class ChaosRunner {
       int restartNice, int tcpRtoMaxMs) {
     public Options {
       new RestartPriority(restartNice); // refuses a value out of range
-      if (tcpRtoMaxMs != 0 && (tcpRtoMaxMs < NetworkLab.RTO_MAX_MS_MIN || tcpRtoMaxMs > NetworkLab.RTO_MAX_MS_MAX)) {
-        throw new IllegalArgumentException("the TCP back-off bound is 0 (the kernel's) or " + NetworkLab.RTO_MAX_MS_MIN
-            + " to " + NetworkLab.RTO_MAX_MS_MAX + " ms, not " + tcpRtoMaxMs);
+      if (tcpRtoMaxMs != 0) { // 0 keeps the kernel's
+        NetworkLab.checkRetransmitBackoffMax(tcpRtoMaxMs);
       }
       if (minFreeBytes < 0) {
         throw new IllegalArgumentException("the free-space floor is at least 0");

@@ -209,14 +209,12 @@ public final class NetworkLab implements AutoCloseable {
    * between replicas that delayed failovers by seconds (docs/chaos.md).
    */
   public Optional<String> capRetransmitBackoff(int maxMs) throws IOException {
-    if (maxMs < RTO_MAX_MS_MIN || maxMs > RTO_MAX_MS_MAX) {
-      throw new IllegalArgumentException(RTO_MAX_SYSCTL + " is " + RTO_MAX_MS_MIN + " to " + RTO_MAX_MS_MAX + " ms, not " + maxMs);
-    }
-    if (!Files.exists(Path.of("/proc/sys", RTO_MAX_SYSCTL.replace('.', '/')))) {
+    checkRetransmitBackoffMax(maxMs);
+    if (!kernelBoundsRetransmitBackoff()) {
       return Optional.of("this kernel has no " + RTO_MAX_SYSCTL + " (Linux 6.15 and later)");
     }
     for (int i = 0; i < hosts; i++) {
-      run(List.of("ip", "netns", "exec", namespace(i), "sysctl", "-q", "-w", RTO_MAX_SYSCTL + "=" + maxMs), COMMAND_TIMEOUT);
+      run(command(i, List.of("sysctl", "-q", "-w", RTO_MAX_SYSCTL + "=" + maxMs)), COMMAND_TIMEOUT);
     }
     return Optional.empty();
   }
@@ -224,11 +222,23 @@ public final class NetworkLab implements AutoCloseable {
   /** Host {@code i}'s bound on TCP's retransmission back-off, in ms, or empty where the kernel has none. */
   public Optional<Integer> retransmitBackoffMaxMs(int i) throws IOException {
     checkHost(i);
-    if (!Files.exists(Path.of("/proc/sys", RTO_MAX_SYSCTL.replace('.', '/')))) {
+    if (!kernelBoundsRetransmitBackoff()) {
       return Optional.empty();
     }
-    return Optional.of(Integer.parseInt(run(List.of("ip", "netns", "exec", namespace(i), "sysctl", "-n", RTO_MAX_SYSCTL),
-        COMMAND_TIMEOUT).strip()));
+    return Optional.of(Integer.parseInt(run(command(i, List.of("sysctl", "-n", RTO_MAX_SYSCTL)), COMMAND_TIMEOUT).strip()));
+  }
+
+  /** Whether this kernel has {@value #RTO_MAX_SYSCTL}. */
+  public static boolean kernelBoundsRetransmitBackoff() {
+    return Files.exists(Path.of("/proc/sys", RTO_MAX_SYSCTL.replace('.', '/')));
+  }
+
+  /** Fails unless {@code maxMs} is a value the kernel takes for {@value #RTO_MAX_SYSCTL}. */
+  public static void checkRetransmitBackoffMax(int maxMs) {
+    if (maxMs < RTO_MAX_MS_MIN || maxMs > RTO_MAX_MS_MAX) {
+      throw new IllegalArgumentException(
+          "the TCP back-off bound is " + RTO_MAX_MS_MIN + " to " + RTO_MAX_MS_MAX + " ms, not " + maxMs);
+    }
   }
 
   /** This lab's id: four hex digits, also in every name it creates. */
