@@ -117,11 +117,22 @@ public final class BoundedStopGrpc implements RpcType {
     /** The follower's next index when a lost previous entry was last logged, so that each is logged once. */
     private final AtomicLong reportedLostPrevious = new AtomicLong(-1);
 
+    /** Where this appender waits for work: a signal that is not lost between its check and its wait ({@link LatchedSignal}). */
+    private final LatchedSignal events;
+
     Appender(RaftServer.Division server, LeaderState leader, FollowerInfo follower, Duration stopLimit,
         SnapshotBoundFollowers snapshotBound) {
       super(server, leader, follower);
       this.stopLimit = stopLimit;
       this.snapshotBound = Objects.requireNonNull(snapshotBound);
+      this.events = new LatchedSignal(this);
+    }
+
+    /** Ratis' appender waits on, and is woken through, this; Ratis' own would drop a wake-up given just before the wait. */
+    @Override
+    public org.apache.ratis.util.AwaitForSignal getEventAwaitForSignal() {
+      // null only while Ratis' constructor runs, before any thread can wait or signal
+      return events != null ? events : super.getEventAwaitForSignal();
     }
 
     /**

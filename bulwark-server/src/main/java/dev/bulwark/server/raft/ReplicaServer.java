@@ -163,6 +163,13 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
           .build();
       following.attach(server);
       server.start();
+      try {
+        // A commit the applying thread is told of just before it waits must not be lost (LatchedSignal).
+        RatisSignals.latchUpdater(server.getDivision(members.groupId()));
+      } catch (IOException | RuntimeException e) {
+        server.close();
+        throw e;
+      }
       log.info("replica {}: store opened in {} ms (batch {}), Raft server started in {} ms", id,
           (raftStarting - opening) / 1_000_000, replica.applied().batchNumber(), (System.nanoTime() - raftStarting) / 1_000_000);
     } catch (IOException | RuntimeException e) {
@@ -634,6 +641,11 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
   long leaderExitElections() {
     LeaderExitWatch watch = leaderExitWatch;
     return watch == null ? 0 : watch.electionsStarted();
+  }
+
+  /** This replica's Raft division, for checks of what Bulwark changes in Ratis ({@link RatisSignals}). */
+  RaftServer.Division raftDivision() throws IOException {
+    return server.getDivision(members.groupId());
   }
 
   public boolean isLeader() {
