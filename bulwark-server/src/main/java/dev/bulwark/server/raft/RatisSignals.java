@@ -22,9 +22,7 @@ final class RatisSignals {
   /** Gives {@code division}'s state machine updater a {@link LatchedSignal}; returns the one it replaced. */
   static AwaitForSignal latchUpdater(RaftServer.Division division) {
     try {
-      Object state = read(division, "state");
-      Object memoized = read(state, "stateMachineUpdater");
-      Object updater = memoized.getClass().getMethod("get").invoke(memoized);
+      Object updater = updater(division);
       Field signal = field(updater.getClass(), "awaitForSignal");
       AwaitForSignal old = (AwaitForSignal) signal.get(updater);
       if (!(old instanceof LatchedSignal)) {
@@ -39,9 +37,14 @@ final class RatisSignals {
 
   /** The signal {@code division}'s state machine updater now waits on. */
   static AwaitForSignal updaterSignal(RaftServer.Division division) throws ReflectiveOperationException {
-    Object memoized = read(read(division, "state"), "stateMachineUpdater");
-    Object updater = memoized.getClass().getMethod("get").invoke(memoized);
+    Object updater = updater(division);
     return (AwaitForSignal) field(updater.getClass(), "awaitForSignal").get(updater);
+  }
+
+  /** {@code division}'s state machine updater: {@code RaftServerImpl.state.stateMachineUpdater.get()}. */
+  private static Object updater(RaftServer.Division division) throws ReflectiveOperationException {
+    Object memoized = read(read(division, "state"), "stateMachineUpdater");
+    return memoized.getClass().getMethod("get").invoke(memoized);
   }
 
   private static Object read(Object owner, String name) throws ReflectiveOperationException {
