@@ -98,7 +98,7 @@ class ChaosRecoveryTest {
     assertThat(boostedAtTheEnd.values()).as(out).allSatisfy(threads -> assertThat(threads).isEmpty());
 
     if (dev.bulwark.cli.net.NetworkLab.unavailableReason().isEmpty()
-        && java.nio.file.Files.exists(Path.of("/proc/sys/net/ipv4/tcp_rto_max_ms"))) {
+        && dev.bulwark.cli.net.NetworkLab.kernelBoundsRetransmitBackoff()) {
       assertThat(out).contains("TCP's retransmission back-off between replicas is capped at 1000 ms");
     }
     assertThat(out).doesNotContain("warning:").contains("stopping the faults and the workload early: free disk space for")

@@ -69,8 +69,12 @@ public final class ChaosRunner {
       int restartNice, int tcpRtoMaxMs) {
     public Options {
       new RestartPriority(restartNice); // refuses a value out of range
-      if (tcpRtoMaxMs != 0) { // 0 keeps the kernel's
-        NetworkLab.checkRetransmitBackoffMax(tcpRtoMaxMs);
+      if (tcpRtoMaxMs != 0) {
+        try {
+          NetworkLab.checkRetransmitBackoffMax(tcpRtoMaxMs);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(e.getMessage() + " (or 0 to keep the kernel's)", e);
+        }
       }
       if (minFreeBytes < 0) {
         throw new IllegalArgumentException("the free-space floor is at least 0");
