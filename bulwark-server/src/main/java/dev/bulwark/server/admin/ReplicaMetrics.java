@@ -44,6 +44,13 @@ public final class ReplicaMetrics implements IngressServer.Observer, PipelineObs
     gauge("bulwark.applied.batch", "the batch number this replica applied", replica, r -> r.replica().applied().batchNumber());
     gauge("bulwark.confirmations", "confirmations in the log under the latest applied head", replica,
         r -> r.replica().lastHead().map(h -> h.head().logSize()).orElse(0L));
+    gauge("bulwark.state.collection.backlog", "state versions released from the retention window whose nodes are not yet deleted",
+        replica, r -> r.replica().state().collectionBacklog());
+    FunctionCounter.builder("bulwark.state.nodes.collected", replica,
+            r -> r.replica().collector().map(c -> (double) c.nodesDeleted()).orElse(0.0))
+        .description("unreachable state nodes the collector deleted (since it last started)").register(registry);
+    gauge("bulwark.state.collector.failed", "1 once the state collector stopped on an error (see the log)", replica,
+        r -> r.replica().collector().map(c -> c.failure() == null ? 0 : 1).orElse(0));
     var cache = replica.replica().objects().cache();
     FunctionCounter.builder("bulwark.cache.hits", cache, c -> c.stats().hits()).description("object cache hits").register(registry);
     FunctionCounter.builder("bulwark.cache.misses", cache, c -> c.stats().misses()).description("object cache misses")

@@ -65,6 +65,11 @@ public record EngineConfig(String operatorId, ReceiptMode receiptMode, boolean s
         pipelineDepth, max, validationThreads, state);
   }
 
+  public EngineConfig withState(StateConfig stateConfig) {
+    return new EngineConfig(operatorId, receiptMode, stateProofsInReceipts, batchRequestsMax, batchBytesMax, batchDelayMs,
+        pipelineDepth, queueRequestsMax, validationThreads, stateConfig);
+  }
+
   public EngineConfig withStateProofsInReceipts(boolean proofs) {
     return new EngineConfig(operatorId, receiptMode, proofs, batchRequestsMax, batchBytesMax, batchDelayMs,
         pipelineDepth, queueRequestsMax, validationThreads, state);

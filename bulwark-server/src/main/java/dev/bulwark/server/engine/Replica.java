@@ -9,7 +9,9 @@ import dev.bulwark.core.receipt.SignedBatchHead;
 import dev.bulwark.store.Durability;
 import dev.bulwark.store.ObjectStore;
 import dev.bulwark.store.StoreConfig;
+import dev.bulwark.store.state.StateCollector;
 import dev.bulwark.store.state.StateStore;
+import java.time.Duration;
 import java.security.MessageDigest;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -20,8 +22,15 @@ import java.util.TreeMap;
  * batch here the same way: its write set and the new applied mark in one atomic store write.
  * The applied mark carries a running digest over every batch applied, so replicas that applied
  * the same log index can be compared by one hash.
+ *
+ * <p>Each replica also deletes the state nodes that no retained root reaches any more, on a
+ * collector thread of its own that every applied batch wakes: a local clean-up, not part of the
+ * replicated log, so its progress differs between replicas and never enters the digest.
  */
 public final class Replica implements AutoCloseable {
+  /** How long the collector sleeps when no batch wakes it: a backstop, batches nudge it. */
+  private static final Duration COLLECTOR_IDLE = Duration.ofSeconds(1);
+
   private final StoreConfig storeConfig;
   private final Application<?, ?> application;
   private final EngineConfig config;
@@ -30,6 +39,9 @@ public final class Replica implements AutoCloseable {
   private final Durability applyDurability;
   private volatile EngineTables.Applied applied;
   private volatile SignedBatchHead lastHead;
+  private final boolean collectGarbage;
+  /** Deletes unreachable state nodes of {@link #state}; null when collection is off. */
+  private volatile StateCollector collector;
 
   /**
    * @param applyDurability SYNC when nothing else makes applied batches durable; NO_SYNC under
@@ -40,19 +52,22 @@ public final class Replica implements AutoCloseable {
     this.application = application;
     this.config = config;
     this.applyDurability = applyDurability;
+    this.collectGarbage = true;
     open();
   }
 
   /**
    * A replica over a store that is already open, with the engine's and {@code application}'s
    * tables registered (the simulator reuses emptied stores across seeds). Closing the replica
-   * closes the store.
+   * closes the store. It runs no collector thread, so that a simulation stays deterministic:
+   * state nodes stay stored until the store is emptied.
    */
   public Replica(ObjectStore objects, Application<?, ?> application, EngineConfig config, Durability applyDurability) {
     this.storeConfig = objects.config();
     this.application = application;
     this.config = config;
     this.applyDurability = applyDurability;
+    this.collectGarbage = false;
     load(objects);
   }
 
@@ -71,6 +86,22 @@ public final class Replica implements AutoCloseable {
       throw new IllegalStateException("state version " + state.latestVersion() + " does not match applied batch "
           + applied.batchNumber() + " in " + storeConfig.directory());
     }
+    if (collectGarbage) {
+      this.collector = StateCollector.start(state, COLLECTOR_IDLE);
+    }
+  }
+
+  private void stopCollector() {
+    StateCollector running = collector;
+    collector = null;
+    if (running != null) {
+      running.close();
+    }
+  }
+
+  /** The collector of unreachable state nodes, while one runs. */
+  public Optional<StateCollector> collector() {
+    return Optional.ofNullable(collector);
   }
 
   public ObjectStore objects() {
@@ -123,6 +154,10 @@ public final class Replica implements AutoCloseable {
     state.committed(entry.batchNumber());
     applied = next;
     lastHead = entry.head();
+    StateCollector collecting = collector;
+    if (collecting != null) {
+      collecting.nudge(); // a root may have left the window
+    }
   }
 
   /** Records an applied index that carried no batch (a Raft configuration or no-op entry). */
@@ -155,6 +190,7 @@ public final class Replica implements AutoCloseable {
    * leader, or this replica's own after its store was lost) and reopens it.
    */
   public synchronized void restoreFrom(java.nio.file.Path checkpoint) {
+    stopCollector();
     objects.close();
     java.nio.file.Path directory = storeConfig.directory();
     try {
@@ -173,6 +209,7 @@ public final class Replica implements AutoCloseable {
 
   @Override
   public void close() {
+    stopCollector();
     objects.close();
   }
 }

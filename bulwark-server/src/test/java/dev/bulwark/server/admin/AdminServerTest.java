@@ -206,7 +206,8 @@ class AdminServerTest {
       assertThat(metrics).contains("# TYPE bulwark_raft_term gauge", "bulwark_raft_leader 1.0",
           "bulwark_applied_batch", "bulwark_cache_hits_total", "bulwark_store_estimate_num_keys",
           "bulwark_batch_requests_count", "bulwark_batch_stage_seconds_bucket{stage=\"seal\"",
-          "bulwark_batch_replicate_seconds_count{committed=\"true\"}");
+          "bulwark_batch_replicate_seconds_count{committed=\"true\"}", "bulwark_state_collection_backlog",
+          "bulwark_state_nodes_collected_total", "bulwark_state_collector_failed 0.0");
 
       // Bad requests get their own status codes; the dashboard is served from the jar.
       assertThat(get(port, "/heads/x").statusCode()).isEqualTo(400);

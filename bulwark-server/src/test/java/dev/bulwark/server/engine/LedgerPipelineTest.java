@@ -4,6 +4,7 @@ import dev.bulwark.core.protocol.Outcome;
 import dev.bulwark.core.protocol.ResultEnvelope;
 import dev.bulwark.core.protocol.ClientRequest;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.app.StateMirror;
@@ -19,6 +20,20 @@ import dev.bulwark.ledger.LedgerRequest;
 import dev.bulwark.ledger.LedgerResult;
 import dev.bulwark.store.Durability;
 import dev.bulwark.store.StoreConfig;
+import dev.bulwark.store.StoreSnapshot;
+import dev.bulwark.core.kv.Cursor;
+import dev.bulwark.core.kv.KeyRange;
+import dev.bulwark.store.state.RootReleasedException;
+import dev.bulwark.store.state.StateCollector;
+import dev.bulwark.store.state.StateConfig;
+import dev.bulwark.store.state.StateStore;
+import dev.bulwark.core.Digest;
+import dev.bulwark.core.state.NodeLoader;
+import dev.bulwark.core.state.NodeRef;
+import dev.bulwark.core.state.StateNode;
+import dev.bulwark.core.state.StateTrie;
+import java.util.HashSet;
+import java.util.Set;
 import java.nio.file.Path;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -115,6 +130,62 @@ class LedgerPipelineTest {
       }
     }
     return owners;
+  }
+
+  @Test
+  void theReplicaDeletesTheStateNodesThatNoRetainedRootReaches() throws Exception {
+    int window = 3;
+    start(EngineConfig.defaults("test-operator").withState(StateConfig.DEFAULT.withRetainedVersions(window)));
+    Client admin = new Client("admin");
+    List<SigningKey> owners = openFunded(admin, 4, 1_000);
+    Client payer = new Client("payer");
+    for (int n = 1; n <= 30; n++) { // one batch each: every batch releases a root
+      applied(run(payer, LedgerRequest.sign(new LedgerOp.Transfer("acct-0", "acct-" + (1 + n % 3), 1, n), owners.get(0))));
+    }
+    StateStore state = replica.state();
+    for (int wait = 0; wait < 1_000 && state.collectionBacklog() > 0; wait++) {
+      Thread.sleep(10);
+    }
+    StateCollector collector = replica.collector().orElseThrow();
+    assertThat(collector.failure()).isNull();
+    assertThat(state.collectionBacklog()).isZero();
+    assertThat(collector.nodesDeleted()).isPositive();
+    assertThat(state.oldestRetainedVersion()).isEqualTo(state.latestVersion() - window + 1);
+
+    // What is stored is exactly what the retained roots reach: nothing live went, nothing dead stayed.
+    Set<Bytes> live = new HashSet<>();
+    Set<Bytes> stored = new HashSet<>();
+    try (StoreSnapshot snapshot = replica.objects().snapshot()) {
+      NodeLoader loader = state.loader(snapshot);
+      for (long v = state.oldestRetainedVersion(); v <= state.latestVersion(); v++) {
+        Digest root = state.root(snapshot, v);
+        if (!root.equals(StateTrie.EMPTY_ROOT)) {
+          reachable(loader, loader.root(root), live);
+        }
+      }
+      try (Cursor c = snapshot.scan(KeyRange.prefix(StateStore.NODES.id().prefix()))) {
+        for (int i = 0; i < 1_000_000 && c.hasNext(); i++) {
+          stored.add(c.next().key());
+        }
+      }
+    }
+    assertThat(live).isNotEmpty();
+    assertThat(stored).isEqualTo(live);
+    long released = state.oldestRetainedVersion() - 1;
+    assertThatThrownBy(() -> state.prove(released, Ledger.ACCOUNTS.keyBytes("acct-0")))
+        .isInstanceOf(RootReleasedException.class);
+  }
+
+  /** Adds the store key of every node under {@code ref} to {@code into}; loading each checks its hash. */
+  private static void reachable(NodeLoader loader, NodeRef ref, Set<Bytes> into) {
+    if (into.add(StateStore.nodeKey(ref)) && loader.load(ref) instanceof StateNode.Internal internal) {
+      for (int n = 0; n < 16; n++) {
+        if (internal.hasChild(n)) {
+          reachable(loader, new NodeRef(internal.child(n), internal.childVersion(n), ref.depth() + 1,
+              NodeRef.childPath(ref.path(), ref.depth(), n)), into);
+        }
+      }
+    }
   }
 
   @Test

@@ -9,9 +9,16 @@ import java.util.concurrent.locks.LockSupport;
  * Runs {@link StateStore#collectGarbage()} on its own thread, so the sequencer never waits for
  * deletions: it wakes when {@link #nudge()}d (after a commit) or every {@code idle} at the
  * latest, collects what has become collectable, and sleeps again. A failure stops the
- * collector and is kept for {@link #failure()}: a corrupt journal is not something to retry.
+ * collector, is logged and is kept for {@link #failure()}: a corrupt journal is not something
+ * to retry.
  */
 public final class StateCollector implements AutoCloseable {
+  /**
+   * Versions one round collects at most, so that {@link #close()} waits for little even when a
+   * store's whole history is still to be collected.
+   */
+  static final int ROUND_VERSIONS_MAX = 64;
+
   private final StateStore state;
   private final Duration idle;
   private final Thread thread;
@@ -38,7 +45,7 @@ public final class StateCollector implements AutoCloseable {
   private void run() {
     try {
       while (!stopping) {
-        StateStore.Collected round = state.collectGarbage();
+        StateStore.Collected round = state.collectGarbage(ROUND_VERSIONS_MAX);
         nodesDeleted.addAndGet(round.nodesDeleted());
         if (round.versions() == 0) {
           LockSupport.parkNanos(this, idle.toNanos());
@@ -46,6 +53,8 @@ public final class StateCollector implements AutoCloseable {
       }
     } catch (RuntimeException | Error e) {
       failure.set(e);
+      System.getLogger(StateCollector.class.getName()).log(System.Logger.Level.ERROR,
+          "the state collector stopped: unreachable state nodes are no longer deleted", e);
     }
   }
 

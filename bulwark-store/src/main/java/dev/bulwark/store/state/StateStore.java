@@ -477,10 +477,22 @@ public final class StateStore {
    * collector at a time).
    */
   public Collected collectGarbage() {
+    return collectGarbage(Long.MAX_VALUE);
+  }
+
+  /**
+   * As {@link #collectGarbage()}, but collects at most {@code versionsMax} versions, so that a
+   * large backlog (a store written before its collector ran) is worked off in rounds that each
+   * end soon.
+   */
+  public Collected collectGarbage(long versionsMax) {
+    if (versionsMax < 1) {
+      throw new IllegalArgumentException("a collection round covers at least one version: " + versionsMax);
+    }
     long versions = 0;
     long deleted = 0;
     // Nodes stale at s were in tree s-1: collectable once tree s-1 is released.
-    while (collectedThrough < Math.min(oldestRetained, latest)) {
+    while (versions < versionsMax && collectedThrough < Math.min(oldestRetained, latest)) {
       long s = collectedThrough + 1;
       List<Bytes> parts;
       try (StoreSnapshot snapshot = objects.snapshot()) {
