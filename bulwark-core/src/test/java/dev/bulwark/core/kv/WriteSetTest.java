@@ -102,4 +102,35 @@ class WriteSetTest {
     assertThatThrownBy(() -> new KeyRange(b("d"), b("b"))).isInstanceOf(IllegalArgumentException.class);
     assertThat(new KeyRange(b("b"), b("b")).contains(b("b"))).isFalse(); // empty
   }
+
+  @Test
+  void aWriteSetBuiltFromAscendingKeysIsTheOneTheBuilderMakes() {
+    java.util.SplittableRandom random = new java.util.SplittableRandom(5);
+    for (int n : new int[] {0, 1, 2, 3, 7, 100, 1_000}) {
+      WriteSet.Builder builder = WriteSet.builder();
+      for (int i = 0; i < n; i++) {
+        Bytes key = Bytes.utf8("k" + random.nextInt(100_000));
+        if (random.nextBoolean()) {
+          builder.put(key, Bytes.utf8("v" + i));
+        } else {
+          builder.delete(key);
+        }
+      }
+      WriteSet expected = builder.build();
+      WriteSet built = WriteSet.ofAscending(new java.util.ArrayList<>(expected.mutations().keySet()),
+          new java.util.ArrayList<>(expected.mutations().values()));
+      assertThat(built.mutations()).containsExactlyEntriesOf(expected.mutations());
+      assertThat(built.byteSize()).isEqualTo(expected.byteSize());
+      if (n > 2) {
+        Bytes middle = List.copyOf(expected.mutations().keySet()).get(expected.size() / 2);
+        assertThat(built.mutations().headMap(middle)).isEqualTo(expected.mutations().headMap(middle));
+        assertThat(built.mutations().get(middle)).isEqualTo(expected.mutations().get(middle));
+      }
+    }
+    assertThatThrownBy(() -> WriteSet.ofAscending(List.of(b("b"), b("a")), List.of(Mutation.Delete.INSTANCE,
+        Mutation.Delete.INSTANCE))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ascending");
+    assertThatThrownBy(() -> WriteSet.ofAscending(List.of(b("a"), b("a")), List.of(Mutation.Delete.INSTANCE,
+        Mutation.Delete.INSTANCE))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ascending");
+    assertThatThrownBy(() -> WriteSet.ofAscending(List.of(b("a")), List.of())).isInstanceOf(IllegalArgumentException.class);
+  }
 }

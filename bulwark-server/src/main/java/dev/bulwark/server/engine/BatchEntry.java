@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.TreeMap;
+import java.util.ArrayList;
 
 /**
  * One batch as it is replicated: the leader executed it, so the entry carries the result (the
@@ -63,7 +63,10 @@ public record BatchEntry(long batchNumber, WriteSet writes, SignedBatchHead head
       int start = in.position();
       int n = in.readLength(in.limits().elementsMax(), "list count");
       in.enter();
-      TreeMap<Bytes, Mutation> mutations = new TreeMap<>();
+      // Lists that grow as writes are read, not arrays of the declared count: a forged count
+      // must not allocate before the bytes behind it are there.
+      List<Bytes> keys = new ArrayList<>(Math.min(n, 1 << 16));
+      List<Mutation> mutations = new ArrayList<>(Math.min(n, 1 << 16));
       Bytes previous = null;
       for (int i = 0; i < n; i++) {
         in.enter();
@@ -84,10 +87,11 @@ public record BatchEntry(long batchNumber, WriteSet writes, SignedBatchHead head
           throw in.errorAt(DecodeException.Reason.UNSORTED_MAP_KEYS, start, "write set keys must be strictly ascending");
         }
         previous = key;
-        mutations.put(key, m);
+        keys.add(key);
+        mutations.add(m);
       }
       in.exit();
-      return WriteSet.adopt(mutations);
+      return WriteSet.ofAscending(keys, mutations);
     }
   };
 

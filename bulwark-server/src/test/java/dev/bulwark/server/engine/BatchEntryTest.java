@@ -1,0 +1,75 @@
+package dev.bulwark.server.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.bulwark.core.Bytes;
+import dev.bulwark.core.codec.DecodeException;
+import dev.bulwark.core.crypto.SigningKey;
+import dev.bulwark.core.kv.WriteSet;
+import dev.bulwark.core.receipt.BatchHead;
+import dev.bulwark.core.receipt.SignedBatchHead;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class BatchEntryTest {
+  static final SigningKey OPERATOR = SigningKey.generate(new SplittableRandom(41));
+
+  private static BatchEntry entry(WriteSet writes) {
+    BatchHead head = new BatchHead("entries", 3, 0, BatchHead.ZERO, BatchHead.ZERO, BatchHead.ZERO, 1);
+    return new BatchEntry(3, writes, SignedBatchHead.sign(head, OPERATOR));
+  }
+
+  @Test
+  void aBatchOfPutsAndDeletesDecodesToTheSameWritesInOrder() {
+    SplittableRandom random = new SplittableRandom(8);
+    WriteSet.Builder writes = WriteSet.builder();
+    for (int i = 0; i < 2_000; i++) {
+      Bytes key = Bytes.utf8("key-" + random.nextInt(1_000_000));
+      if (random.nextInt(4) == 0) {
+        writes.delete(key);
+      } else {
+        writes.put(key, Bytes.utf8("value-" + i));
+      }
+    }
+    BatchEntry entry = entry(writes.build());
+    Bytes encoded = entry.encode();
+    BatchEntry decoded = BatchEntry.CODEC.decode(encoded);
+    assertThat(decoded.batchNumber()).isEqualTo(3);
+    assertThat(decoded.head()).isEqualTo(entry.head());
+    assertThat(decoded.writes().mutations()).containsExactlyEntriesOf(entry.writes().mutations());
+    assertThat(decoded.encode()).isEqualTo(encoded);
+  }
+
+  @Test
+  void writesOutOfKeyOrderAreRefusedAsNonCanonical() {
+    BatchEntry entry = entry(WriteSet.builder().put(Bytes.utf8("ka"), Bytes.utf8("1")).put(Bytes.utf8("kb"), Bytes.utf8("2"))
+        .build());
+    byte[] encoded = entry.encode().toByteArray();
+    // Swap the two keys' last bytes in place: the same lengths, the keys now descend.
+    int first = indexOf(encoded, "ka");
+    int second = indexOf(encoded, "kb");
+    encoded[first + 1] = 'b';
+    encoded[second + 1] = 'a';
+    assertThatThrownBy(() -> BatchEntry.CODEC.decode(Bytes.adopt(encoded))).isInstanceOf(DecodeException.class)
+        .satisfies(e -> assertThat(((DecodeException) e).reason()).isEqualTo(DecodeException.Reason.UNSORTED_MAP_KEYS));
+    byte[] repeated = entry.encode().toByteArray();
+    repeated[indexOf(repeated, "kb") + 1] = 'a';
+    assertThatThrownBy(() -> BatchEntry.CODEC.decode(Bytes.adopt(repeated))).isInstanceOf(DecodeException.class)
+        .satisfies(e -> assertThat(((DecodeException) e).reason()).isEqualTo(DecodeException.Reason.UNSORTED_MAP_KEYS));
+  }
+
+  private static int indexOf(byte[] haystack, String needle) {
+    byte[] n = needle.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    outer:
+    for (int i = 0; i + n.length <= haystack.length; i++) {
+      for (int j = 0; j < n.length; j++) {
+        if (haystack[i + j] != n[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    throw new AssertionError(needle + " not in the encoding");
+  }
+}
