@@ -47,6 +47,11 @@ final class RocksDbStore implements KeyValueStore {
     this.guard = new CloseGuard("RocksDB store " + directory);
   }
 
+  /** Level-0 files that start a compaction into level 1 (RocksDB's default is 4); see {@link #open}. */
+  static final int LEVEL0_FILES_PER_COMPACTION = 8;
+  /** Level 1's target size (RocksDB's default is 256 MiB); see {@link #open}. */
+  static final long LEVEL1_BYTES_MAX = 1L << 30;
+
   static RocksDbStore open(Path directory) {
     try {
       Files.createDirectories(directory);
@@ -58,9 +63,18 @@ final class RocksDbStore implements KeyValueStore {
     // log nodes, signatures), which does not compress, yet Snappy spent half of RocksDB's
     // flush and compaction CPU trying, and every read of a block decompressed it. Measured on
     // the 1M-account state: 3% more disk, half the background CPU (docs/state-performance.md).
+    //
+    // Fewer, larger compactions: the state collector deletes nodes written hundreds of versions
+    // earlier, all over the key space, so every level-0 file overlaps all of level 1 and each
+    // level-0 compaction rewrites level 1 whole. Merging 8 level-0 files at a time instead of
+    // RocksDB's 4, into a level 1 of up to 1 GiB instead of 256 MiB (so a state of a few million
+    // accounts stays in two levels), cut RocksDB's CPU per state update by 40% (1M accounts, 2.8M
+    // updates: 16.6 to 9.4 us) for up to 512 MiB more of level 0 on disk between compactions.
     Options options = new Options()
         .setCreateIfMissing(true)
         .setCompressionType(CompressionType.NO_COMPRESSION)
+        .setLevel0FileNumCompactionTrigger(LEVEL0_FILES_PER_COMPACTION)
+        .setMaxBytesForLevelBase(LEVEL1_BYTES_MAX)
         .setTableFormatConfig(new BlockBasedTableConfig().setFilterPolicy(filter));
     try {
       return new RocksDbStore(directory, options, filter, RocksDB.open(options, directory.toString()));
