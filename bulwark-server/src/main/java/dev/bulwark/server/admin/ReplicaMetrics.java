@@ -51,18 +51,21 @@ public final class ReplicaMetrics implements IngressServer.Observer, PipelineObs
         .description("unreachable state nodes the collector deleted (since it last started)").register(registry);
     gauge("bulwark.state.collector.failed", "1 once the state collector stopped on an error (see the log)", replica,
         r -> r.replica().collector().map(c -> c.failure() == null ? 0 : 1).orElse(0));
-    var cache = replica.replica().objects().cache();
-    FunctionCounter.builder("bulwark.cache.hits", cache, c -> c.stats().hits()).description("object cache hits").register(registry);
-    FunctionCounter.builder("bulwark.cache.misses", cache, c -> c.stats().misses()).description("object cache misses")
-        .register(registry);
-    FunctionCounter.builder("bulwark.cache.evictions", cache, c -> c.stats().evictions()).description("object cache evictions")
-        .register(registry);
-    gauge("bulwark.cache.hit.ratio", "object cache hits / (hits + misses) since start", cache, c -> c.stats().hitRatio());
-    gauge("bulwark.cache.bytes", "encoded bytes held by the object cache", cache, c -> c.stats().weightBytes());
+    // The store and its cache are looked up on every scrape: a snapshot restore reopens them.
+    FunctionCounter.builder("bulwark.cache.hits", replica, r -> r.replica().objects().cache().stats().hits())
+        .description("object cache hits").register(registry);
+    FunctionCounter.builder("bulwark.cache.misses", replica, r -> r.replica().objects().cache().stats().misses())
+        .description("object cache misses").register(registry);
+    FunctionCounter.builder("bulwark.cache.evictions", replica, r -> r.replica().objects().cache().stats().evictions())
+        .description("object cache evictions").register(registry);
+    gauge("bulwark.cache.hit.ratio", "object cache hits / (hits + misses) since start", replica,
+        r -> r.replica().objects().cache().stats().hitRatio());
+    gauge("bulwark.cache.bytes", "encoded bytes held by the object cache", replica,
+        r -> r.replica().objects().cache().stats().weightBytes());
     var store = replica.replica().objects().store();
     for (String name : store.statistics().keySet()) {
-      gauge("bulwark.store." + name.replace('-', '.'), "the store's " + name + " (" + store.backend() + ")", store,
-          s -> s.statistics().getOrDefault(name, 0L));
+      gauge("bulwark.store." + name.replace('-', '.'), "the store's " + name + " (" + store.backend() + ")", replica,
+          r -> r.replica().objects().store().statistics().getOrDefault(name, 0L));
     }
     this.batchRequests = DistributionSummary.builder("bulwark.batch.requests").description("requests per batch")
         .publishPercentileHistogram().minimumExpectedValue(1.0).maximumExpectedValue(100_000.0).register(registry);
