@@ -131,7 +131,7 @@ final class LocalCluster implements AutoCloseable {
       }
       Thread.sleep(100);
     }
-    throw new AssertionError("replicas did not converge: " + last);
+    throw new AssertionError("replicas did not converge: " + last + describe(40));
   }
 
   /**
