@@ -3,15 +3,9 @@ package dev.bulwark.server.admin;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bulwark.core.crypto.SigningKey;
-import dev.bulwark.ledger.Ledger;
-import dev.bulwark.server.engine.EngineConfig;
-import dev.bulwark.server.raft.InProcessCluster;
-import dev.bulwark.server.raft.RaftSettings;
-import dev.bulwark.server.raft.ReplicaServer;
+import dev.bulwark.server.raft.SingleLedgerReplica;
 import java.nio.file.Path;
-import java.time.InstantSource;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,11 +20,7 @@ class ReplicaMetricsRestoreTest {
 
   @Test
   void storeCacheAndCollectorMetricsFollowTheStoreARestoreOpens() throws Exception {
-    int port = InProcessCluster.freeLoopbackPort();
-    var members = new ReplicaServer.Members("metrics", Map.of("r1", "127.0.0.1:" + port));
-    var ledger = new Ledger(SigningKey.generate(new SplittableRandom(52)).publicKey());
-    try (var server = ReplicaServer.start("r1", members, dir.resolve("r1"), ledger, EngineConfig.defaults("metrics"),
-        RaftSettings.DEFAULT, SigningKey.generate(new SplittableRandom(51)), InstantSource.system())) {
+    try (var server = SingleLedgerReplica.start(dir, "metrics", SigningKey.generate(new SplittableRandom(51)))) {
       ReplicaMetrics metrics = new ReplicaMetrics(server);
       var before = server.replica().objects();
       Path checkpoint = dir.resolve("checkpoint");

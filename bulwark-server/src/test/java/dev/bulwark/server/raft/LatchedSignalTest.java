@@ -3,11 +3,7 @@ package dev.bulwark.server.raft;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bulwark.core.crypto.SigningKey;
-import dev.bulwark.ledger.Ledger;
-import dev.bulwark.server.engine.EngineConfig;
 import java.nio.file.Path;
-import java.time.InstantSource;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -78,11 +74,7 @@ class LatchedSignalTest {
 
   @Test
   void everyReplicasUpdaterWaitsOnALatchedSignal() throws Exception {
-    int port = InProcessCluster.freeLoopbackPort();
-    var members = new ReplicaServer.Members("signals", Map.of("r1", "127.0.0.1:" + port));
-    var ledger = new Ledger(SigningKey.generate(new SplittableRandom(42)).publicKey());
-    try (var replica = ReplicaServer.start("r1", members, dir.resolve("r1"), ledger, EngineConfig.defaults("signals"),
-        RaftSettings.DEFAULT, SigningKey.generate(new SplittableRandom(41)), InstantSource.system())) {
+    try (var replica = SingleLedgerReplica.start(dir, "signals", SigningKey.generate(new SplittableRandom(41)))) {
       var division = replica.raftDivision();
       AwaitForSignal installed = RatisSignals.updaterSignal(division);
       assertThat(installed).isInstanceOf(LatchedSignal.class);

@@ -7,13 +7,9 @@ import dev.bulwark.core.crypto.SigningKey;
 import dev.bulwark.core.kv.WriteSet;
 import dev.bulwark.core.receipt.BatchHead;
 import dev.bulwark.core.receipt.SignedBatchHead;
-import dev.bulwark.ledger.Ledger;
 import dev.bulwark.server.engine.BatchEntry;
-import dev.bulwark.server.engine.EngineConfig;
 import dev.bulwark.server.engine.NotCommittedException;
 import java.nio.file.Path;
-import java.time.InstantSource;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -33,11 +29,7 @@ class StaleSequencerTest {
 
   @Test
   void aBatchFromAnEarlierTermsSequencerIsNotCommittedAndTheLogStaysUsable() throws Exception {
-    int port = InProcessCluster.freeLoopbackPort();
-    var members = new ReplicaServer.Members("stale", Map.of("r1", "127.0.0.1:" + port));
-    var ledger = new Ledger(SigningKey.generate(new SplittableRandom(42)).publicKey());
-    try (var replica = ReplicaServer.start("r1", members, dir.resolve("r1"), ledger, EngineConfig.defaults("stale"),
-        RaftSettings.DEFAULT, OPERATOR, InstantSource.system())) {
+    try (var replica = SingleLedgerReplica.start(dir, "stale", OPERATOR)) {
       for (int i = 0; i < 200 && !(replica.isLeader() && replica.status().sequencing()); i++) {
         Thread.sleep(50);
       }
