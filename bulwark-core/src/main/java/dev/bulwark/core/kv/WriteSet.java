@@ -41,9 +41,10 @@ public final class WriteSet {
   }
 
   /**
-   * The writes {@code keys[i]} to {@code mutations[i]}, whose keys the caller has checked to be
-   * strictly ascending (a decoded write set, say): the map is built in one linear pass instead of
-   * a tree descent per key. Takes ownership of both lists.
+   * The writes {@code keys[i]} to {@code mutations[i]}, with keys strictly ascending (a decoded
+   * write set, say): the map is built in one linear pass instead of a tree descent per key. A
+   * caller with input from outside checks the order itself, to answer in its own terms; keys out
+   * of order here are a broken invariant and refused. Takes ownership of both lists.
    */
   public static WriteSet ofAscending(List<Bytes> keys, List<Mutation> mutations) {
     if (keys.size() != mutations.size()) {

@@ -52,16 +52,16 @@ public final class ReplicaMetrics implements IngressServer.Observer, PipelineObs
     gauge("bulwark.state.collector.failed", "1 once the state collector stopped on an error (see the log)", replica,
         r -> r.replica().collector().map(c -> c.failure() == null ? 0 : 1).orElse(0));
     // The store and its cache are looked up on every scrape: a snapshot restore reopens them.
-    FunctionCounter.builder("bulwark.cache.hits", replica, r -> r.replica().objects().cache().stats().hits())
+    FunctionCounter.builder("bulwark.cache.hits", replica, r -> cacheStats(r).hits())
         .description("object cache hits").register(registry);
-    FunctionCounter.builder("bulwark.cache.misses", replica, r -> r.replica().objects().cache().stats().misses())
+    FunctionCounter.builder("bulwark.cache.misses", replica, r -> cacheStats(r).misses())
         .description("object cache misses").register(registry);
-    FunctionCounter.builder("bulwark.cache.evictions", replica, r -> r.replica().objects().cache().stats().evictions())
+    FunctionCounter.builder("bulwark.cache.evictions", replica, r -> cacheStats(r).evictions())
         .description("object cache evictions").register(registry);
     gauge("bulwark.cache.hit.ratio", "object cache hits / (hits + misses) since start", replica,
-        r -> r.replica().objects().cache().stats().hitRatio());
+        r -> cacheStats(r).hitRatio());
     gauge("bulwark.cache.bytes", "encoded bytes held by the object cache", replica,
-        r -> r.replica().objects().cache().stats().weightBytes());
+        r -> cacheStats(r).weightBytes());
     var store = replica.replica().objects().store();
     for (String name : store.statistics().keySet()) {
       gauge("bulwark.store." + name.replace('-', '.'), "the store's " + name + " (" + store.backend() + ")", replica,
@@ -105,6 +105,11 @@ public final class ReplicaMetrics implements IngressServer.Observer, PipelineObs
   @Override
   public void done(long batchNumber, int requests, boolean committed, long replicateNanos) {
     (committed ? replicateCommitted : replicateFailed).record(replicateNanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** The figures of the cache in front of the replica's store as it is now (a restore replaces both). */
+  private static dev.bulwark.store.CacheStats cacheStats(ReplicaServer<?, ?> replica) {
+    return replica.replica().objects().cache().stats();
   }
 
   private <T> void gauge(String name, String description, T source, ToDoubleFunction<T> value) {
