@@ -759,7 +759,7 @@ final class DemoCommand implements Callable<Integer> {
 
   /** A base port whose Raft, client and admin ports are free now: 7100 if it can, else any. */
   static int freeBasePort() {
-    return Ports.freeBasePort(3, java.util.OptionalInt.of(7100))
+    return Ports.freeBasePort(3, java.util.OptionalInt.of(7100), new java.util.SplittableRandom())
         .orElseThrow(() -> new UserError("no free range of ports on 127.0.0.1 found for the demo cluster"));
   }
 }

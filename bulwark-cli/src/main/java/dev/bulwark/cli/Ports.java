@@ -1,16 +1,15 @@
 package dev.bulwark.cli;
 
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.util.ArrayList;
-import java.util.List;
+import dev.bulwark.server.net.LoopbackPorts;
 import java.util.OptionalInt;
+import java.util.random.RandomGenerator;
 
 /**
  * Finds a base port for a local cluster of {@code replicas}: Raft listens on base+1..,
  * clients on base+101.. and the admin API on base+201.., as 'bulwark cluster init' lays them
- * out. Each candidate range is checked by binding every one of those ports on 127.0.0.1.
+ * out. Each candidate range is checked by binding every one of those ports on 127.0.0.1, and
+ * lies outside the kernel's ephemeral range, so no outgoing connection takes one of them while
+ * a replica starts or restarts ({@link LoopbackPorts}).
  */
 public final class Ports {
   private Ports() {}
@@ -18,44 +17,25 @@ public final class Ports {
   private static final int[] OFFSETS = {0, 100, 200};
 
   /** {@code preferred} if its whole range is free, else any free range; empty if none is found. */
-  public static OptionalInt freeBasePort(int replicas, OptionalInt preferred) {
-    for (int attempt = 0; attempt < 100; attempt++) {
-      int base;
-      if (attempt == 0 && preferred.isPresent()) {
-        base = preferred.getAsInt();
-      } else {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-          base = s.getLocalPort() - 1;
-        } catch (IOException e) {
-          continue;
-        }
-      }
-      if (base >= 1024 && base + 200 + replicas <= 65535 && rangeFree(base, replicas)) {
-        return OptionalInt.of(base);
-      }
+  public static OptionalInt freeBasePort(int replicas, OptionalInt preferred, RandomGenerator random) {
+    int[] offsets = offsets(replicas);
+    if (preferred.isPresent() && preferred.getAsInt() >= 0
+        && preferred.getAsInt() + offsets[offsets.length - 1] <= 65_535
+        && LoopbackPorts.allFree(preferred.getAsInt(), offsets)) {
+      return preferred;
     }
-    return OptionalInt.empty();
+    return LoopbackPorts.freeSpan(offsets, random);
   }
 
-  private static boolean rangeFree(int base, int replicas) {
-    List<ServerSocket> held = new ArrayList<>();
-    try {
+  /** Every port of a cluster of {@code replicas}, as offsets from its base port, the largest last. */
+  static int[] offsets(int replicas) {
+    int[] out = new int[OFFSETS.length * replicas];
+    int n = 0;
+    for (int offset : OFFSETS) {
       for (int i = 1; i <= replicas; i++) {
-        for (int offset : OFFSETS) {
-          held.add(new ServerSocket(base + offset + i, 50, InetAddress.getLoopbackAddress()));
-        }
-      }
-      return true;
-    } catch (IOException taken) {
-      return false;
-    } finally {
-      for (ServerSocket s : held) {
-        try {
-          s.close();
-        } catch (IOException ignored) {
-          // closing a listening socket that never accepted
-        }
+        out[n++] = offset + i;
       }
     }
+    return out;
   }
 }

@@ -38,7 +38,7 @@ class ClusterCommandTest {
 
   /** A base port whose Raft, client and admin ports for three replicas are all free on 127.0.0.1 now. */
   static int freeBasePort() throws IOException {
-    return Ports.freeBasePort(3, java.util.OptionalInt.empty())
+    return Ports.freeBasePort(3, java.util.OptionalInt.empty(), new java.util.SplittableRandom())
         .orElseThrow(() -> new IOException("no free port range found"));
   }
 

@@ -265,9 +265,12 @@ public final class ChaosRunner {
     return l == null ? java.util.function.UnaryOperator.identity() : argv -> l.command(hostOf.get(id), argv);
   }
 
-  /** A base port whose Raft, client and admin ports for {@code n} replicas are all free now. */
+  /**
+   * A base port whose Raft, client and admin ports for {@code n} replicas are all free now. Not
+   * drawn from the seed's randomness: where the cluster listens is no part of the replayed schedule.
+   */
   static int freeBasePort(int n) throws IOException {
-    return dev.bulwark.cli.Ports.freeBasePort(n, java.util.OptionalInt.empty())
+    return dev.bulwark.cli.Ports.freeBasePort(n, java.util.OptionalInt.empty(), new SplittableRandom())
         .orElseThrow(() -> new IOException("no free port range found for " + n + " replicas"));
   }
 

@@ -5,9 +5,6 @@ import dev.bulwark.core.crypto.SigningKey;
 import dev.bulwark.core.protocol.ClientRequest;
 import dev.bulwark.server.engine.EngineConfig;
 import dev.bulwark.core.protocol.Outcome;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -51,13 +48,13 @@ public final class InProcessCluster<Q, R> implements AutoCloseable {
     }
   }
 
-  /** A port free on 127.0.0.1 right now (another process may take it before it is bound). */
+  /**
+   * A port free on 127.0.0.1 right now, outside the ephemeral range, so that no outgoing
+   * connection takes it while its replica is stopped and restarted (another process that binds
+   * ports explicitly still may).
+   */
   public static int freeLoopbackPort() {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException("no free port on 127.0.0.1", e);
-    }
+    return dev.bulwark.server.net.LoopbackPorts.freePort(new java.util.SplittableRandom());
   }
 
   /** Starts (or restarts, from its directory) replica {@code id}. */

@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -313,15 +311,9 @@ class BoundedStopGrpcTest {
   private static RaftGroup group(int size) throws IOException {
     List<RaftPeer> peers = new ArrayList<>();
     for (int i = 1; i <= size; i++) {
-      peers.add(RaftPeer.newBuilder().setId("p" + i).setAddress("127.0.0.1:" + freePort()).build());
+      peers.add(RaftPeer.newBuilder().setId("p" + i).setAddress("127.0.0.1:" + InProcessCluster.freeLoopbackPort()).build());
     }
     return RaftGroup.valueOf(RaftGroupId.randomId(), peers);
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
   }
 
   private static Optional<RaftServer> leader(List<RaftServer> servers, RaftGroupId group)
