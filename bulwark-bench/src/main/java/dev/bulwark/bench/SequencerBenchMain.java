@@ -1,6 +1,7 @@
 package dev.bulwark.bench;
 
 import dev.bulwark.core.Bytes;
+import dev.bulwark.core.app.Origin;
 import dev.bulwark.core.crypto.SigningKey;
 import dev.bulwark.ledger.Ledger;
 import dev.bulwark.ledger.LedgerOp;
@@ -36,11 +37,15 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Run: {@code java --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -cp
  * bulwark-bench/target/benchmarks.jar dev.bulwark.bench.SequencerBenchMain [accounts] [transfersPerAccount]
- * [per-batch|per-request] [proofs|no-proofs]}; defaults 2000 100 per-batch proofs. It prints
+ * [per-batch|per-request] [proofs|no-proofs] [signed|unsigned]}; defaults 2000 100 per-batch proofs signed.
+ * Unsigned transfers come from a gateway connection, as {@code bulwark bench --unsigned} sends them:
+ * no signature to verify, so the sequencer thread's share stands out. It prints
  * requests per second per one-second window (the median is the figure to quote) and latency
  * percentiles.
  */
 public final class SequencerBenchMain {
+  private static final String GATEWAY = "bench-gateway";
+
   private SequencerBenchMain() {}
 
   public static void main(String[] args) throws Exception {
@@ -48,6 +53,7 @@ public final class SequencerBenchMain {
     int perAccount = args.length > 1 ? Integer.parseInt(args[1]) : 100;
     ReceiptMode mode = args.length > 2 && args[2].equals("per-request") ? ReceiptMode.PER_REQUEST : ReceiptMode.PER_BATCH;
     boolean proofs = !(args.length > 3 && args[3].equals("no-proofs"));
+    boolean unsigned = args.length > 4 && args[4].equals("unsigned");
     Path dir = Files.createTempDirectory("bulwark-sequencer-bench");
     SigningKey admin = SigningKey.generate(new SplittableRandom(1));
     SigningKey operator = SigningKey.generate(new SplittableRandom(2));
@@ -59,8 +65,8 @@ public final class SequencerBenchMain {
         LocalReplicator replicator = new LocalReplicator(replica);
         Sequencer<LedgerRequest, LedgerResult> sequencer =
             new Sequencer<>(ledger, config, replica, replicator, operator, InstantSource.system())) {
-      System.out.printf("setup: %d accounts, %d transfers each, %s receipts, state proofs %s%n", accounts, perAccount,
-          mode, proofs);
+      System.out.printf("setup: %d accounts, %d transfers each, %s receipts, state proofs %s, %s%n", accounts,
+          perAccount, mode, proofs, unsigned ? "unsigned from a gateway" : "signed by the owners");
       List<SigningKey> owners = new ArrayList<>();
       List<CompletableFuture<Outcome>> setup = new ArrayList<>();
       for (int a = 0; a < accounts; a++) {
@@ -82,7 +88,8 @@ public final class SequencerBenchMain {
       for (int a = 0; a < accounts; a++) {
         for (int n = 0; n < perAccount; n++) {
           int to = (a + 1 + random.nextInt(accounts - 1)) % accounts;
-          LedgerRequest t = LedgerRequest.sign(new LedgerOp.Transfer("a" + a, "a" + to, 1, n + 1), owners.get(a));
+          LedgerOp.Transfer op = new LedgerOp.Transfer("a" + a, "a" + to, 1, n + 1);
+          LedgerRequest t = unsigned ? LedgerRequest.viaGateway(op, GATEWAY) : LedgerRequest.sign(op, owners.get(a));
           transfers[a][n] = new ClientRequest(Bytes.utf8("payer-" + a), n + 1, LedgerRequest.CODEC.encode(t));
         }
       }
@@ -97,7 +104,8 @@ public final class SequencerBenchMain {
       cpu.start();
       long start = System.nanoTime();
       for (int a = 0; a < accounts; a++) {
-        chains[a] = chain(sequencer, transfers[a], 0, confirmed, refused, latenciesNs, latencyCount);
+        chains[a] = chain(sequencer, transfers[a], 0, unsigned ? new Origin.Gateway(GATEWAY) : Origin.PUBLIC, proofs,
+            confirmed, refused, latenciesNs, latencyCount);
       }
       List<Long> perSecond = new ArrayList<>();
       long last = 0;
@@ -125,12 +133,12 @@ public final class SequencerBenchMain {
   }
 
   private static CompletableFuture<Void> chain(Sequencer<LedgerRequest, LedgerResult> sequencer, ClientRequest[] requests,
-      int next, LongAdder confirmed, LongAdder refused, long[] latencies, AtomicLong count) {
+      int next, Origin origin, boolean proofs, LongAdder confirmed, LongAdder refused, long[] latencies, AtomicLong count) {
     if (next == requests.length) {
       return CompletableFuture.completedFuture(null);
     }
     long sent = System.nanoTime();
-    return sequencer.submit(requests[next]).thenCompose(outcome -> {
+    return sequencer.submit(requests[next], origin, proofs).thenCompose(outcome -> {
       latencies[(int) count.getAndIncrement()] = System.nanoTime() - sent;
       if (outcome instanceof Outcome.Confirmed c && c.result() instanceof ResultEnvelope.Applied) {
         confirmed.increment();
@@ -138,7 +146,7 @@ public final class SequencerBenchMain {
         refused.increment();
         System.err.println("not applied: " + outcome);
       }
-      return chain(sequencer, requests, next + 1, confirmed, refused, latencies, count);
+      return chain(sequencer, requests, next + 1, origin, proofs, confirmed, refused, latencies, count);
     });
   }
 

@@ -1,6 +1,7 @@
 package dev.bulwark.core.kv;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.testing.MemoryView;
@@ -100,9 +101,24 @@ class TransactionModelTest {
         } else if (op < 85) {
           KeyRange range = range(random);
           assertThat(tx.scan(range, Integer.MAX_VALUE)).as(at + ", scan " + range).isEqualTo(expected(model.view(), range));
-        } else if (op < 91) {
+        } else if (op < 89) {
           open.add(tx.savepoint());
           model.layers.add(new TreeMap<>());
+        } else if (op < 91) {
+          // A body that writes, leaves a savepoint of its own open and fails: none of it stays.
+          int writes = 1 + random.nextInt(3);
+          RuntimeException failure = new IllegalStateException("request failed");
+          assertThatThrownBy(() -> tx.inSavepoint(() -> {
+            for (int w = 0; w < writes; w++) {
+              tx.put(key(random), Bytes.utf8("failed"));
+              if (w == 0) {
+                tx.savepoint();
+              }
+              tx.delete(key(random));
+            }
+            throw failure;
+          })).as(at).isSameAs(failure);
+          assertThat(tx.openSavepoints()).as(at).isEqualTo(open.size());
         } else if (!open.isEmpty()) {
           Transaction.Savepoint innermost = open.removeLast();
           NavigableMap<Bytes, Mutation> inner = model.layers.removeLast();
@@ -113,8 +129,7 @@ class TransactionModelTest {
             model.layers.getLast().putAll(inner);
           }
         }
-        int modelWrites = model.layers.stream().mapToInt(Map::size).sum();
-        assertThat(tx.writeCount()).as(at).isEqualTo(modelWrites);
+        assertThat(tx.writeCount()).as(at).isEqualTo(model.merged().size());
       }
       while (!open.isEmpty()) {
         tx.release(open.removeLast());
