@@ -15,17 +15,37 @@ import java.util.Optional;
  * Several maps share one trie (one state root per batch); a map's keys are its name in key
  * form followed by the key's canonical encoding, so two maps never collide.
  */
-public record AuthenticatedMap<K, V>(String name, Codec<K> keyCodec, Codec<V> valueCodec) {
-  public AuthenticatedMap {
+public final class AuthenticatedMap<K, V> {
+  private final String name;
+  private final Codec<K> keyCodec;
+  private final Codec<V> valueCodec;
+  /** The name in key form, the start of every key of this map: encoded once, not per key. */
+  private final byte[] namePrefix;
+
+  public AuthenticatedMap(String name, Codec<K> keyCodec, Codec<V> valueCodec) {
     TypeDescription.checkName(name);
-    Objects.requireNonNull(keyCodec);
-    Objects.requireNonNull(valueCodec);
+    this.name = name;
+    this.keyCodec = Objects.requireNonNull(keyCodec);
+    this.valueCodec = Objects.requireNonNull(valueCodec);
+    this.namePrefix = Codecs.keyUtf8().encode(name).toByteArray();
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public Codec<K> keyCodec() {
+    return keyCodec;
+  }
+
+  public Codec<V> valueCodec() {
+    return valueCodec;
   }
 
   /** The bytes this map's {@code key} is stored under in the trie. */
   public Bytes keyBytes(K key) {
-    Encoder out = new Encoder();
-    Codecs.keyUtf8().encode(name, out);
+    Encoder out = new Encoder(namePrefix.length + 32);
+    out.writeBytes(namePrefix);
     keyCodec.encode(key, out);
     return out.toBytes();
   }
@@ -69,5 +89,18 @@ public record AuthenticatedMap<K, V>(String name, Codec<K> keyCodec, Codec<V> va
       case StateProof.Outcome.Absent absent -> new Checked.Absent<>();
       case StateProof.Outcome.Invalid invalid -> new Checked.Invalid<>(invalid.reason());
     };
+  }
+
+  @Override public boolean equals(Object o) {
+    return o instanceof AuthenticatedMap<?, ?> other && name.equals(other.name) && keyCodec.equals(other.keyCodec)
+        && valueCodec.equals(other.valueCodec);
+  }
+
+  @Override public int hashCode() {
+    return Objects.hash(name, keyCodec, valueCodec);
+  }
+
+  @Override public String toString() {
+    return "AuthenticatedMap[" + name + "]";
   }
 }
