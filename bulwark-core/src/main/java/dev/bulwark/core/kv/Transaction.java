@@ -2,7 +2,9 @@ package dev.bulwark.core.kv;
 
 import dev.bulwark.core.Bytes;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Objects;
 import java.util.Optional;
@@ -18,16 +20,21 @@ import java.util.function.Supplier;
  * <p>Why an undo log and not a map per savepoint: the sequencer opens a savepoint for every
  * request of a batch. With one map per savepoint, each read looked through every open map and
  * each release copied the request's writes into the batch's map, a second sorted insert per
- * write. Here every write goes once into the one sorted map of the transaction, and while a
- * savepoint is open the value it replaced is appended to an undo log: a read is one lookup, a
- * release drops a mark, and only a rollback (a rejected request, the rare case) pays, in
- * proportion to what it undoes.
+ * write. Here every write goes once into the transaction's maps, and while a savepoint is open
+ * the value it replaced is appended to an undo log: a release drops a mark, and only a rollback
+ * (a rejected request, the rare case) pays, in proportion to what it undoes.
+ *
+ * <p>The writes are kept twice, sorted (for scans and the committed write set) and by hash (for
+ * point reads, most of a batch's reads: a hash probe instead of a descent through thousands of
+ * keys that share long prefixes). The hashed copy goes on serving reads in the write set.
  *
  * <p>Not thread-safe: one transaction belongs to one thread (the sequencer).
  */
 public final class Transaction implements ReadView {
   private final ReadView base;
   private final NavigableMap<Bytes, Mutation> writes = new TreeMap<>();
+  /** The same entries as {@link #writes}, for point reads. */
+  private final Map<Bytes, Mutation> hashed = new HashMap<>();
   /** While a savepoint is open: each write's key, and what it replaced (null: nothing). */
   private final List<Bytes> undoKeys = new ArrayList<>();
   private final List<Mutation> undoPrior = new ArrayList<>();
@@ -57,7 +64,7 @@ public final class Transaction implements ReadView {
   @Override
   public Optional<Bytes> get(Bytes key) {
     checkOpen();
-    Mutation m = writes.get(key);
+    Mutation m = hashed.get(key);
     if (m != null) {
       return m instanceof Mutation.Put put ? Optional.of(put.value()) : Optional.empty();
     }
@@ -83,7 +90,8 @@ public final class Transaction implements ReadView {
 
   private void write(Bytes key, Mutation mutation) {
     checkOpen();
-    Mutation prior = writes.put(key, mutation);
+    Mutation prior = hashed.put(key, mutation);
+    writes.put(key, mutation);
     if (!openMarks.isEmpty()) {
       undoKeys.add(key);
       undoPrior.add(prior);
@@ -130,10 +138,13 @@ public final class Transaction implements ReadView {
     if (undo) {
       for (int i = undoKeys.size() - 1; i >= mark; i--) {
         Mutation prior = undoPrior.get(i);
+        Bytes key = undoKeys.get(i);
         if (prior == null) {
-          writes.remove(undoKeys.get(i));
+          writes.remove(key);
+          hashed.remove(key);
         } else {
-          writes.put(undoKeys.get(i), prior);
+          writes.put(key, prior);
+          hashed.put(key, prior);
         }
       }
     }
@@ -182,6 +193,6 @@ public final class Transaction implements ReadView {
       throw new IllegalStateException(openSavepoints() + " savepoints still open at commit");
     }
     committed = true;
-    return WriteSet.adopt(writes);
+    return WriteSet.adopt(writes, hashed);
   }
 }

@@ -24,10 +24,21 @@ public final class WriteSet {
   public static final WriteSet EMPTY = new WriteSet(new TreeMap<>());
 
   private final NavigableMap<Bytes, Mutation> mutations;
+  /**
+   * The same writes by hash, when the writer kept them so (a transaction does): a read through
+   * {@link #over} that misses, the common case for a batch still in flight, is then one hash
+   * probe instead of a descent through thousands of keys. Null: reads use {@link #mutations}.
+   */
+  private final Map<Bytes, Mutation> hashed;
   private final long encodedBytes;
 
   private WriteSet(NavigableMap<Bytes, Mutation> mutations) {
+    this(mutations, null);
+  }
+
+  private WriteSet(NavigableMap<Bytes, Mutation> mutations, Map<Bytes, Mutation> hashed) {
     this.mutations = Collections.unmodifiableNavigableMap(mutations);
+    this.hashed = hashed;
     long bytes = 0;
     for (Map.Entry<Bytes, Mutation> e : mutations.entrySet()) {
       bytes += e.getKey().length() + (e.getValue() instanceof Mutation.Put put ? put.value().length() : 0);
@@ -38,6 +49,17 @@ public final class WriteSet {
   /** Takes ownership of {@code mutations}; the caller must not touch the map again. */
   public static WriteSet adopt(NavigableMap<Bytes, Mutation> mutations) {
     return mutations.isEmpty() ? EMPTY : new WriteSet(mutations);
+  }
+
+  /**
+   * As {@link #adopt(NavigableMap)}, with {@code hashed} holding exactly the same entries for
+   * point reads. Takes ownership of both maps.
+   */
+  static WriteSet adopt(NavigableMap<Bytes, Mutation> mutations, Map<Bytes, Mutation> hashed) {
+    if (mutations.size() != hashed.size()) {
+      throw new IllegalStateException(mutations.size() + " sorted writes but " + hashed.size() + " hashed");
+    }
+    return mutations.isEmpty() ? EMPTY : new WriteSet(mutations, hashed);
   }
 
   /**
@@ -148,7 +170,7 @@ public final class WriteSet {
     WriteSet self = this;
     return new ReadView() {
       @Override public Optional<Bytes> get(Bytes key) {
-        Mutation m = mutations.get(key);
+        Mutation m = hashed != null ? hashed.get(key) : mutations.get(key);
         if (m == null) {
           return base.get(key);
         }
