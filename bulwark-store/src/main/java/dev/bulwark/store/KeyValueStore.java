@@ -1,8 +1,12 @@
 package dev.bulwark.store;
 
+import dev.bulwark.core.Bytes;
+import dev.bulwark.core.kv.Mutation;
 import dev.bulwark.core.kv.ReadView;
 import dev.bulwark.core.kv.WriteSet;
 import java.nio.file.Path;
+import java.util.NavigableMap;
+import java.util.TreeMap;
 
 /**
  * The storage SPI every backend implements: ordered bytes to bytes, consistent snapshots and
@@ -18,6 +22,18 @@ public interface KeyValueStore extends ReadView, AutoCloseable {
 
   /** Applies every mutation of {@code writes} atomically: after a crash, all or none are there. */
   void write(WriteSet writes, Durability durability);
+
+  /**
+   * Applies {@code writes} and puts {@code key} = {@code value}, all atomically, replacing any
+   * write of {@code key} in {@code writes}: a batch plus one entry of bookkeeping (a replica's
+   * applied mark) without copying thousands of writes to add it. Backends that can append to
+   * their native batch override this copy.
+   */
+  default void write(WriteSet writes, Bytes key, Bytes value, Durability durability) {
+    NavigableMap<Bytes, Mutation> all = new TreeMap<>(writes.mutations());
+    all.put(key, new Mutation.Put(value));
+    write(WriteSet.adopt(all), durability);
+  }
 
   /**
    * Writes a consistent copy of the whole store into {@code target} (which must not exist), a

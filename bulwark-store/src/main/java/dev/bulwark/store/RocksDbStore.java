@@ -153,8 +153,19 @@ final class RocksDbStore implements KeyValueStore {
 
   @Override
   public void write(WriteSet writes, Durability durability) {
+    write(writes, serialized(writes, null, null), durability);
+  }
+
+  /** The extra put goes last in the native batch, where it wins over a write of the same key. */
+  @Override
+  public void write(WriteSet writes, Bytes key, Bytes value, Durability durability) {
+    write(writes, serialized(writes, java.util.Objects.requireNonNull(key), java.util.Objects.requireNonNull(value)),
+        durability);
+  }
+
+  private void write(WriteSet writes, byte[] serialized, Durability durability) {
     guard.run(() -> {
-      try (WriteBatch batch = new WriteBatch(serialized(writes))) {
+      try (WriteBatch batch = new WriteBatch(serialized)) {
         db.write(durability == Durability.SYNC ? syncWrites : plainWrites, batch);
       } catch (RocksDBException e) {
         throw new StoreException("RocksDB write of " + writes.size() + " keys failed in " + directory, e);
@@ -175,7 +186,16 @@ final class RocksDbStore implements KeyValueStore {
    * batch (trie nodes, log nodes, sessions, history) on every replica.
    */
   static byte[] serialized(WriteSet writes) {
+    return serialized(writes, null, null);
+  }
+
+  /** As {@link #serialized(WriteSet)}, then a put of {@code extraKey} unless it is null. */
+  static byte[] serialized(WriteSet writes, Bytes extraKey, Bytes extraValue) {
     long size = BATCH_HEADER_BYTES;
+    if (extraKey != null) {
+      size += 1 + varint32Length(extraKey.length()) + extraKey.length() + varint32Length(extraValue.length())
+          + extraValue.length();
+    }
     for (Map.Entry<Bytes, Mutation> e : writes.mutations().entrySet()) {
       int key = e.getKey().length();
       size += 1 + varint32Length(key) + key;
@@ -188,7 +208,7 @@ final class RocksDbStore implements KeyValueStore {
       throw new StoreException("a write of " + size + " bytes is too large for one RocksDB batch");
     }
     byte[] rep = new byte[(int) size];
-    int count = writes.size();
+    int count = writes.size() + (extraKey != null ? 1 : 0);
     rep[8] = (byte) count;
     rep[9] = (byte) (count >>> 8);
     rep[10] = (byte) (count >>> 16);
@@ -201,6 +221,11 @@ final class RocksDbStore implements KeyValueStore {
       if (e.getValue() instanceof Mutation.Put p) {
         at = putVarstring(rep, at, p.value().unsafeArray());
       }
+    }
+    if (extraKey != null) {
+      rep[at++] = TYPE_VALUE;
+      at = putVarstring(rep, at, extraKey.unsafeArray());
+      at = putVarstring(rep, at, extraValue.unsafeArray());
     }
     if (at != rep.length) {
       throw new IllegalStateException("write batch serialized to " + at + " of " + rep.length + " bytes");

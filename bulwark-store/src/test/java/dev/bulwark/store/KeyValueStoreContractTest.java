@@ -69,6 +69,20 @@ class KeyValueStoreContractTest {
 
   @ParameterizedTest
   @EnumSource(Backend.class)
+  void aWriteWithOneExtraPutAppliesBothAndTheExtraWinsOverTheSameKey(Backend backend) {
+    try (KeyValueStore store = backend.open(dir)) {
+      store.write(put("gone", "0"), Durability.NO_SYNC);
+      WriteSet writes = WriteSet.builder().put(utf8("a"), utf8("1")).put(utf8("mark"), utf8("from the set"))
+          .delete(utf8("gone")).build();
+      store.write(writes, utf8("mark"), utf8("extra"), Durability.SYNC);
+      assertThat(scanAll(store)).containsExactly(entry("a", "1"), entry("mark", "extra"));
+      store.write(WriteSet.EMPTY, utf8("mark"), utf8("alone"), Durability.NO_SYNC);
+      assertThat(scanAll(store)).containsExactly(entry("a", "1"), entry("mark", "alone"));
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Backend.class)
   void emptyAndLargeValuesRoundTrip(Backend backend) {
     byte[] large = new byte[1 << 20];
     new SplittableRandom(7).nextBytes(large);

@@ -43,6 +43,10 @@ class RocksDbWriteBatchTest {
         }
       }
       assertThat(RocksDbStore.serialized(writes)).isEqualTo(reference.data());
+      // One more put after the set: what a replica writes with its applied mark.
+      reference.put(new byte[] {1, 2, 3}, new byte[300]);
+      assertThat(RocksDbStore.serialized(writes, Bytes.of(new byte[] {1, 2, 3}), Bytes.of(new byte[300])))
+          .isEqualTo(reference.data());
     }
   }
 

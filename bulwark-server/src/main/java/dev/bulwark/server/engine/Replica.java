@@ -3,7 +3,6 @@ package dev.bulwark.server.engine;
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.Digest;
 import dev.bulwark.core.app.Application;
-import dev.bulwark.core.kv.Mutation;
 import dev.bulwark.core.kv.WriteSet;
 import dev.bulwark.core.receipt.SignedBatchHead;
 import dev.bulwark.store.Durability;
@@ -14,7 +13,6 @@ import dev.bulwark.store.state.StateStore;
 import java.time.Duration;
 import java.security.MessageDigest;
 import java.util.Optional;
-import java.util.TreeMap;
 
 /**
  * One replica's committed state: the store, the authenticated state, and how far the
@@ -146,11 +144,8 @@ public final class Replica implements AutoCloseable {
     running.update(applied.stateDigest().unsafeArray());
     running.update(entryDigest.unsafeArray());
     EngineTables.Applied next = new EngineTables.Applied(logIndex, logTerm, entry.batchNumber(), Digest.finish(running));
-    TreeMap<Bytes, Mutation> writes = new TreeMap<>(entry.writes().mutations());
-    writes.put(EngineTables.APPLIED_MARK.keyOf(EngineTables.APPLIED_KEY).toBytes(),
-        new Mutation.Put(EngineTables.APPLIED.encode(next)));
-    WriteSet all = WriteSet.adopt(writes);
-    objects.store().write(all, applyDurability);
+    objects.store().write(entry.writes(), EngineTables.APPLIED_MARK.keyOf(EngineTables.APPLIED_KEY).toBytes(),
+        EngineTables.APPLIED.encode(next), applyDurability);
     state.committed(entry.batchNumber());
     applied = next;
     lastHead = entry.head();
