@@ -113,12 +113,12 @@ final class LevelDbStore implements KeyValueStore {
   public void write(WriteSet writes, Durability durability) {
     guard.run(() -> {
       try (WriteBatch batch = db.createWriteBatch()) {
-        for (Map.Entry<Bytes, Mutation> e : writes.mutations().entrySet()) {
-          switch (e.getValue()) {
-            case Mutation.Put put -> batch.put(e.getKey().unsafeArray(), put.value().unsafeArray());
-            case Mutation.Delete ignored -> batch.delete(e.getKey().unsafeArray());
+        writes.forEachInOrder((key, mutation) -> {
+          switch (mutation) {
+            case Mutation.Put put -> batch.put(key.unsafeArray(), put.value().unsafeArray());
+            case Mutation.Delete ignored -> batch.delete(key.unsafeArray());
           }
-        }
+        });
         db.write(batch, durability == Durability.SYNC ? syncWrites : plainWrites);
       } catch (IOException | DBException e) {
         throw new StoreException("LevelDB write of " + writes.size() + " keys failed in " + directory, e);

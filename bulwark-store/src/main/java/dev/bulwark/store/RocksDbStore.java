@@ -9,7 +9,6 @@ import dev.bulwark.core.kv.WriteSet;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Optional;
 import org.rocksdb.BlockBasedTableConfig;
@@ -191,46 +190,45 @@ final class RocksDbStore implements KeyValueStore {
 
   /** As {@link #serialized(WriteSet)}, then a put of {@code extraKey} unless it is null. */
   static byte[] serialized(WriteSet writes, Bytes extraKey, Bytes extraValue) {
-    long size = BATCH_HEADER_BYTES;
+    long[] size = {BATCH_HEADER_BYTES};
     if (extraKey != null) {
-      size += 1 + varint32Length(extraKey.length()) + extraKey.length() + varint32Length(extraValue.length())
-          + extraValue.length();
+      size[0] += recordLength(extraKey, extraValue.length());
     }
-    for (Map.Entry<Bytes, Mutation> e : writes.mutations().entrySet()) {
-      int key = e.getKey().length();
-      size += 1 + varint32Length(key) + key;
-      if (e.getValue() instanceof Mutation.Put put) {
-        int value = put.value().length();
-        size += varint32Length(value) + value;
-      }
+    writes.forEachInOrder((key, mutation) ->
+        size[0] += recordLength(key, mutation instanceof Mutation.Put put ? put.value().length() : -1));
+    if (size[0] > Integer.MAX_VALUE - 16) {
+      throw new StoreException("a write of " + size[0] + " bytes is too large for one RocksDB batch");
     }
-    if (size > Integer.MAX_VALUE - 16) {
-      throw new StoreException("a write of " + size + " bytes is too large for one RocksDB batch");
-    }
-    byte[] rep = new byte[(int) size];
+    byte[] rep = new byte[(int) size[0]];
     int count = writes.size() + (extraKey != null ? 1 : 0);
     rep[8] = (byte) count;
     rep[9] = (byte) (count >>> 8);
     rep[10] = (byte) (count >>> 16);
     rep[11] = (byte) (count >>> 24);
-    int at = BATCH_HEADER_BYTES;
-    for (Map.Entry<Bytes, Mutation> e : writes.mutations().entrySet()) {
-      boolean put = e.getValue() instanceof Mutation.Put;
-      rep[at++] = put ? TYPE_VALUE : TYPE_DELETION;
-      at = putVarstring(rep, at, e.getKey().unsafeArray());
-      if (e.getValue() instanceof Mutation.Put p) {
-        at = putVarstring(rep, at, p.value().unsafeArray());
+    int[] at = {BATCH_HEADER_BYTES};
+    writes.forEachInOrder((key, mutation) -> {
+      boolean put = mutation instanceof Mutation.Put;
+      rep[at[0]++] = put ? TYPE_VALUE : TYPE_DELETION;
+      at[0] = putVarstring(rep, at[0], key.unsafeArray());
+      if (mutation instanceof Mutation.Put p) {
+        at[0] = putVarstring(rep, at[0], p.value().unsafeArray());
       }
-    }
+    });
     if (extraKey != null) {
-      rep[at++] = TYPE_VALUE;
-      at = putVarstring(rep, at, extraKey.unsafeArray());
-      at = putVarstring(rep, at, extraValue.unsafeArray());
+      rep[at[0]++] = TYPE_VALUE;
+      at[0] = putVarstring(rep, at[0], extraKey.unsafeArray());
+      at[0] = putVarstring(rep, at[0], extraValue.unsafeArray());
     }
-    if (at != rep.length) {
-      throw new IllegalStateException("write batch serialized to " + at + " of " + rep.length + " bytes");
+    if (at[0] != rep.length) {
+      throw new IllegalStateException("write batch serialized to " + at[0] + " of " + rep.length + " bytes");
     }
     return rep;
+  }
+
+  /** A record's bytes in a batch: type, key, and value unless {@code valueLength} is -1 (a delete). */
+  private static long recordLength(Bytes key, int valueLength) {
+    long n = 1 + varint32Length(key.length()) + key.length();
+    return valueLength < 0 ? n : n + varint32Length(valueLength) + valueLength;
   }
 
   private static int varint32Length(int v) {

@@ -2,9 +2,12 @@ package dev.bulwark.core.kv;
 
 import dev.bulwark.core.Bytes;
 import java.util.AbstractMap;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.AbstractSet;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -12,8 +15,10 @@ import java.util.Set;
 import java.util.SortedMap;
 import java.util.NavigableMap;
 import java.util.NoSuchElementException;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.function.BiConsumer;
 
 /**
  * The writes a committed transaction makes, in key order, at most one per key. A store
@@ -23,11 +28,19 @@ import java.util.TreeMap;
 public final class WriteSet {
   public static final WriteSet EMPTY = new WriteSet(new TreeMap<>());
 
-  private final NavigableMap<Bytes, Mutation> mutations;
+  /**
+   * The writes as a sorted map; for a write set made from an ascending run, built on first use
+   * (a follower only writes the run to its store and never needs the map). Racing first uses
+   * build equal maps; the volatile write publishes a fully built one.
+   */
+  private volatile NavigableMap<Bytes, Mutation> mutations;
+  /** The writes as parallel lists in key order, when made by {@link #ofAscending}; else null. */
+  private final List<Bytes> runKeys;
+  private final List<Mutation> runMutations;
   /**
    * The same writes by hash, when the writer kept them so (a transaction does): a read through
    * {@link #over} that misses, the common case for a batch still in flight, is then one hash
-   * probe instead of a descent through thousands of keys. Null: reads use {@link #mutations}.
+   * probe instead of a descent through thousands of keys. Null: reads use the sorted map.
    */
   private final Map<Bytes, Mutation> hashed;
   private final long encodedBytes;
@@ -38,12 +51,29 @@ public final class WriteSet {
 
   private WriteSet(NavigableMap<Bytes, Mutation> mutations, Map<Bytes, Mutation> hashed) {
     this.mutations = Collections.unmodifiableNavigableMap(mutations);
+    this.runKeys = null;
+    this.runMutations = null;
     this.hashed = hashed;
     long bytes = 0;
     for (Map.Entry<Bytes, Mutation> e : mutations.entrySet()) {
-      bytes += e.getKey().length() + (e.getValue() instanceof Mutation.Put put ? put.value().length() : 0);
+      bytes += weight(e.getKey(), e.getValue());
     }
     this.encodedBytes = bytes;
+  }
+
+  private WriteSet(List<Bytes> runKeys, List<Mutation> runMutations) {
+    this.runKeys = runKeys;
+    this.runMutations = runMutations;
+    this.hashed = null;
+    long bytes = 0;
+    for (int i = 0; i < runKeys.size(); i++) {
+      bytes += weight(runKeys.get(i), runMutations.get(i));
+    }
+    this.encodedBytes = bytes;
+  }
+
+  private static long weight(Bytes key, Mutation mutation) {
+    return key.length() + (mutation instanceof Mutation.Put put ? put.value().length() : 0);
   }
 
   /** Takes ownership of {@code mutations}; the caller must not touch the map again. */
@@ -64,9 +94,10 @@ public final class WriteSet {
 
   /**
    * The writes {@code keys[i]} to {@code mutations[i]}, with keys strictly ascending (a decoded
-   * write set, say): the map is built in one linear pass instead of a tree descent per key. A
-   * caller with input from outside checks the order itself, to answer in its own terms; keys out
-   * of order here are a broken invariant and refused. Takes ownership of both lists.
+   * write set, say): kept as the run, and the sorted map built from it in one linear pass if
+   * anyone asks for it (a follower that only stores the batch never does). A caller with input
+   * from outside checks the order itself, to answer in its own terms; keys out of order here are
+   * a broken invariant and refused. Takes ownership of both lists.
    */
   public static WriteSet ofAscending(List<Bytes> keys, List<Mutation> mutations) {
     if (keys.size() != mutations.size()) {
@@ -77,7 +108,10 @@ public final class WriteSet {
         throw new IllegalArgumentException("write set keys must be strictly ascending, at " + i);
       }
     }
-    return adopt(new TreeMap<>(new AscendingRun(keys, mutations)));
+    for (Mutation m : mutations) {
+      Objects.requireNonNull(m, "a mutation");
+    }
+    return keys.isEmpty() ? EMPTY : new WriteSet(keys, mutations);
   }
 
   /**
@@ -148,16 +182,35 @@ public final class WriteSet {
     return new Builder();
   }
 
+  /** The writes as a sorted, unmodifiable map. */
   public NavigableMap<Bytes, Mutation> mutations() {
-    return mutations;
+    NavigableMap<Bytes, Mutation> built = mutations;
+    if (built == null) {
+      built = Collections.unmodifiableNavigableMap(new TreeMap<>(new AscendingRun(runKeys, runMutations)));
+      mutations = built;
+    }
+    return built;
+  }
+
+  /** Calls {@code action} on every write, in key order, without building the sorted map if there is none yet. */
+  public void forEachInOrder(BiConsumer<? super Bytes, ? super Mutation> action) {
+    if (runKeys != null) {
+      for (int i = 0; i < runKeys.size(); i++) {
+        action.accept(runKeys.get(i), runMutations.get(i));
+      }
+    } else {
+      for (Map.Entry<Bytes, Mutation> e : mutations().entrySet()) {
+        action.accept(e.getKey(), e.getValue());
+      }
+    }
   }
 
   public int size() {
-    return mutations.size();
+    return runKeys != null ? runKeys.size() : mutations().size();
   }
 
   public boolean isEmpty() {
-    return mutations.isEmpty();
+    return size() == 0;
   }
 
   /** Key and value bytes in all, a measure of the batch's weight. */
@@ -170,7 +223,7 @@ public final class WriteSet {
     WriteSet self = this;
     return new ReadView() {
       @Override public Optional<Bytes> get(Bytes key) {
-        Mutation m = hashed != null ? hashed.get(key) : mutations.get(key);
+        Mutation m = hashed != null ? hashed.get(key) : mutations().get(key);
         if (m == null) {
           return base.get(key);
         }
@@ -184,27 +237,38 @@ public final class WriteSet {
   }
 
   NavigableMap<Bytes, Mutation> slice(KeyRange range) {
-    return range.end() == null ? mutations.tailMap(range.start(), true) : mutations.subMap(range.start(), true, range.end(), false);
+    NavigableMap<Bytes, Mutation> all = mutations();
+    return range.end() == null ? all.tailMap(range.start(), true) : all.subMap(range.start(), true, range.end(), false);
   }
 
-  /** Collects writes; a later write to the same key replaces the earlier one. */
+  /**
+   * Collects writes; a later write to the same key replaces the earlier one. Writes are kept by
+   * hash and sorted once when built: the state collector builds thousands of deletes of keys in
+   * no order, and a sorted insert per key cost more than one sort of them all.
+   */
   public static final class Builder {
-    private NavigableMap<Bytes, Mutation> mutations = new TreeMap<>();
+    private Map<Bytes, Mutation> mutations = new HashMap<>();
 
     public Builder put(Bytes key, Bytes value) {
-      mutations.put(key, new Mutation.Put(value));
+      mutations.put(Objects.requireNonNull(key), new Mutation.Put(value));
       return this;
     }
 
     public Builder delete(Bytes key) {
-      mutations.put(key, Mutation.Delete.INSTANCE);
+      mutations.put(Objects.requireNonNull(key), Mutation.Delete.INSTANCE);
       return this;
     }
 
     public WriteSet build() {
-      NavigableMap<Bytes, Mutation> built = mutations;
-      mutations = new TreeMap<>();
-      return adopt(built);
+      Map<Bytes, Mutation> built = mutations;
+      mutations = new HashMap<>();
+      Bytes[] keys = built.keySet().toArray(Bytes[]::new);
+      Arrays.sort(keys);
+      List<Mutation> values = new ArrayList<>(keys.length);
+      for (Bytes key : keys) {
+        values.add(built.get(key));
+      }
+      return ofAscending(Arrays.asList(keys), values);
     }
   }
 

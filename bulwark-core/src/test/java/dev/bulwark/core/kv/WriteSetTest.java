@@ -119,8 +119,21 @@ class WriteSetTest {
       WriteSet expected = builder.build();
       WriteSet built = WriteSet.ofAscending(new java.util.ArrayList<>(expected.mutations().keySet()),
           new java.util.ArrayList<>(expected.mutations().values()));
-      assertThat(built.mutations()).containsExactlyEntriesOf(expected.mutations());
+      // Before anything builds its sorted map: size, weight, the writes in order, and reads over a base.
+      assertThat(built.size()).isEqualTo(expected.size());
+      assertThat(built.isEmpty()).isEqualTo(n == 0);
       assertThat(built.byteSize()).isEqualTo(expected.byteSize());
+      List<java.util.Map.Entry<Bytes, Mutation>> inOrder = new java.util.ArrayList<>();
+      built.forEachInOrder((k, m) -> inOrder.add(java.util.Map.entry(k, m)));
+      assertThat(inOrder).containsExactlyElementsOf(expected.mutations().entrySet());
+      MemoryView base = new MemoryView();
+      base.put(Bytes.utf8("k5"), Bytes.utf8("base"));
+      for (Bytes probe : List.of(Bytes.utf8("k5"), Bytes.utf8("zz"), inOrder.isEmpty() ? Bytes.utf8("a") : inOrder.getLast().getKey())) {
+        assertThat(built.over(base).get(probe)).isEqualTo(expected.over(base).get(probe));
+      }
+      assertThat(built.over(base).scan(KeyRange.ALL, Integer.MAX_VALUE))
+          .isEqualTo(expected.over(base).scan(KeyRange.ALL, Integer.MAX_VALUE));
+      assertThat(built.mutations()).containsExactlyEntriesOf(expected.mutations());
       if (n > 2) {
         Bytes middle = List.copyOf(expected.mutations().keySet()).get(expected.size() / 2);
         assertThat(built.mutations().headMap(middle)).isEqualTo(expected.mutations().headMap(middle));

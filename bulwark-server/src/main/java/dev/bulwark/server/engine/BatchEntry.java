@@ -45,18 +45,17 @@ public record BatchEntry(long batchNumber, WriteSet writes, SignedBatchHead head
 
     @Override public void encode(WriteSet value, Encoder out) {
       out.writeVarLong(value.size());
-      for (Map.Entry<Bytes, Mutation> e : value.mutations().entrySet()) {
-        Bytes key = e.getKey();
+      value.forEachInOrder((key, mutation) -> {
         out.writeVarLong(key.length());
         out.writeBytes(key);
-        if (e.getValue() instanceof Mutation.Put put) {
+        if (mutation instanceof Mutation.Put put) {
           out.writeByte(1);
           out.writeVarLong(put.value().length());
           out.writeBytes(put.value());
         } else {
           out.writeByte(0);
         }
-      }
+      });
     }
 
     @Override public WriteSet decode(Decoder in) {
