@@ -12,7 +12,9 @@ import java.util.Objects;
  */
 public record Account(PublicKey owner, long balance, long nonce) {
   public static final Codec<Account> CODEC = Codecs.record("ledger.Account",
-      Codecs.field("owner", CryptoCodecs.publicKey(), Account::owner),
+      // Read with every access to the account, mostly to compare with a request's signer; the
+      // key was validated when the request that opened the account was decoded.
+      Codecs.field("owner", CryptoCodecs.storedPublicKey(), Account::owner),
       Codecs.field("balance", Codecs.varU64(), Account::balance),
       Codecs.field("nonce", Codecs.varU64(), Account::nonce),
       Account::new);

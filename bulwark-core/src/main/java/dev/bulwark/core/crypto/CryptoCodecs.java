@@ -33,6 +33,15 @@ public final class CryptoCodecs {
     }
   };
 
+  /** The same bytes and type as {@link #PUBLIC_KEY}; decodes with {@link PublicKey#ofStored}. */
+  private static final KeyCodec<PublicKey> STORED_PUBLIC_KEY = new KeyCodec<>() {
+    @Override public TypeDescription type() { return PUBLIC_KEY.type(); }
+    @Override public void encode(PublicKey v, Encoder out) { out.writeBytes(v.bytes()); }
+    @Override public PublicKey decode(Decoder in) {
+      return PublicKey.ofStored(Bytes.adopt(in.readBytes(PublicKey.LENGTH)));
+    }
+  };
+
   private static final Codec<Signature> SIGNATURE = new Codec<>() {
     @Override public TypeDescription type() { return new Primitive("ed25519-signature"); }
     @Override public void encode(Signature v, Encoder out) { out.writeBytes(v.bytes()); }
@@ -41,6 +50,13 @@ public final class CryptoCodecs {
 
   /** 32 bytes; ordered like {@link PublicKey#compareTo}, so usable in keys. */
   public static KeyCodec<PublicKey> publicKey() { return PUBLIC_KEY; }
+
+  /**
+   * {@link #publicKey()} for keys read back from state that they entered through a validating
+   * decode (an account's owner): the same bytes, the point checked only when the key first
+   * verifies something ({@link PublicKey#ofStored}). Never for a request, a file or a peer.
+   */
+  public static KeyCodec<PublicKey> storedPublicKey() { return STORED_PUBLIC_KEY; }
 
   /** 64 bytes. */
   public static Codec<Signature> signature() { return SIGNATURE; }

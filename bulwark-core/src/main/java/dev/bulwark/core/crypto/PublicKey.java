@@ -19,18 +19,61 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
  * bad key, not later as "signature invalid", and weak keys for which one signature can verify
  * for several messages never get in. The check costs about as much as half a verification, once
  * per key object; the decoded point is kept, so {@link #verify} does not decode it again.
+ *
+ * <p><b>Keys read back from state are not checked again.</b> {@link #ofStored} takes a key that
+ * was validated when it entered the system (an account's owner, checked when the request that
+ * opened the account was decoded) and defers decoding its point to its first verification. A
+ * ledger decodes an owner key with every account read, mostly only to compare it with a
+ * request's signer; with more owners than the cache of validated keys holds, each read paid
+ * the full check again.
  */
 public final class PublicKey implements Comparable<PublicKey> {
   public static final int LENGTH = 32;
   private static final HexFormat HEX = HexFormat.of();
 
   private final byte[] bytes;
-  private final Ed25519.PublicPoint point;
+  /**
+   * The decoded, validated form of {@link #bytes}; for a key made by {@link #ofStored}, null
+   * until its first verification (and {@link #invalidPoint} set if it then fails to validate).
+   */
+  private volatile Ed25519.PublicPoint point;
+  private volatile boolean invalidPoint;
 
-  /** Trusted: {@code point} is the decoded, validated form of {@code bytes}. */
+  /** Trusted: {@code point} is the decoded, validated form of {@code bytes}, or null to decode it when first needed. */
   PublicKey(byte[] bytes, Ed25519.PublicPoint point) {
     this.bytes = bytes;
     this.point = point;
+  }
+
+  /**
+   * A key read back from storage that it entered only through {@link #of} (an account's owner
+   * in the replicated state, say): the length is checked, the point is decoded and validated
+   * at its first verification, where an invalid one verifies nothing. Untrusted input goes
+   * through {@link #of}.
+   *
+   * @throws KeyFormatException if it is not 32 bytes
+   */
+  public static PublicKey ofStored(Bytes bytes) {
+    if (bytes.length() != LENGTH) {
+      throw new KeyFormatException("an Ed25519 public key has 32 bytes, not " + bytes.length());
+    }
+    // Not looked up among the validated keys: most stored keys are only compared, and a new
+    // object with its point still to decode is cheaper than the lookup.
+    return new PublicKey(bytes.toByteArray(), null);
+  }
+
+  /** The validated point, decoded now if this key was made by {@link #ofStored}; null if it is not valid. */
+  private Ed25519.PublicPoint point() {
+    Ed25519.PublicPoint p = point;
+    if (p == null && !invalidPoint) {
+      p = Ed25519.validatePublicKeyFullExport(bytes.clone(), 0);
+      if (p == null) {
+        invalidPoint = true;
+      } else {
+        point = p;
+      }
+    }
+    return p;
   }
 
   /**
@@ -113,7 +156,8 @@ public final class PublicKey implements Comparable<PublicKey> {
     Objects.requireNonNull(signature, "signature");
     byte[] m = message.unsafeArray();
     try {
-      return Ed25519.verify(signature.bytes().unsafeArray(), 0, point, m, 0, m.length);
+      Ed25519.PublicPoint p = point();
+      return p != null && Ed25519.verify(signature.bytes().unsafeArray(), 0, p, m, 0, m.length);
     } catch (IllegalArgumentException | ArithmeticException e) {
       // BouncyCastle reports malformed inputs as false; this guards a future version that throws.
       return false;

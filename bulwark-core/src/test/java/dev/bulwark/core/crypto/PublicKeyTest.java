@@ -104,6 +104,44 @@ class PublicKeyTest {
   }
 
   @Test
+  void aStoredKeyIsTheSameKeyAndVerifiesAfterItsPointIsCheckedOnFirstUse() {
+    // A key no one has validated in this JVM, so that the cache of validated keys has no copy.
+    SigningKey signer = SigningKey.generate(new SplittableRandom(20261128));
+    Bytes message = Bytes.utf8("transfer 1 from alice to bob");
+    Signature signature = signer.sign(message);
+    PublicKey stored = PublicKey.ofStored(signer.publicKey().bytes());
+    assertThat(stored).isEqualTo(signer.publicKey()).hasSameHashCodeAs(signer.publicKey());
+    assertThat(stored.verify(message, signature)).isTrue();
+    assertThat(stored.verify(Bytes.utf8("transfer 2 from alice to bob"), signature)).isFalse();
+    assertThat(stored.verify(message, signature)).as("again, with the point kept").isTrue();
+    assertThat(PublicKey.ofStored(TEST_1_KEY.bytes())).isEqualTo(TEST_1_KEY);
+    assertThat(PublicKey.ofStored(TEST_1_KEY.bytes()).verify(Bytes.EMPTY, Signature.fromHex(Ed25519VectorsTest.TEST_1.signature())))
+        .as("RFC 8032 test 1").isTrue();
+    assertThatThrownBy(() -> PublicKey.ofStored(Bytes.of(new byte[31])))
+        .isInstanceOf(KeyFormatException.class).hasMessage("an Ed25519 public key has 32 bytes, not 31");
+  }
+
+  @Test
+  void aStoredKeyThatIsNoValidPointVerifiesNothingWhileOfStillRefusesIt() {
+    Bytes orderTwo = Bytes.fromHex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
+    PublicKey stored = PublicKey.ofStored(orderTwo);
+    Signature any = Signature.fromHex(Ed25519VectorsTest.TEST_1.signature());
+    assertThat(stored.verify(Bytes.EMPTY, any)).isFalse();
+    assertThat(stored.verify(Bytes.EMPTY, any)).isFalse();
+    assertThat(stored.bytes()).isEqualTo(orderTwo);
+    assertThatThrownBy(() -> PublicKey.of(orderTwo)).isInstanceOf(KeyFormatException.class);
+  }
+
+  @Test
+  void theStoredKeyCodecWritesTheSameBytesAndTypeAsTheValidatingOne() {
+    SigningKey signer = SigningKey.generate(new SplittableRandom(7));
+    Bytes encoded = CryptoCodecs.publicKey().encode(signer.publicKey());
+    assertThat(CryptoCodecs.storedPublicKey().encode(signer.publicKey())).isEqualTo(encoded);
+    assertThat(CryptoCodecs.storedPublicKey().decode(encoded)).isEqualTo(signer.publicKey());
+    assertThat(CryptoCodecs.storedPublicKey().type()).isEqualTo(CryptoCodecs.publicKey().type());
+  }
+
+  @Test
   void signaturesHaveSixtyFourBytes() {
     assertThatThrownBy(() -> new Signature(Bytes.of(new byte[63])))
         .isInstanceOf(IllegalArgumentException.class)
