@@ -2,9 +2,9 @@ package dev.bulwark.core.kv;
 
 import dev.bulwark.core.Bytes;
 import java.util.AbstractMap;
+import java.util.AbstractSet;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.AbstractSet;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
