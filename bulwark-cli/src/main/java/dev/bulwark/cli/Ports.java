@@ -19,15 +19,14 @@ public final class Ports {
   /** {@code preferred} if its whole range is free, else any free range; empty if none is found. */
   public static OptionalInt freeBasePort(int replicas, OptionalInt preferred, RandomGenerator random) {
     int[] offsets = offsets(replicas);
-    if (preferred.isPresent() && preferred.getAsInt() >= 0
-        && preferred.getAsInt() + offsets[offsets.length - 1] <= 65_535
-        && LoopbackPorts.allFree(preferred.getAsInt(), offsets)) {
+    // allFree is false for a port out of range, as for one taken.
+    if (preferred.isPresent() && LoopbackPorts.allFree(preferred.getAsInt(), offsets)) {
       return preferred;
     }
     return LoopbackPorts.freeSpan(offsets, random);
   }
 
-  /** Every port of a cluster of {@code replicas}, as offsets from its base port, the largest last. */
+  /** Every port of a cluster of {@code replicas}, as offsets from its base port. */
   static int[] offsets(int replicas) {
     int[] out = new int[OFFSETS.length * replicas];
     int n = 0;

@@ -54,12 +54,16 @@ public final class PublicKey implements Comparable<PublicKey> {
    * @throws KeyFormatException if it is not 32 bytes
    */
   public static PublicKey ofStored(Bytes bytes) {
-    if (bytes.length() != LENGTH) {
-      throw new KeyFormatException("an Ed25519 public key has 32 bytes, not " + bytes.length());
-    }
+    requireLength(bytes);
     // Not looked up among the validated keys: most stored keys are only compared, and a new
     // object with its point still to decode is cheaper than the lookup.
     return new PublicKey(bytes.toByteArray(), null);
+  }
+
+  private static void requireLength(Bytes bytes) {
+    if (bytes.length() != LENGTH) {
+      throw new KeyFormatException("an Ed25519 public key has 32 bytes, not " + bytes.length());
+    }
   }
 
   /** The validated point, decoded now if this key was made by {@link #ofStored}; null if it is not valid. */
@@ -83,9 +87,7 @@ public final class PublicKey implements Comparable<PublicKey> {
    *     valid Ed25519 public point
    */
   public static PublicKey of(Bytes bytes) {
-    if (bytes.length() != LENGTH) {
-      throw new KeyFormatException("an Ed25519 public key has 32 bytes, not " + bytes.length());
-    }
+    requireLength(bytes);
     PublicKey known = VALIDATED.get(bytes);
     if (known != null) {
       return known;

@@ -268,7 +268,8 @@ public final class WriteSet {
       for (Bytes key : keys) {
         values.add(built.get(key));
       }
-      return ofAscending(Arrays.asList(keys), values);
+      // The distinct keys of a map, sorted: strictly ascending already, so not checked again.
+      return keys.length == 0 ? EMPTY : new WriteSet(Arrays.asList(keys), values);
     }
   }
 

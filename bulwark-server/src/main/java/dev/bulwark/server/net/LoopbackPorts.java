@@ -117,12 +117,19 @@ public final class LoopbackPorts {
         "no free port on 127.0.0.1 outside the ephemeral range " + ephemeralRange()));
   }
 
-  /** True if every {@code base + offset} can be bound on 127.0.0.1 now. */
+  /**
+   * True if every {@code base + offset} is a port from 1 to 65535 that can be bound on
+   * 127.0.0.1 now (port 0 is "any port", never free in this sense).
+   */
   public static boolean allFree(int base, int[] offsets) {
     List<ServerSocket> held = new ArrayList<>(offsets.length);
     try {
       for (int offset : offsets) {
-        held.add(new ServerSocket(base + offset, 50, InetAddress.getLoopbackAddress()));
+        int port = base + offset;
+        if (port < 1 || port > HIGHEST) {
+          return false;
+        }
+        held.add(new ServerSocket(port, 50, InetAddress.getLoopbackAddress()));
       }
       return true;
     } catch (IOException | IllegalArgumentException taken) {

@@ -67,6 +67,13 @@ class LoopbackPortsTest {
   }
 
   @Test
+  void portsOutOfRangeOrZeroAreNeverFree() {
+    assertThat(LoopbackPorts.allFree(-1, new int[] {1})).as("port 0, any port").isFalse();
+    assertThat(LoopbackPorts.allFree(-5, new int[] {1})).isFalse();
+    assertThat(LoopbackPorts.allFree(65_535, new int[] {0, 1})).isFalse();
+  }
+
+  @Test
   void noFreeSpanAfterEveryAttemptFailsIsEmptyNotALoopWithoutEnd() throws Exception {
     int held = LoopbackPorts.freePort(new SplittableRandom(17));
     try (ServerSocket taken = new ServerSocket(held, 1, InetAddress.getLoopbackAddress())) {
