@@ -84,12 +84,13 @@ record ReplicaSettings(Path file, String cluster, String id, Map<String, String>
             v.get(ENGINE_VALIDATION_THREADS), state));
     RaftSettings raft = build(v, List.of(RAFT_ELECTION_TIMEOUT_MIN, RAFT_ELECTION_TIMEOUT_MAX, RAFT_ELECT_ON_LEADER_EXIT,
         RAFT_PEER_REQUEST_TIMEOUT,
-        RAFT_ENTRY_BYTES_MAX, RAFT_SNAPSHOT_EVERY_ENTRIES, RAFT_LOG_SEGMENT_BYTES, TLS_CERTIFICATE, TLS_KEY, TLS_CA),
+        RAFT_ENTRY_BYTES_MAX, RAFT_SNAPSHOT_EVERY_ENTRIES, RAFT_LOG_SEGMENT_BYTES, RAFT_ENTRY_FORMAT, TLS_CERTIFICATE, TLS_KEY,
+        TLS_CA),
         () -> new RaftSettings(v.get(RAFT_ELECTION_TIMEOUT_MIN), v.get(RAFT_ELECTION_TIMEOUT_MAX),
             v.get(RAFT_PEER_REQUEST_TIMEOUT), Math.toIntExact(v.get(RAFT_ENTRY_BYTES_MAX)), v.get(RAFT_SNAPSHOT_EVERY_ENTRIES),
             v.get(RAFT_LOG_SEGMENT_BYTES),
             Optional.of(new RaftSettings.Tls(v.get(TLS_CERTIFICATE), v.get(TLS_KEY), v.get(TLS_CA))))
-            .electingOnLeaderExit(v.get(RAFT_ELECT_ON_LEADER_EXIT)));
+            .electingOnLeaderExit(v.get(RAFT_ELECT_ON_LEADER_EXIT)).writingEntryFormat(v.get(RAFT_ENTRY_FORMAT)));
     IngressConfig ingress = build(v, List.of(INGRESS_HOST, INGRESS_PORT, TLS_CERTIFICATE, TLS_KEY, INGRESS_FRAME_BYTES_MAX,
         INGRESS_IN_FLIGHT_PER_CONNECTION_MAX, INGRESS_IN_FLIGHT_TOTAL_MAX, TLS_CA),
         () -> new IngressConfig(v.get(INGRESS_HOST), v.get(INGRESS_PORT), v.get(TLS_CERTIFICATE), v.get(TLS_KEY),

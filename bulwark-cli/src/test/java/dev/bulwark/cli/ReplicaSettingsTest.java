@@ -119,6 +119,7 @@ class ReplicaSettingsTest {
     p.put("raft.entryBytesMax", new Probe("64MiB", 64 << 20, s -> s.raft().entryBytesMax()));
     p.put("raft.snapshotEveryEntries", new Probe("10_000", 10_000L, s -> s.raft().snapshotEveryEntries()));
     p.put("raft.logSegmentBytes", new Probe("4MiB", 4L << 20, s -> s.raft().logSegmentBytes()));
+    p.put("raft.entryFormat", new Probe("1", 1, s -> s.raft().entryFormat()));
     p.put("ingress.host", new Probe("0.0.0.0", "0.0.0.0", s -> s.ingress().host()));
     p.put("ingress.port", new Probe("9443", 9443, s -> s.ingress().port()));
     p.put("ingress.peers", new Probe("r1=a.example:9443,r2=b.example:9443", Map.of("r1", "a.example:9443", "r2",

@@ -4,7 +4,6 @@ import dev.bulwark.core.Bytes;
 import dev.bulwark.core.kv.Cursor;
 import dev.bulwark.core.kv.Entry;
 import dev.bulwark.core.kv.KeyRange;
-import dev.bulwark.core.kv.Mutation;
 import dev.bulwark.core.kv.WriteSet;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -174,15 +173,16 @@ final class RocksDbStore implements KeyValueStore {
 
   // RocksDB's WriteBatch representation (db/write_batch.cc): a 12-byte header, fixed64 sequence
   // (RocksDB assigns it) and fixed32 count, little-endian; then per write a type byte and
-  // varint32-length-prefixed key (and value). Records of the default column family only.
+  // varint32-length-prefixed key (and value). Records of the default column family only: type
+  // 0x0 a deletion, 0x1 a value, the kinds of a write set's records.
   private static final int BATCH_HEADER_BYTES = 12;
-  private static final byte TYPE_DELETION = 0x0;
   private static final byte TYPE_VALUE = 0x1;
 
   /**
    * The write set as one serialized RocksDB write batch, handed over in one native call: a
    * put or delete per native call costs more than the copying, with the many small keys of a
-   * batch (trie nodes, log nodes, sessions, history) on every replica.
+   * batch (trie nodes, log nodes, sessions, history) on every replica. A write set's records
+   * form is RocksDB's record layout ({@link WriteSet}), so the batch is a header and one copy.
    */
   static byte[] serialized(WriteSet writes) {
     return serialized(writes, null, null);
@@ -190,45 +190,35 @@ final class RocksDbStore implements KeyValueStore {
 
   /** As {@link #serialized(WriteSet)}, then a put of {@code extraKey} unless it is null. */
   static byte[] serialized(WriteSet writes, Bytes extraKey, Bytes extraValue) {
-    long[] size = {BATCH_HEADER_BYTES};
+    long size = BATCH_HEADER_BYTES + (long) writes.recordsLength();
     if (extraKey != null) {
-      size[0] += recordLength(extraKey, extraValue.length());
+      size += recordLength(extraKey, extraValue.length());
     }
-    writes.forEachInOrder((key, mutation) ->
-        size[0] += recordLength(key, mutation instanceof Mutation.Put put ? put.value().length() : -1));
-    if (size[0] > Integer.MAX_VALUE - 16) {
-      throw new StoreException("a write of " + size[0] + " bytes is too large for one RocksDB batch");
+    if (size > Integer.MAX_VALUE - 16) {
+      throw new StoreException("a write of " + size + " bytes is too large for one RocksDB batch");
     }
-    byte[] rep = new byte[(int) size[0]];
+    byte[] rep = new byte[(int) size];
     int count = writes.size() + (extraKey != null ? 1 : 0);
     rep[8] = (byte) count;
     rep[9] = (byte) (count >>> 8);
     rep[10] = (byte) (count >>> 16);
     rep[11] = (byte) (count >>> 24);
-    int[] at = {BATCH_HEADER_BYTES};
-    writes.forEachInOrder((key, mutation) -> {
-      boolean put = mutation instanceof Mutation.Put;
-      rep[at[0]++] = put ? TYPE_VALUE : TYPE_DELETION;
-      at[0] = putVarstring(rep, at[0], key.unsafeArray());
-      if (mutation instanceof Mutation.Put p) {
-        at[0] = putVarstring(rep, at[0], p.value().unsafeArray());
-      }
-    });
+    writes.copyRecordsTo(rep, BATCH_HEADER_BYTES);
+    int at = BATCH_HEADER_BYTES + writes.recordsLength();
     if (extraKey != null) {
-      rep[at[0]++] = TYPE_VALUE;
-      at[0] = putVarstring(rep, at[0], extraKey.unsafeArray());
-      at[0] = putVarstring(rep, at[0], extraValue.unsafeArray());
+      rep[at++] = TYPE_VALUE;
+      at = putVarstring(rep, at, extraKey.unsafeArray());
+      at = putVarstring(rep, at, extraValue.unsafeArray());
     }
-    if (at[0] != rep.length) {
-      throw new IllegalStateException("write batch serialized to " + at[0] + " of " + rep.length + " bytes");
+    if (at != rep.length) {
+      throw new IllegalStateException("write batch serialized to " + at + " of " + rep.length + " bytes");
     }
     return rep;
   }
 
-  /** A record's bytes in a batch: type, key, and value unless {@code valueLength} is -1 (a delete). */
+  /** A put record's bytes in a batch: type, key and value. */
   private static long recordLength(Bytes key, int valueLength) {
-    long n = 1 + varint32Length(key.length()) + key.length();
-    return valueLength < 0 ? n : n + varint32Length(valueLength) + valueLength;
+    return 1 + varint32Length(key.length()) + key.length() + varint32Length(valueLength) + valueLength;
   }
 
   private static int varint32Length(int v) {

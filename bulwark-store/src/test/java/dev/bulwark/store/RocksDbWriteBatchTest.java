@@ -43,6 +43,10 @@ class RocksDbWriteBatchTest {
         }
       }
       assertThat(RocksDbStore.serialized(writes)).isEqualTo(reference.data());
+      // The same writes as a follower has them, decoded from a batch entry: their records copied as they are.
+      WriteSet decoded = WriteSet.CODEC.decode(WriteSet.CODEC.encode(writes));
+      assertThat(RocksDbStore.serialized(decoded)).isEqualTo(reference.data());
+      assertThat(RocksDbStore.serialized(WriteSet.adopt(new java.util.TreeMap<>(writes.mutations())))).isEqualTo(reference.data());
       // One more put after the set: what a replica writes with its applied mark.
       reference.put(new byte[] {1, 2, 3}, new byte[300]);
       assertThat(RocksDbStore.serialized(writes, Bytes.of(new byte[] {1, 2, 3}), Bytes.of(new byte[300])))

@@ -74,6 +74,9 @@ public final class Settings {
           + "the log is purged behind it, as far as every follower has committed.");
   public static final Setting<Long> RAFT_LOG_SEGMENT_BYTES = Setting.optional("raft.logSegmentBytes",
       size(16 * KIB, GIB), "8MiB", "A Raft log segment closes at this size; only closed segments are purged.");
+  public static final Setting<Integer> RAFT_ENTRY_FORMAT = Setting.optional("raft.entryFormat", integer(1, 2), "2",
+      "The batch entry format this replica writes when it leads. Set 1 only during a rolling upgrade from a build "
+          + "that reads format 1 alone, until every replica runs this one (docs/operations.md).");
 
   // Client listener.
   public static final Setting<String> INGRESS_HOST = Setting.required("ingress.host", host(),
@@ -151,7 +154,7 @@ public final class Settings {
   /** Every setting, in the order of the reference. */
   public static final List<Setting<?>> ALL = List.of(CLUSTER_NAME, REPLICA_ID, OPERATOR_ID, OPERATOR_KEY, ADMIN_PUBLIC_KEY,
       RAFT_PEERS, RAFT_ELECTION_TIMEOUT_MIN, RAFT_ELECTION_TIMEOUT_MAX, RAFT_ELECT_ON_LEADER_EXIT, RAFT_PEER_REQUEST_TIMEOUT, RAFT_ENTRY_BYTES_MAX,
-      RAFT_SNAPSHOT_EVERY_ENTRIES, RAFT_LOG_SEGMENT_BYTES,
+      RAFT_SNAPSHOT_EVERY_ENTRIES, RAFT_LOG_SEGMENT_BYTES, RAFT_ENTRY_FORMAT,
       INGRESS_HOST, INGRESS_PORT, INGRESS_PEERS, INGRESS_FRAME_BYTES_MAX, INGRESS_IN_FLIGHT_PER_CONNECTION_MAX,
       INGRESS_IN_FLIGHT_TOTAL_MAX,
       HTTP_HOST, HTTP_PORT, HTTP_PEERS, HTTP_PEER_TIMEOUT,

@@ -125,6 +125,27 @@ public final class Decoder {
     return buffer;
   }
 
+  /**
+   * The array this decoder reads, for a codec in another package that validates a region in
+   * place ({@link #skipInPlace}) instead of copying it out. The caller must not write to it.
+   */
+  public byte[] unsafeArray() {
+    return buffer;
+  }
+
+  /**
+   * Steps over {@code count} bytes, failing as {@link #readBytes} would if they are not there,
+   * and returns the offset in {@link #unsafeArray()} where they start.
+   */
+  public int skipInPlace(int count) {
+    if (count < 0) {
+      throw new IllegalArgumentException("negative byte count " + count);
+    }
+    int start = position;
+    skip(count);
+    return start;
+  }
+
   void skip(int count) {
     require(count);
     position += count;

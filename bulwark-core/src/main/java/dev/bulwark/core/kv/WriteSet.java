@@ -1,6 +1,11 @@
 package dev.bulwark.core.kv;
 
 import dev.bulwark.core.Bytes;
+import dev.bulwark.core.codec.Codec;
+import dev.bulwark.core.codec.DecodeException;
+import dev.bulwark.core.codec.Decoder;
+import dev.bulwark.core.codec.Encoder;
+import dev.bulwark.core.codec.TypeDescription;
 import java.util.AbstractMap;
 import java.util.AbstractSet;
 import java.util.ArrayList;
@@ -24,26 +29,55 @@ import java.util.function.BiConsumer;
  * The writes a committed transaction makes, in key order, at most one per key. A store
  * applies it as one atomic batch; it is also a {@link ReadView} layer over its base, which
  * is how a batch is processed on top of an earlier batch that has not committed yet.
+ *
+ * <p><b>The records form.</b> A write set's canonical bytes ({@link #CODEC}) are its writes in
+ * key order, each one record:
+ * <pre>
+ *   record := kind (1 byte: 1 put, 0 delete) · key length (LEB128) · key · [value length (LEB128) · value]
+ * </pre>
+ * the value present for a put only. This is, byte for byte, the record layout of a RocksDB and
+ * LevelDB write batch, so a store writes a replicated batch by copying its records behind a
+ * batch header: no write is decoded, re-encoded or even looked at on a follower's apply path.
+ * A write set keeps its records once encoded (the sequencer encodes them for Raft, and the
+ * leader's own apply then copies them) or decoded (they stay in the entry's buffer, validated
+ * in place), and builds keys, mutations and the sorted map only when someone reads them.
  */
 public final class WriteSet {
   public static final WriteSet EMPTY = new WriteSet(new TreeMap<>());
 
+  private static final int KIND_DELETE = 0;
+  private static final int KIND_PUT = 1;
+
   /**
-   * The writes as a sorted map; for a write set made from an ascending run, built on first use
-   * (a follower only writes the run to its store and never needs the map). Racing first uses
-   * build equal maps; the volatile write publishes a fully built one.
+   * The writes as a sorted map; for a write set made from an ascending run or from records,
+   * built on first use (a follower only writes the records to its store and never needs the
+   * map). Racing first uses build equal maps; the volatile write publishes a fully built one.
+   * The same holds for {@link #run} and {@link #records}: every form is derived from whichever
+   * the write set was made with, and each is immutable once published.
    */
   private volatile NavigableMap<Bytes, Mutation> mutations;
-  /** The writes as parallel lists in key order, when made by {@link #ofAscending}; else null. */
-  private final List<Bytes> runKeys;
-  private final List<Mutation> runMutations;
+  /** The writes as parallel lists in key order: made so, or parsed from the records on first use. */
+  private volatile Run run;
+  /** The records form: made so (decoded), or encoded on first use. */
+  private volatile Records records;
   /**
    * The same writes by hash, when the writer kept them so (a transaction does): a read through
    * {@link #over} that misses, the common case for a batch still in flight, is then one hash
    * probe instead of a descent through thousands of keys. Null: reads use the sorted map.
    */
   private final Map<Bytes, Mutation> hashed;
-  private final long encodedBytes;
+  private final int size;
+  /** Key and value bytes in all; -1 until first computed. */
+  private volatile long weight = -1;
+
+  private record Run(List<Bytes> keys, List<Mutation> mutations) {}
+
+  /** Records in {@code array[from, to)}, with the key and value bytes they hold in all. */
+  private record Records(byte[] array, int from, int to, long weight) {
+    int length() {
+      return to - from;
+    }
+  }
 
   private WriteSet(NavigableMap<Bytes, Mutation> mutations) {
     this(mutations, null);
@@ -51,25 +85,21 @@ public final class WriteSet {
 
   private WriteSet(NavigableMap<Bytes, Mutation> mutations, Map<Bytes, Mutation> hashed) {
     this.mutations = Collections.unmodifiableNavigableMap(mutations);
-    this.runKeys = null;
-    this.runMutations = null;
     this.hashed = hashed;
-    long bytes = 0;
-    for (Map.Entry<Bytes, Mutation> e : mutations.entrySet()) {
-      bytes += weight(e.getKey(), e.getValue());
-    }
-    this.encodedBytes = bytes;
+    this.size = mutations.size();
   }
 
   private WriteSet(List<Bytes> runKeys, List<Mutation> runMutations) {
-    this.runKeys = runKeys;
-    this.runMutations = runMutations;
+    this.run = new Run(runKeys, runMutations);
     this.hashed = null;
-    long bytes = 0;
-    for (int i = 0; i < runKeys.size(); i++) {
-      bytes += weight(runKeys.get(i), runMutations.get(i));
-    }
-    this.encodedBytes = bytes;
+    this.size = runKeys.size();
+  }
+
+  private WriteSet(Records records, int size) {
+    this.records = records;
+    this.hashed = null;
+    this.size = size;
+    this.weight = records.weight();
   }
 
   private static long weight(Bytes key, Mutation mutation) {
@@ -186,37 +216,206 @@ public final class WriteSet {
   public NavigableMap<Bytes, Mutation> mutations() {
     NavigableMap<Bytes, Mutation> built = mutations;
     if (built == null) {
-      built = Collections.unmodifiableNavigableMap(new TreeMap<>(new AscendingRun(runKeys, runMutations)));
+      Run r = run();
+      built = Collections.unmodifiableNavigableMap(new TreeMap<>(new AscendingRun(r.keys(), r.mutations())));
       mutations = built;
     }
     return built;
   }
 
+  /** The run; parsed from the records on first use when the write set was made from them. */
+  private Run run() {
+    Run r = run;
+    if (r == null) {
+      r = parse(records);
+      run = r;
+    }
+    return r;
+  }
+
   /** Calls {@code action} on every write, in key order, without building the sorted map if there is none yet. */
   public void forEachInOrder(BiConsumer<? super Bytes, ? super Mutation> action) {
-    if (runKeys != null) {
-      for (int i = 0; i < runKeys.size(); i++) {
-        action.accept(runKeys.get(i), runMutations.get(i));
-      }
-    } else {
-      for (Map.Entry<Bytes, Mutation> e : mutations().entrySet()) {
+    Run r = run;
+    NavigableMap<Bytes, Mutation> sorted = mutations;
+    if (r == null && sorted != null) {
+      for (Map.Entry<Bytes, Mutation> e : sorted.entrySet()) {
         action.accept(e.getKey(), e.getValue());
       }
+      return;
+    }
+    if (r == null) {
+      r = run();
+    }
+    List<Bytes> keys = r.keys();
+    List<Mutation> values = r.mutations();
+    for (int i = 0; i < keys.size(); i++) {
+      action.accept(keys.get(i), values.get(i));
     }
   }
 
   public int size() {
-    return runKeys != null ? runKeys.size() : mutations().size();
+    return size;
   }
 
   public boolean isEmpty() {
-    return size() == 0;
+    return size == 0;
   }
 
   /** Key and value bytes in all, a measure of the batch's weight. */
   public long byteSize() {
-    return encodedBytes;
+    long w = weight;
+    if (w < 0) {
+      long[] sum = {0};
+      forEachInOrder((key, mutation) -> sum[0] += weight(key, mutation));
+      w = sum[0];
+      weight = w;
+    }
+    return w;
   }
+
+  /** Bytes of the records form (see the class comment), encoding it on first use. */
+  public int recordsLength() {
+    return records().length();
+  }
+
+  /** Copies the records form (see the class comment) into {@code target} from {@code offset}. */
+  public void copyRecordsTo(byte[] target, int offset) {
+    Records r = records();
+    System.arraycopy(r.array(), r.from(), target, offset, r.length());
+  }
+
+  private Records records() {
+    Records r = records;
+    if (r == null) {
+      r = encode();
+      records = r;
+      weight = r.weight();
+    }
+    return r;
+  }
+
+  /** The records of these writes, in one walk of whichever form the write set has. */
+  private Records encode() {
+    Encoder out = new Encoder((int) Math.min(Integer.MAX_VALUE - 16, 16 + 64L * size));
+    long[] sum = {0};
+    forEachInOrder((key, mutation) -> {
+      out.writeByte(mutation instanceof Mutation.Put ? KIND_PUT : KIND_DELETE);
+      out.writeVarLong(key.length());
+      out.writeBytes(key);
+      sum[0] += key.length();
+      if (mutation instanceof Mutation.Put put) {
+        out.writeVarLong(put.value().length());
+        out.writeBytes(put.value());
+        sum[0] += put.value().length();
+      }
+    });
+    byte[] array = out.toByteArray();
+    return new Records(array, 0, array.length, sum[0]);
+  }
+
+  /** Keys and mutations out of records that {@link #CODEC} has validated. */
+  private static Run parse(Records records) {
+    byte[] a = records.array();
+    List<Bytes> keys = new ArrayList<>();
+    List<Mutation> mutations = new ArrayList<>();
+    int at = records.from();
+    while (at < records.to()) {
+      int kind = a[at++];
+      long keyLength = readValidatedLength(a, at);
+      at += varLongBytes(keyLength);
+      keys.add(Bytes.of(a, at, (int) keyLength));
+      at += (int) keyLength;
+      if (kind == KIND_PUT) {
+        long valueLength = readValidatedLength(a, at);
+        at += varLongBytes(valueLength);
+        mutations.add(new Mutation.Put(Bytes.of(a, at, (int) valueLength)));
+        at += (int) valueLength;
+      } else {
+        mutations.add(Mutation.Delete.INSTANCE);
+      }
+    }
+    return new Run(keys, mutations);
+  }
+
+  private static long readValidatedLength(byte[] a, int at) {
+    long v = 0;
+    for (int shift = 0; ; shift += 7) {
+      int b = a[at++] & 0xFF;
+      v |= (long) (b & 0x7F) << shift;
+      if ((b & 0x80) == 0) {
+        return v;
+      }
+    }
+  }
+
+  private static int varLongBytes(long v) {
+    int n = 1;
+    while ((v & ~0x7FL) != 0) {
+      v >>>= 7;
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * The canonical encoding: the count of writes, the length of the records, then the records
+   * (see the class comment). Decoding validates the records where they lie (kinds, lengths
+   * within the limits, keys strictly ascending, nothing left over) and keeps them there: the
+   * write set refers to the decoder's array, which must not change afterwards.
+   */
+  public static final Codec<WriteSet> CODEC = new Codec<>() {
+    private final TypeDescription type = new TypeDescription.Primitive("write-records");
+
+    @Override public TypeDescription type() {
+      return type;
+    }
+
+    @Override public void encode(WriteSet value, Encoder out) {
+      out.writeVarLong(value.size());
+      if (value.size() == 0) {
+        out.writeVarLong(0);
+        return;
+      }
+      Records r = value.records();
+      out.writeVarLong(r.length());
+      out.writeBytes(r.array(), r.from(), r.length());
+    }
+
+    @Override public WriteSet decode(Decoder in) {
+      int count = in.readLength(in.limits().elementsMax(), "write count");
+      int length = in.readLength(Integer.MAX_VALUE - 16, "write records length");
+      int from = in.skipInPlace(length);
+      byte[] array = in.unsafeArray();
+      Decoder records = new Decoder(array, from, length, in.limits());
+      int bytesMax = in.limits().byteStringBytesMax();
+      long weight = 0;
+      int previousKey = -1;
+      int previousKeyLength = 0;
+      for (int i = 0; i < count; i++) {
+        int kindAt = records.position();
+        int kind = records.readUnsignedByte();
+        if (kind != KIND_PUT && kind != KIND_DELETE) {
+          throw records.errorAt(DecodeException.Reason.UNKNOWN_TAG, kindAt, "write kind " + kind);
+        }
+        int keyLength = records.readLength(bytesMax, "key length");
+        int key = records.skipInPlace(keyLength);
+        if (previousKey >= 0 && Arrays.compareUnsigned(array, previousKey, previousKey + previousKeyLength,
+            array, key, key + keyLength) >= 0) {
+          throw records.errorAt(DecodeException.Reason.UNSORTED_MAP_KEYS, key, "write set keys must be strictly ascending");
+        }
+        previousKey = key;
+        previousKeyLength = keyLength;
+        weight += keyLength;
+        if (kind == KIND_PUT) {
+          int valueLength = records.readLength(bytesMax, "value length");
+          records.skipInPlace(valueLength);
+          weight += valueLength;
+        }
+      }
+      records.requireEnd();
+      return count == 0 ? EMPTY : new WriteSet(new Records(array, from, from + length, weight), count);
+    }
+  };
 
   /** This write set seen on top of {@code base}: its writes win, deletes hide base entries. */
   public ReadView over(ReadView base) {

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.bulwark.core.Bytes;
+import dev.bulwark.core.codec.DecodeException;
+import dev.bulwark.core.codec.DecodeLimits;
 import dev.bulwark.core.testing.MemoryView;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -145,5 +147,95 @@ class WriteSetTest {
     assertThatThrownBy(() -> WriteSet.ofAscending(List.of(b("a"), b("a")), List.of(Mutation.Delete.INSTANCE,
         Mutation.Delete.INSTANCE))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ascending");
     assertThatThrownBy(() -> WriteSet.ofAscending(List.of(b("a")), List.of())).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void theRecordsFormIsKindKeyValueInKeyOrder() {
+    WriteSet writes = WriteSet.builder().delete(b("b")).put(b("a"), b("xy")).build();
+    // count 2, 9 bytes of records: put "a" -> "xy", then delete "b".
+    assertThat(WriteSet.CODEC.encode(writes)).isEqualTo(Bytes.fromHex("0209" + "01" + "0161" + "027879" + "00" + "0162"));
+    assertThat(writes.recordsLength()).isEqualTo(9);
+    byte[] copied = new byte[12];
+    writes.copyRecordsTo(copied, 3);
+    assertThat(Bytes.adopt(copied)).isEqualTo(Bytes.fromHex("000000" + "010161027879000162"));
+    assertThat(WriteSet.CODEC.encode(WriteSet.EMPTY)).isEqualTo(Bytes.fromHex("0000"));
+    assertThat(WriteSet.CODEC.decode(Bytes.fromHex("0000"))).isSameAs(WriteSet.EMPTY);
+  }
+
+  @Test
+  void theRecordsFormRoundTripsFromEveryKindOfWriteSet() {
+    java.util.SplittableRandom random = new java.util.SplittableRandom(17);
+    for (int n : new int[] {1, 2, 50, 700}) {
+      java.util.TreeMap<Bytes, Mutation> model = new java.util.TreeMap<>();
+      WriteSet.Builder builder = WriteSet.builder();
+      for (int i = 0; i < n; i++) {
+        // Lengths across the varint boundaries: one byte up to 127, two up to 16,383, three beyond.
+        byte[] key = new byte[1 + random.nextInt(i % 20 == 0 ? 300 : 30)];
+        random.nextBytes(key);
+        if (random.nextInt(4) == 0) {
+          builder.delete(Bytes.adopt(key));
+          model.put(Bytes.adopt(key), Mutation.Delete.INSTANCE);
+        } else {
+          byte[] value = new byte[random.nextInt(i % 40 == 0 ? 20_000 : 100)];
+          random.nextBytes(value);
+          builder.put(Bytes.adopt(key), Bytes.adopt(value));
+          model.put(Bytes.adopt(key), new Mutation.Put(Bytes.adopt(value)));
+        }
+      }
+      WriteSet built = builder.build();
+      WriteSet adopted = WriteSet.adopt(new java.util.TreeMap<>(model));
+      WriteSet ascending = WriteSet.ofAscending(new java.util.ArrayList<>(model.keySet()), new java.util.ArrayList<>(model.values()));
+      Bytes encoded = WriteSet.CODEC.encode(built);
+      assertThat(WriteSet.CODEC.encode(adopted)).isEqualTo(encoded);
+      assertThat(WriteSet.CODEC.encode(ascending)).isEqualTo(encoded);
+
+      WriteSet decoded = WriteSet.CODEC.decode(encoded);
+      // Before anything parses the records: size and weight come from the validation.
+      assertThat(decoded.size()).isEqualTo(model.size());
+      assertThat(decoded.byteSize()).isEqualTo(adopted.byteSize());
+      assertThat(WriteSet.CODEC.encode(decoded)).isEqualTo(encoded);
+      List<java.util.Map.Entry<Bytes, Mutation>> inOrder = new java.util.ArrayList<>();
+      decoded.forEachInOrder((k, m) -> inOrder.add(java.util.Map.entry(k, m)));
+      assertThat(inOrder).containsExactlyElementsOf(model.entrySet());
+      assertThat(decoded.mutations()).containsExactlyEntriesOf(model);
+      MemoryView base = new MemoryView();
+      base.put(model.firstKey(), Bytes.utf8("base"));
+      base.put(Bytes.fromHex("00"), Bytes.utf8("below every key but an empty one"));
+      assertThat(decoded.over(base).scan(KeyRange.ALL, Integer.MAX_VALUE))
+          .isEqualTo(adopted.over(base).scan(KeyRange.ALL, Integer.MAX_VALUE));
+      assertThat(decoded.recordsLength()).isEqualTo(built.recordsLength());
+    }
+  }
+
+  private static DecodeException.Reason refusal(String hex) {
+    return refusal(hex, DecodeLimits.DEFAULT);
+  }
+
+  private static DecodeException.Reason refusal(String hex, DecodeLimits limits) {
+    try {
+      WriteSet.CODEC.decode(Bytes.fromHex(hex), limits);
+    } catch (DecodeException e) {
+      return e.reason();
+    }
+    throw new AssertionError(hex + " decoded");
+  }
+
+  @Test
+  void malformedRecordsAreRefusedWithTheirReason() {
+    // Each a variation of "0209 01 0161 027879 00 0162": put a -> xy, delete b.
+    assertThat(WriteSet.CODEC.decode(Bytes.fromHex("0209010161027879000162")).size()).isEqualTo(2);
+    assertThat(refusal("0209020161027879000162")).as("a kind that is neither put nor delete").isEqualTo(DecodeException.Reason.UNKNOWN_TAG);
+    assertThat(refusal("0209010162027879000161")).as("keys descending").isEqualTo(DecodeException.Reason.UNSORTED_MAP_KEYS);
+    assertThat(refusal("0209010161027879000161")).as("a key twice").isEqualTo(DecodeException.Reason.UNSORTED_MAP_KEYS);
+    assertThat(refusal("0264010161027879000162")).as("records longer than the input").isEqualTo(DecodeException.Reason.TRUNCATED);
+    assertThat(refusal("0309010161027879000162")).as("fewer records than counted").isEqualTo(DecodeException.Reason.TRUNCATED);
+    assertThat(refusal("0109010161027879000162")).as("more records than counted").isEqualTo(DecodeException.Reason.TRAILING_BYTES);
+    assertThat(refusal("0209010161057879000162")).as("a value longer than its records").isEqualTo(DecodeException.Reason.TRUNCATED);
+    assertThat(refusal("020a01810061027879000162")).as("a length with a redundant zero group").isEqualTo(DecodeException.Reason.NON_MINIMAL_INTEGER);
+    assertThat(refusal("0209010161027879000162", new DecodeLimits(1, 1 << 20, 64))).as("a value over the limit")
+        .isEqualTo(DecodeException.Reason.LENGTH_LIMIT);
+    assertThat(refusal("0209010161027879000162", new DecodeLimits(16, 1, 64))).as("more writes than allowed")
+        .isEqualTo(DecodeException.Reason.LENGTH_LIMIT);
+    assertThat(refusal("0001" + "00")).as("records in an empty write set").isEqualTo(DecodeException.Reason.TRAILING_BYTES);
   }
 }

@@ -21,8 +21,21 @@ import java.util.ArrayList;
  * signed head. Replicas apply it without re-executing anything.
  */
 public record BatchEntry(long batchNumber, WriteSet writes, SignedBatchHead head) {
-  /** Format version of the entry, first in its encoding: a replica refuses versions it cannot read. */
-  public static final int FORMAT_VERSION = 1;
+  /**
+   * Format version of the entry, first in its encoding: a replica refuses versions it cannot
+   * read. Version 2 carries the write set in its records form ({@link WriteSet#CODEC}), which a
+   * store writes as it is; version 1 (a list of key, optional value) is still read, from logs
+   * and backups written before, and written only when asked ({@link #encode(int)}), while a
+   * rolling upgrade from a build that reads nothing else is under way.
+   */
+  public static final int FORMAT_VERSION = 2;
+  /** The oldest format this build reads. */
+  public static final int FORMAT_VERSION_OLDEST = 1;
+
+  /** Whether this build reads entries of {@code format}. */
+  public static boolean reads(int format) {
+    return format >= FORMAT_VERSION_OLDEST && format <= FORMAT_VERSION;
+  }
 
   private record Write(Bytes key, Optional<Bytes> value) {}
 
@@ -32,11 +45,10 @@ public record BatchEntry(long batchNumber, WriteSet writes, SignedBatchHead head
       Write::new);
 
   /**
-   * The write set as a list of {@link Write}s, encoded and decoded in place: no record or
-   * optional per write, as the list codec would make for every one of a batch's many thousand
-   * writes on the sequencer thread and again on every replica. Same bytes as that list.
+   * Format 1's write set, a list of {@link Write}s, encoded and decoded without a record or
+   * optional per write. Format 2 has {@link WriteSet#CODEC} in its place.
    */
-  private static final Codec<WriteSet> WRITE_SET = new Codec<>() {
+  private static final Codec<WriteSet> WRITE_SET_V1 = new Codec<>() {
     private final Codec<List<Write>> list = Codecs.list(WRITE);
 
     @Override public dev.bulwark.core.codec.TypeDescription type() {
@@ -94,29 +106,69 @@ public record BatchEntry(long batchNumber, WriteSet writes, SignedBatchHead head
     }
   };
 
-  /** Upper bound of the write set's encoding beyond its key and value bytes: lengths and tags. */
-  private static final int BYTES_PER_WRITE_MAX = 5 + 1 + 5;
-
-  /** The canonical encoding, into a buffer sized for it up front (a batch is megabytes). */
+  /** The canonical encoding in the current format, into a buffer sized for it up front (a batch is megabytes). */
   public Bytes encode() {
-    long estimate = writes.byteSize() + (long) BYTES_PER_WRITE_MAX * writes.size() + 1024;
+    return encode(FORMAT_VERSION);
+  }
+
+  /** The encoding in {@code format}, one this build {@link #reads}. */
+  public Bytes encode(int format) {
+    if (!reads(format)) {
+      throw new IllegalArgumentException("batch entry format " + format + " is not one this build writes ("
+          + FORMAT_VERSION_OLDEST + " to " + FORMAT_VERSION + ")");
+    }
+    long estimate = format == FORMAT_VERSION ? writes.recordsLength() + 1024L : writes.byteSize() + 11L * writes.size() + 1024;
     Encoder out = new Encoder((int) Math.min(estimate, Integer.MAX_VALUE - 16));
-    CODEC.encode(this, out);
+    if (format == FORMAT_VERSION) {
+      CURRENT.encode(this, out);
+    } else {
+      out.writeVarLong(format).writeVarLong(batchNumber);
+      WRITE_SET_V1.encode(writes, out);
+      SignedBatchHead.CODEC.encode(head, out);
+    }
     return out.toBytes();
   }
 
-  public static final Codec<BatchEntry> CODEC = Codecs.record("bulwark.BatchEntry",
+  private static final Codec<BatchEntry> CURRENT = Codecs.record("bulwark.BatchEntry",
       Codecs.field("format", Codecs.varU32(), e -> FORMAT_VERSION),
       Codecs.field("batchNumber", Codecs.varU64(), BatchEntry::batchNumber),
-      Codecs.field("writes", WRITE_SET, BatchEntry::writes),
+      Codecs.field("writes", WriteSet.CODEC, BatchEntry::writes),
       Codecs.field("head", SignedBatchHead.CODEC, BatchEntry::head),
-      (format, number, writes, head) -> {
-        if (format != FORMAT_VERSION) {
-          throw new IllegalArgumentException("batch entry format " + format + " is not " + FORMAT_VERSION
-              + ": this replica is too old for its peers");
-        }
+      (format, number, writes, head) -> new BatchEntry(number, writes, head));
+
+  /**
+   * Writes {@link #FORMAT_VERSION}; reads every format from {@link #FORMAT_VERSION_OLDEST}: the
+   * format comes first, and picks the write set's codec.
+   */
+  public static final Codec<BatchEntry> CODEC = new Codec<>() {
+    @Override public dev.bulwark.core.codec.TypeDescription type() {
+      return CURRENT.type();
+    }
+
+    @Override public void encode(BatchEntry value, Encoder out) {
+      CURRENT.encode(value, out);
+    }
+
+    @Override public BatchEntry decode(Decoder in) {
+      int start = in.position();
+      in.enter();
+      int format = Codecs.varU32().decode(in);
+      if (!reads(format)) {
+        throw in.errorAt(DecodeException.Reason.INVALID_VALUE, start, "batch entry format " + format + " is not "
+            + FORMAT_VERSION + " (nor an older one this build reads, down to " + FORMAT_VERSION_OLDEST + "): "
+            + (format > FORMAT_VERSION ? "this replica is too old for its peers" : "written by a build too old for this one"));
+      }
+      long number = in.readVarLong();
+      WriteSet writes = (format == 1 ? WRITE_SET_V1 : WriteSet.CODEC).decode(in);
+      SignedBatchHead head = SignedBatchHead.CODEC.decode(in);
+      in.exit();
+      try {
         return new BatchEntry(number, writes, head);
-      });
+      } catch (IllegalArgumentException e) {
+        throw in.errorAt(DecodeException.Reason.INVALID_VALUE, start, e.getMessage());
+      }
+    }
+  };
 
   public BatchEntry {
     Objects.requireNonNull(writes);

@@ -1,5 +1,6 @@
 package dev.bulwark.server.engine;
 
+import dev.bulwark.core.Bytes;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -21,9 +22,11 @@ public final class LocalReplicator implements Replicator, AutoCloseable {
     this.nextIndex = replica.applied().logIndex() + 1;
   }
 
+  /** Encodes on the caller's thread, as the Raft replicator does, and applies with that encoding. */
   @Override
   public CompletableFuture<Void> replicate(BatchEntry entry) {
-    return CompletableFuture.runAsync(() -> replica.apply(entry, nextIndex++, 1), applier);
+    Bytes encoded = entry.encode();
+    return CompletableFuture.runAsync(() -> replica.apply(entry, encoded, nextIndex++, 1), applier);
   }
 
   @Override

@@ -109,10 +109,11 @@ public final class Backups {
       }
       int dataFormat = (int) doc.nonNegative("dataFormat");
       int entryFormat = (int) doc.nonNegative("entryFormat");
-      if (dataFormat != DataFormat.VERSION || entryFormat != BatchEntry.FORMAT_VERSION) {
+      if (dataFormat != DataFormat.VERSION || !BatchEntry.reads(entryFormat)) {
         throw new DataFormat.IncompatibleFormatException("the backup holds data format " + dataFormat
             + " and batch entry format " + entryFormat + " but this build of bulwark reads data format "
-            + DataFormat.VERSION + " and batch entry format " + BatchEntry.FORMAT_VERSION + " only");
+            + DataFormat.VERSION + " and batch entry formats " + BatchEntry.FORMAT_VERSION_OLDEST + " to "
+            + BatchEntry.FORMAT_VERSION + " only");
       }
       SignedBatchHead head = ReceiptJson.readHead(Json.write(((Map<?, ?>) parsed).get("head")));
       List<FileEntry> files = new ArrayList<>();

@@ -1,5 +1,6 @@
 package dev.bulwark.server.raft;
 
+import dev.bulwark.server.engine.BatchEntry;
 import java.time.Duration;
 
 /**
@@ -25,19 +26,23 @@ import java.time.Duration;
  * @param electOnLeaderExit whether a follower whose leader's process is gone (a peer's connection
  *     closed and the leader's Raft port refuses connections) starts an election at once rather
  *     than after the election timeout ({@link LeaderExitWatch}); true by default
+ * @param entryFormat the batch entry format this replica writes when it leads: the current one
+ *     ({@link BatchEntry#FORMAT_VERSION}) by default, or an older one this build still reads
+ *     while replicas of an older build that reads only that one are still running (a rolling
+ *     upgrade; docs/operations.md)
  */
 public record RaftSettings(Duration electionTimeoutMin, Duration electionTimeoutMax, Duration peerRequestTimeout,
     int entryBytesMax, long snapshotEveryEntries, long logSegmentBytes, java.util.Optional<Tls> tls,
-    boolean purgePastLaggingFollowers, boolean electOnLeaderExit) {
+    boolean purgePastLaggingFollowers, boolean electOnLeaderExit, int entryFormat) {
   /** Elections in 0.3 to 0.6 s (failover in about a second on loopback), entries up to 32 MiB, no TLS. */
   public static final RaftSettings DEFAULT = new RaftSettings(Duration.ofMillis(300), Duration.ofMillis(600),
-      Duration.ofSeconds(2), 32 << 20, 1024, 8L << 20, java.util.Optional.empty(), false, true);
+      Duration.ofSeconds(2), 32 << 20, 1024, 8L << 20, java.util.Optional.empty(), false, true, BatchEntry.FORMAT_VERSION);
 
   /** As the canonical constructor, keeping the log for lagging followers and electing at once when the leader exits. */
   public RaftSettings(Duration electionTimeoutMin, Duration electionTimeoutMax, Duration peerRequestTimeout,
       int entryBytesMax, long snapshotEveryEntries, long logSegmentBytes, java.util.Optional<Tls> tls) {
     this(electionTimeoutMin, electionTimeoutMax, peerRequestTimeout, entryBytesMax, snapshotEveryEntries, logSegmentBytes,
-        tls, false, true);
+        tls, false, true, BatchEntry.FORMAT_VERSION);
   }
 
   /** This replica's certificate and key (PKCS#8 PEM) and the cluster CA that every peer must be issued by. */
@@ -45,24 +50,30 @@ public record RaftSettings(Duration electionTimeoutMin, Duration electionTimeout
 
   public RaftSettings withSnapshots(long everyEntries, long segmentBytes) {
     return new RaftSettings(electionTimeoutMin, electionTimeoutMax, peerRequestTimeout, entryBytesMax, everyEntries,
-        segmentBytes, tls, purgePastLaggingFollowers, electOnLeaderExit);
+        segmentBytes, tls, purgePastLaggingFollowers, electOnLeaderExit, entryFormat);
   }
 
   /** These settings with the log purged up to each snapshot, even past lagging followers. */
   public RaftSettings purgingPastLaggingFollowers() {
     return new RaftSettings(electionTimeoutMin, electionTimeoutMax, peerRequestTimeout, entryBytesMax, snapshotEveryEntries,
-        logSegmentBytes, tls, true, electOnLeaderExit);
+        logSegmentBytes, tls, true, electOnLeaderExit, entryFormat);
   }
 
   public RaftSettings withTls(Tls material) {
     return new RaftSettings(electionTimeoutMin, electionTimeoutMax, peerRequestTimeout, entryBytesMax, snapshotEveryEntries,
-        logSegmentBytes, java.util.Optional.of(material), purgePastLaggingFollowers, electOnLeaderExit);
+        logSegmentBytes, java.util.Optional.of(material), purgePastLaggingFollowers, electOnLeaderExit, entryFormat);
   }
 
   /** These settings with or without an election at once when the leader's process is gone ({@link LeaderExitWatch}). */
   public RaftSettings electingOnLeaderExit(boolean elect) {
     return new RaftSettings(electionTimeoutMin, electionTimeoutMax, peerRequestTimeout, entryBytesMax, snapshotEveryEntries,
-        logSegmentBytes, tls, purgePastLaggingFollowers, elect);
+        logSegmentBytes, tls, purgePastLaggingFollowers, elect, entryFormat);
+  }
+
+  /** These settings writing batch entries in {@code format} (see {@link #entryFormat}). */
+  public RaftSettings writingEntryFormat(int format) {
+    return new RaftSettings(electionTimeoutMin, electionTimeoutMax, peerRequestTimeout, entryBytesMax, snapshotEveryEntries,
+        logSegmentBytes, tls, purgePastLaggingFollowers, electOnLeaderExit, format);
   }
 
   /** Ratis parameters carrying the TLS configuration, for servers and clients alike. */
@@ -90,6 +101,10 @@ public record RaftSettings(Duration electionTimeoutMin, Duration electionTimeout
     java.util.Objects.requireNonNull(tls, "raft.tls must be set (possibly empty)");
     if (logSegmentBytes < (16 << 10) || logSegmentBytes > (1L << 30)) {
       throw new IllegalArgumentException("raft.logSegmentBytes must be between 16 KiB and 1 GiB, got " + logSegmentBytes);
+    }
+    if (!BatchEntry.reads(entryFormat)) {
+      throw new IllegalArgumentException("raft.entryFormat must be between " + BatchEntry.FORMAT_VERSION_OLDEST + " and "
+          + BatchEntry.FORMAT_VERSION + ", got " + entryFormat);
     }
   }
 }

@@ -34,20 +34,22 @@ final class RatisReplicator implements Replicator {
   private final RaftGroupId groupId;
   private final ClientId clientId = ClientId.randomId();
   private final int entryBytesMax;
+  private final int entryFormat;
   private final long term;
   private long nextCallId = 1;
 
-  /** A replicator for a sequencer that leads in Raft term {@code term}. */
-  RatisReplicator(RaftServer server, RaftGroupId groupId, int entryBytesMax, long term) {
+  /** A replicator for a sequencer that leads in Raft term {@code term}, writing entries as {@code raft} says. */
+  RatisReplicator(RaftServer server, RaftGroupId groupId, RaftSettings raft, long term) {
     this.server = server;
     this.groupId = groupId;
-    this.entryBytesMax = entryBytesMax;
+    this.entryBytesMax = raft.entryBytesMax();
+    this.entryFormat = raft.entryFormat();
     this.term = term;
   }
 
   @Override
   public CompletableFuture<Void> replicate(BatchEntry entry) {
-    Bytes bytes = entry.encode();
+    Bytes bytes = entry.encode(entryFormat);
     if (bytes.length() > entryBytesMax) {
       return CompletableFuture.failedFuture(new NotCommittedException("batch " + entry.batchNumber() + " encodes to "
           + bytes.length() + " bytes, more than raft.entryBytesMax " + entryBytesMax));

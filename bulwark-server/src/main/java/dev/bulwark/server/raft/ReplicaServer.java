@@ -376,7 +376,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
       long starting = System.nanoTime();
       long term = currentTerm();
       sequencer = new Sequencer<>(app, config, replica,
-          new RatisReplicator(server, members.groupId(), raft.entryBytesMax(), term), operatorKey, clock);
+          new RatisReplicator(server, members.groupId(), raft, term), operatorKey, clock);
       sequencer.observe(pipelineObserver);
       leaderId = id;
       long now = System.nanoTime();
@@ -607,7 +607,7 @@ public final class ReplicaServer<Q, R> implements AutoCloseable {
 
   /** A replicator as a sequencer leading in {@code term} gets one (for tests of stale sequencers). */
   RatisReplicator replicatorForTerm(long term) {
-    return new RatisReplicator(server, members.groupId(), raft.entryBytesMax(), term);
+    return new RatisReplicator(server, members.groupId(), raft, term);
   }
 
   /** This replica's current Raft term (0 when it is not in its group). */

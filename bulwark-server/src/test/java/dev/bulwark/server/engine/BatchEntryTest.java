@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.codec.DecodeException;
+import dev.bulwark.core.codec.Encoder;
+import dev.bulwark.core.kv.Mutation;
 import dev.bulwark.core.crypto.SigningKey;
 import dev.bulwark.core.kv.WriteSet;
 import dev.bulwark.core.receipt.BatchHead;
@@ -57,6 +59,56 @@ class BatchEntryTest {
     repeated[indexOf(repeated, "kb") + 1] = 'a';
     assertThatThrownBy(() -> BatchEntry.CODEC.decode(Bytes.adopt(repeated))).isInstanceOf(DecodeException.class)
         .satisfies(e -> assertThat(((DecodeException) e).reason()).isEqualTo(DecodeException.Reason.UNSORTED_MAP_KEYS));
+  }
+
+  @Test
+  void formatTwoCarriesTheWriteSetsRecordsAsTheyAre() {
+    WriteSet writes = WriteSet.builder().put(Bytes.utf8("ka"), Bytes.utf8("1")).delete(Bytes.utf8("kb")).build();
+    BatchEntry entry = entry(writes);
+    Encoder expected = new Encoder();
+    expected.writeVarLong(BatchEntry.FORMAT_VERSION).writeVarLong(3).writeBytes(WriteSet.CODEC.encode(writes))
+        .writeBytes(SignedBatchHead.CODEC.encode(entry.head()));
+    assertThat(BatchEntry.FORMAT_VERSION).isEqualTo(2);
+    assertThat(entry.encode()).isEqualTo(expected.toBytes());
+  }
+
+  @Test
+  void anEntryOfFormatOneFromAnOlderLogStillDecodes() {
+    SplittableRandom random = new SplittableRandom(9);
+    WriteSet.Builder builder = WriteSet.builder();
+    for (int i = 0; i < 300; i++) {
+      Bytes key = Bytes.utf8("key-" + random.nextInt(100_000));
+      if (random.nextInt(3) == 0) {
+        builder.delete(key);
+      } else {
+        builder.put(key, Bytes.utf8("v".repeat(random.nextInt(200))));
+      }
+    }
+    BatchEntry entry = entry(builder.build());
+    // Format 1, as builds before format 2 wrote it: per write its key, then an optional value (tag 1 and bytes, or tag 0).
+    Encoder v1 = new Encoder();
+    v1.writeVarLong(1).writeVarLong(entry.batchNumber()).writeVarLong(entry.writes().size());
+    entry.writes().forEachInOrder((key, mutation) -> {
+      v1.writeVarLong(key.length()).writeBytes(key);
+      if (mutation instanceof Mutation.Put put) {
+        v1.writeByte(1).writeVarLong(put.value().length()).writeBytes(put.value());
+      } else {
+        v1.writeByte(0);
+      }
+    });
+    v1.writeBytes(SignedBatchHead.CODEC.encode(entry.head()));
+    // What a leader writes during a rolling upgrade from such a build (raft.entryFormat 1).
+    assertThat(entry.encode(1)).isEqualTo(v1.toBytes());
+    BatchEntry decoded = BatchEntry.CODEC.decode(v1.toBytes());
+    assertThat(decoded.head()).isEqualTo(entry.head());
+    assertThat(decoded.writes().mutations()).containsExactlyEntriesOf(entry.writes().mutations());
+    // Written again, it is format 2.
+    assertThat(decoded.encode()).isEqualTo(entry.encode());
+    assertThat(BatchEntry.reads(1)).isTrue();
+    assertThat(BatchEntry.reads(0)).isFalse();
+    assertThat(BatchEntry.reads(BatchEntry.FORMAT_VERSION + 1)).isFalse();
+    assertThatThrownBy(() -> entry.encode(BatchEntry.FORMAT_VERSION + 1)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("batch entry format 3 is not one this build writes (1 to 2)");
   }
 
   private static int indexOf(byte[] haystack, String needle) {

@@ -225,6 +225,74 @@ class RaftClusterTest {
     }
   }
 
+  /**
+   * The rolling upgrade to batch entry format 2 (docs/operations.md): replicas writing format 1,
+   * as builds before it did, then each restarted in turn writing format 2. Each restart replays
+   * that replica's own log, format 1 entries included; then every replica agrees.
+   */
+  @Test
+  void aClusterMovesFromEntryFormatOneToTwoOneReplicaAtATime() throws Exception {
+    raftSettings = RaftSettings.DEFAULT.writingEntryFormat(1);
+    startCluster(3);
+    awaitLeader();
+    SigningKey owner = SigningKey.generate(new SplittableRandom(311));
+    applied(send(new ClientRequest(Bytes.utf8("formats"), 1, LedgerRequest.CODEC.encode(
+        LedgerRequest.sign(new LedgerOp.OpenAccount("acct-f", owner.publicKey()), owner)))));
+    applied(send(new ClientRequest(Bytes.utf8("formats"), 2, LedgerRequest.CODEC.encode(
+        LedgerRequest.sign(new LedgerOp.Deposit("acct-f", 1_000, Bytes.utf8("df")), ADMIN)))));
+    applied(send(new ClientRequest(Bytes.utf8("formats-2"), 1, LedgerRequest.CODEC.encode(
+        LedgerRequest.sign(new LedgerOp.OpenAccount("acct-g", owner.publicKey()), owner)))));
+    int nonce = 0;
+    for (; nonce < 5; nonce++) {
+      applied(send(new ClientRequest(Bytes.utf8("payer-f"), nonce + 1, LedgerRequest.CODEC.encode(
+          LedgerRequest.sign(new LedgerOp.Transfer("acct-f", "acct-g", 7, nonce + 1), owner)))));
+    }
+    for (var r : replicas.values()) {
+      awaitApplied(r, awaitLeader().replica().applied().logIndex());
+      assertThat(entryFormats(r)).as("entry formats in %s's log", r.id()).containsExactly(1);
+    }
+
+    raftSettings = RaftSettings.DEFAULT;
+    for (String id : List.copyOf(members.addresses().keySet())) {
+      replicas.remove(id).close();
+      start(id);
+      awaitApplied(replicas.get(id), awaitLeader().replica().applied().logIndex());
+      applied(send(new ClientRequest(Bytes.utf8("payer-f"), nonce + 1, LedgerRequest.CODEC.encode(
+          LedgerRequest.sign(new LedgerOp.Transfer("acct-f", "acct-g", 7, nonce + 1), owner)))));
+      nonce++;
+    }
+
+    var reference = awaitLeader().replica().applied();
+    for (var r : replicas.values()) {
+      awaitApplied(r, reference.logIndex());
+      assertThat(r.replica().applied().stateDigest()).as("replica %s", r.id()).isEqualTo(reference.stateDigest());
+      assertThat(entryFormats(r)).as("entry formats in %s's log", r.id()).containsExactly(1, 2);
+      Account payer = StateMirror.get(r.replica().objects().store(), Ledger.ACCOUNTS, "acct-f").orElseThrow();
+      assertThat(payer.nonce()).isEqualTo(nonce);
+      assertThat(payer.balance()).isEqualTo(1_000 - 7L * nonce);
+    }
+  }
+
+  private static void awaitApplied(ReplicaServer<LedgerRequest, LedgerResult> r, long logIndex) throws InterruptedException {
+    for (int i = 0; i < 1500 && r.replica().applied().logIndex() < logIndex; i++) {
+      Thread.sleep(20);
+    }
+    assertThat(r.replica().applied().logIndex()).as("replica %s's applied index", r.id()).isGreaterThanOrEqualTo(logIndex);
+  }
+
+  /** The formats of the batch entries in a replica's Raft log, in log order, each once. */
+  private static List<Integer> entryFormats(ReplicaServer<LedgerRequest, LedgerResult> r) throws Exception {
+    var log = r.raftDivision().getRaftLog();
+    java.util.LinkedHashSet<Integer> formats = new java.util.LinkedHashSet<>();
+    for (long i = log.getStartIndex(); i <= log.getLastEntryTermIndex().getIndex(); i++) {
+      var entry = log.get(i);
+      if (entry != null && entry.hasStateMachineLogEntry() && !entry.getStateMachineLogEntry().getLogData().isEmpty()) {
+        formats.add((int) entry.getStateMachineLogEntry().getLogData().byteAt(0));
+      }
+    }
+    return List.copyOf(formats);
+  }
+
   @Test
   void aReplicaThatMissedPurgedEntriesCatchesUpByInstallingASnapshot() throws Exception {
     raftSettings = RaftSettings.DEFAULT.withSnapshots(8, 16 << 10).purgingPastLaggingFollowers();
