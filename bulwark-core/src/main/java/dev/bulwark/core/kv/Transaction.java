@@ -34,7 +34,7 @@ public final class Transaction implements ReadView {
   private final ReadView base;
   private final NavigableMap<Bytes, Mutation> writes = new TreeMap<>();
   /** The same entries as {@link #writes}, for point reads. */
-  private final Map<Bytes, Mutation> hashed = new HashMap<>();
+  private final Map<Bytes, Mutation> hashed;
   /** While a savepoint is open: each write's key, and what it replaced (null: nothing). */
   private final List<Bytes> undoKeys = new ArrayList<>();
   private final List<Mutation> undoPrior = new ArrayList<>();
@@ -44,8 +44,24 @@ public final class Transaction implements ReadView {
   private long nextSerial;
   private boolean committed;
 
+  /** Most keys a size hint may reserve room for: a larger hint is taken as this. */
+  static final int EXPECTED_WRITES_MAX = 1 << 20;
+
   public Transaction(ReadView base) {
+    this(base, 0);
+  }
+
+  /**
+   * A transaction sized for about {@code expectedWrites} distinct keys (at most
+   * {@link #EXPECTED_WRITES_MAX}): a hint, not a limit, which spares the hash map its rehashing
+   * as it grows when the caller knows roughly how much it will write.
+   */
+  public Transaction(ReadView base, int expectedWrites) {
     this.base = Objects.requireNonNull(base);
+    if (expectedWrites < 0) {
+      throw new IllegalArgumentException("negative expected write count " + expectedWrites);
+    }
+    this.hashed = HashMap.newHashMap(Math.min(expectedWrites, EXPECTED_WRITES_MAX));
   }
 
   /**

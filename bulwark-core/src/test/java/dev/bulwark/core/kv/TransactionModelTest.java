@@ -79,7 +79,8 @@ class TransactionModelTest {
       for (int i = 0; i < 20; i++) {
         store.put(key(random), Bytes.utf8("base" + i));
       }
-      Transaction tx = new Transaction(store);
+      // A size hint, from none to more than the 64 keys there are, changes nothing but the hash map's start.
+      Transaction tx = new Transaction(store, random.nextInt(100));
       Model model = new Model(new TreeMap<>(store.entries()));
       List<Transaction.Savepoint> open = new ArrayList<>();
       int steps = 50 + random.nextInt(300);

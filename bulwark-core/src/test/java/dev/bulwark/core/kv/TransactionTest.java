@@ -427,4 +427,10 @@ class TransactionTest {
       assertThat(base.openCursors()).isZero();
     });
   }
+
+  @Test
+  void aNegativeSizeHintIsRefused() {
+    assertThatThrownBy(() -> new Transaction(base(), -1)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("negative expected write count -1");
+  }
 }

@@ -108,6 +108,11 @@ public final class Sequencer<Q, R> implements AutoCloseable {
 
   // Sequencer-thread state: where the next batch starts.
   private long nextBatch;
+  /**
+   * Distinct keys the last batch wrote: the next batch's transaction is sized for as many, so
+   * its hash map does not rehash thousands of keys several times while the batch fills.
+   */
+  private int lastBatchWrites;
   private MerkleLogState logState;
   private Digest stateRoot;
   private Digest previousHeadHash;
@@ -494,7 +499,7 @@ public final class Sequencer<Q, R> implements AutoCloseable {
         }
       }
       this.base = PipelineView.over(replica.objects().store(), layers);
-      this.tx = new Transaction(base);
+      this.tx = new Transaction(base, lastBatchWrites);
     }
 
     void add(Pending<Q> p) {
@@ -705,6 +710,7 @@ public final class Sequencer<Q, R> implements AutoCloseable {
     }
     EngineTables.HEADS.put(tx, batch.number, signed);
     WriteSet writes = tx.commit();
+    lastBatchWrites = writes.size();
     BatchEntry entry = new BatchEntry(batch.number, writes, signed);
 
     synchronized (inFlight) {
