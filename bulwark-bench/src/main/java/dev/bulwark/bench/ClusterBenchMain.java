@@ -12,7 +12,6 @@ import dev.bulwark.core.protocol.Outcome;
 import dev.bulwark.core.protocol.ResultEnvelope;
 import dev.bulwark.server.raft.InProcessCluster;
 import dev.bulwark.server.raft.RaftSettings;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -41,7 +40,7 @@ public final class ClusterBenchMain {
   public static void main(String[] args) throws Exception {
     int accounts = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
     int perAccount = args.length > 1 ? Integer.parseInt(args[1]) : 20;
-    Path dir = Files.createTempDirectory("bulwark-cluster-bench");
+    Path dir = TempDirectory.create("bulwark-cluster-bench");
     SigningKey admin = SigningKey.generate(new SplittableRandom(1));
     SigningKey operator = SigningKey.generate(new SplittableRandom(2));
     Ledger ledger = new Ledger(admin.publicKey());
@@ -122,6 +121,8 @@ public final class ClusterBenchMain {
       System.out.printf("latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms; timed batches %d (%.1f requests each)%n",
           lat[lat.length / 2] / 1e6, lat[(int) (lat.length * 0.99)] / 1e6, lat[lat.length - 1] / 1e6, timedBatches,
           (double) confirmed.sum() / timedBatches);
+    } finally {
+      TempDirectory.delete(dir); // the store, hundreds of MB a run
     }
   }
 

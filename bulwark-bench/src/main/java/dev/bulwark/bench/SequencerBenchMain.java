@@ -17,7 +17,6 @@ import dev.bulwark.core.protocol.ResultEnvelope;
 import dev.bulwark.server.engine.Sequencer;
 import dev.bulwark.store.Durability;
 import dev.bulwark.store.StoreConfig;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -54,7 +53,7 @@ public final class SequencerBenchMain {
     ReceiptMode mode = args.length > 2 && args[2].equals("per-request") ? ReceiptMode.PER_REQUEST : ReceiptMode.PER_BATCH;
     boolean proofs = !(args.length > 3 && args[3].equals("no-proofs"));
     boolean unsigned = args.length > 4 && args[4].equals("unsigned");
-    Path dir = Files.createTempDirectory("bulwark-sequencer-bench");
+    Path dir = TempDirectory.create("bulwark-sequencer-bench");
     SigningKey admin = SigningKey.generate(new SplittableRandom(1));
     SigningKey operator = SigningKey.generate(new SplittableRandom(2));
     Ledger ledger = new Ledger(admin.publicKey());
@@ -129,6 +128,8 @@ public final class SequencerBenchMain {
       System.out.printf("latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms; timed batches %d (%.1f requests each)%n",
           lat[lat.length / 2] / 1e6, lat[(int) (lat.length * 0.99)] / 1e6, lat[lat.length - 1] / 1e6,
           timedBatches, (double) (confirmed.sum() + refused.sum()) / timedBatches);
+    } finally {
+      TempDirectory.delete(dir); // the store, hundreds of MB a run
     }
   }
 
