@@ -190,7 +190,8 @@ final class RocksDbStore implements KeyValueStore {
 
   /** As {@link #serialized(WriteSet)}, then a put of {@code extraKey} unless it is null. */
   static byte[] serialized(WriteSet writes, Bytes extraKey, Bytes extraValue) {
-    long size = BATCH_HEADER_BYTES + (long) writes.recordsLength();
+    int recordsLength = writes.recordsLength();
+    long size = BATCH_HEADER_BYTES + (long) recordsLength;
     if (extraKey != null) {
       size += recordLength(extraKey, extraValue.length());
     }
@@ -204,7 +205,7 @@ final class RocksDbStore implements KeyValueStore {
     rep[10] = (byte) (count >>> 16);
     rep[11] = (byte) (count >>> 24);
     writes.copyRecordsTo(rep, BATCH_HEADER_BYTES);
-    int at = BATCH_HEADER_BYTES + writes.recordsLength();
+    int at = BATCH_HEADER_BYTES + recordsLength;
     if (extraKey != null) {
       rep[at++] = TYPE_VALUE;
       at = putVarstring(rep, at, extraKey.unsafeArray());

@@ -273,15 +273,27 @@ public final class WriteSet {
     return w;
   }
 
-  /** Bytes of the records form (see the class comment), encoding it on first use. */
+  /**
+   * Bytes of the records form (see the class comment): the kept records' length, or else
+   * counted in one walk of the writes.
+   */
   public int recordsLength() {
-    return records().length();
+    Records r = records;
+    return r != null ? r.length() : checkedLength(measure()[0]);
   }
 
-  /** Copies the records form (see the class comment) into {@code target} from {@code offset}. */
+  /**
+   * Writes the records form (see the class comment) into {@code target} from {@code offset}:
+   * a copy of the kept records, or else encoded straight into {@code target} without keeping
+   * them (a store writing a transaction's writes needs them once, so they are not copied twice).
+   */
   public void copyRecordsTo(byte[] target, int offset) {
-    Records r = records();
-    System.arraycopy(r.array(), r.from(), target, offset, r.length());
+    Records r = records;
+    if (r != null) {
+      System.arraycopy(r.array(), r.from(), target, offset, r.length());
+    } else {
+      fill(target, offset);
+    }
   }
 
   private Records records() {
@@ -294,23 +306,63 @@ public final class WriteSet {
     return r;
   }
 
-  /** The records of these writes, in one walk of whichever form the write set has. */
-  private Records encode() {
-    Encoder out = new Encoder((int) Math.min(Integer.MAX_VALUE - 16, 16 + 64L * size));
-    long[] sum = {0};
+  /** The record bytes and the key and value bytes of these writes, in one walk. */
+  private long[] measure() {
+    long[] sizes = {0, 0};
     forEachInOrder((key, mutation) -> {
-      out.writeByte(mutation instanceof Mutation.Put ? KIND_PUT : KIND_DELETE);
-      out.writeVarLong(key.length());
-      out.writeBytes(key);
-      sum[0] += key.length();
+      int valueLength = mutation instanceof Mutation.Put put ? put.value().length() : -1;
+      sizes[0] += 1 + varLongBytes(key.length()) + key.length()
+          + (valueLength < 0 ? 0 : varLongBytes(valueLength) + valueLength);
+      sizes[1] += key.length() + Math.max(0, valueLength);
+    });
+    return sizes;
+  }
+
+  private static int checkedLength(long bytes) {
+    if (bytes > Integer.MAX_VALUE - 16) {
+      throw new IllegalStateException("a write set of " + bytes + " bytes is too large to encode");
+    }
+    return (int) bytes;
+  }
+
+  /**
+   * The records of these writes, kept: one walk to size them, one to fill an array of exactly
+   * that size (a growing buffer would copy a batch of state nodes, a megabyte and more, several
+   * times over and once more to trim it).
+   */
+  private Records encode() {
+    long[] sizes = measure();
+    byte[] array = new byte[checkedLength(sizes[0])];
+    int end = fill(array, 0);
+    if (end != array.length) {
+      throw new IllegalStateException("records encoded to " + end + " of " + array.length + " bytes");
+    }
+    return new Records(array, 0, array.length, sizes[1]);
+  }
+
+  /** Encodes the records into {@code target} from {@code offset}; returns the offset after them. */
+  private int fill(byte[] target, int offset) {
+    int[] at = {offset};
+    forEachInOrder((key, mutation) -> {
+      target[at[0]++] = (byte) (mutation instanceof Mutation.Put ? KIND_PUT : KIND_DELETE);
+      at[0] = putLengthPrefixed(target, at[0], key);
       if (mutation instanceof Mutation.Put put) {
-        out.writeVarLong(put.value().length());
-        out.writeBytes(put.value());
-        sum[0] += put.value().length();
+        at[0] = putLengthPrefixed(target, at[0], put.value());
       }
     });
-    byte[] array = out.toByteArray();
-    return new Records(array, 0, array.length, sum[0]);
+    return at[0];
+  }
+
+  /** Writes {@code data}'s length (LEB128) and then {@code data} at {@code at}; returns the offset after it. */
+  private static int putLengthPrefixed(byte[] array, int at, Bytes data) {
+    int v = data.length();
+    while ((v & ~0x7F) != 0) {
+      array[at++] = (byte) ((v & 0x7F) | 0x80);
+      v >>>= 7;
+    }
+    array[at++] = (byte) v;
+    System.arraycopy(data.unsafeArray(), 0, array, at, data.length());
+    return at + data.length();
   }
 
   /** Keys and mutations out of records that {@link #CODEC} has validated. */

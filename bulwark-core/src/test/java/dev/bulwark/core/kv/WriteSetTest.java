@@ -185,7 +185,13 @@ class WriteSetTest {
       WriteSet built = builder.build();
       WriteSet adopted = WriteSet.adopt(new java.util.TreeMap<>(model));
       WriteSet ascending = WriteSet.ofAscending(new java.util.ArrayList<>(model.keySet()), new java.util.ArrayList<>(model.values()));
+      // Written out by a store before anything kept them: encoded straight into the target.
+      WriteSet fresh = WriteSet.adopt(new java.util.TreeMap<>(model));
+      byte[] direct = new byte[fresh.recordsLength() + 2];
+      fresh.copyRecordsTo(direct, 2);
       Bytes encoded = WriteSet.CODEC.encode(built);
+      assertThat(encoded.slice(encoded.length() - direct.length + 2, encoded.length()))
+          .isEqualTo(Bytes.of(direct, 2, direct.length - 2));
       assertThat(WriteSet.CODEC.encode(adopted)).isEqualTo(encoded);
       assertThat(WriteSet.CODEC.encode(ascending)).isEqualTo(encoded);
 
