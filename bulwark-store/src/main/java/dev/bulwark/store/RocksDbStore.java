@@ -176,7 +176,6 @@ final class RocksDbStore implements KeyValueStore {
   // varint32-length-prefixed key (and value). Records of the default column family only: type
   // 0x0 a deletion, 0x1 a value, the kinds of a write set's records.
   private static final int BATCH_HEADER_BYTES = 12;
-  private static final byte TYPE_VALUE = 0x1;
 
   /**
    * The write set as one serialized RocksDB write batch, handed over in one native call: a
@@ -193,7 +192,7 @@ final class RocksDbStore implements KeyValueStore {
     int recordsLength = writes.recordsLength();
     long size = BATCH_HEADER_BYTES + (long) recordsLength;
     if (extraKey != null) {
-      size += recordLength(extraKey, extraValue.length());
+      size += WriteSet.putRecordLength(extraKey, extraValue);
     }
     if (size > Integer.MAX_VALUE - 16) {
       throw new StoreException("a write of " + size + " bytes is too large for one RocksDB batch");
@@ -207,39 +206,12 @@ final class RocksDbStore implements KeyValueStore {
     writes.copyRecordsTo(rep, BATCH_HEADER_BYTES);
     int at = BATCH_HEADER_BYTES + recordsLength;
     if (extraKey != null) {
-      rep[at++] = TYPE_VALUE;
-      at = putVarstring(rep, at, extraKey.unsafeArray());
-      at = putVarstring(rep, at, extraValue.unsafeArray());
+      at = WriteSet.putRecord(rep, at, extraKey, extraValue);
     }
     if (at != rep.length) {
       throw new IllegalStateException("write batch serialized to " + at + " of " + rep.length + " bytes");
     }
     return rep;
-  }
-
-  /** A put record's bytes in a batch: type, key and value. */
-  private static long recordLength(Bytes key, int valueLength) {
-    return 1 + varint32Length(key.length()) + key.length() + varint32Length(valueLength) + valueLength;
-  }
-
-  private static int varint32Length(int v) {
-    int n = 1;
-    while ((v & ~0x7F) != 0) {
-      v >>>= 7;
-      n++;
-    }
-    return n;
-  }
-
-  private static int putVarstring(byte[] rep, int at, byte[] data) {
-    int v = data.length;
-    while ((v & ~0x7F) != 0) {
-      rep[at++] = (byte) ((v & 0x7F) | 0x80);
-      v >>>= 7;
-    }
-    rep[at++] = (byte) v;
-    System.arraycopy(data, 0, rep, at, data.length);
-    return at + data.length;
   }
 
   @Override

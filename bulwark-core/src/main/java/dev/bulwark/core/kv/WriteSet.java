@@ -3,6 +3,7 @@ package dev.bulwark.core.kv;
 import dev.bulwark.core.Bytes;
 import dev.bulwark.core.codec.Codec;
 import dev.bulwark.core.codec.DecodeException;
+import dev.bulwark.core.codec.DecodeLimits;
 import dev.bulwark.core.codec.Decoder;
 import dev.bulwark.core.codec.Encoder;
 import dev.bulwark.core.codec.TypeDescription;
@@ -100,10 +101,6 @@ public final class WriteSet {
     this.hashed = null;
     this.size = size;
     this.weight = records.weight();
-  }
-
-  private static long weight(Bytes key, Mutation mutation) {
-    return key.length() + (mutation instanceof Mutation.Put put ? put.value().length() : 0);
   }
 
   /** Takes ownership of {@code mutations}; the caller must not touch the map again. */
@@ -265,9 +262,7 @@ public final class WriteSet {
   public long byteSize() {
     long w = weight;
     if (w < 0) {
-      long[] sum = {0};
-      forEachInOrder((key, mutation) -> sum[0] += weight(key, mutation));
-      w = sum[0];
+      w = measure()[1];
       weight = w;
     }
     return w;
@@ -344,13 +339,28 @@ public final class WriteSet {
   private int fill(byte[] target, int offset) {
     int[] at = {offset};
     forEachInOrder((key, mutation) -> {
-      target[at[0]++] = (byte) (mutation instanceof Mutation.Put ? KIND_PUT : KIND_DELETE);
-      at[0] = putLengthPrefixed(target, at[0], key);
       if (mutation instanceof Mutation.Put put) {
-        at[0] = putLengthPrefixed(target, at[0], put.value());
+        at[0] = putRecord(target, at[0], key, put.value());
+      } else {
+        target[at[0]++] = KIND_DELETE;
+        at[0] = putLengthPrefixed(target, at[0], key);
       }
     });
     return at[0];
+  }
+
+  /** Bytes of one put record of {@code key} and {@code value} in the records form. */
+  public static int putRecordLength(Bytes key, Bytes value) {
+    return 1 + varLongBytes(key.length()) + key.length() + varLongBytes(value.length()) + value.length();
+  }
+
+  /**
+   * Writes one put record of {@code key} and {@code value} in the records form at {@code at}
+   * (a store appending a write of its own after a write set's records); returns the offset after it.
+   */
+  public static int putRecord(byte[] target, int at, Bytes key, Bytes value) {
+    target[at++] = KIND_PUT;
+    return putLengthPrefixed(target, putLengthPrefixed(target, at, key), value);
   }
 
   /** Writes {@code data}'s length (LEB128) and then {@code data} at {@code at}; returns the offset after it. */
@@ -365,39 +375,24 @@ public final class WriteSet {
     return at + data.length();
   }
 
+  /** No limits but the array's end: records are parsed only after {@link #CODEC} validated them. */
+  private static final DecodeLimits VALIDATED = new DecodeLimits(Integer.MAX_VALUE, Integer.MAX_VALUE, 1);
+
   /** Keys and mutations out of records that {@link #CODEC} has validated. */
   private static Run parse(Records records) {
-    byte[] a = records.array();
+    Decoder in = new Decoder(records.array(), records.from(), records.length(), VALIDATED);
     List<Bytes> keys = new ArrayList<>();
     List<Mutation> mutations = new ArrayList<>();
-    int at = records.from();
-    while (at < records.to()) {
-      int kind = a[at++];
-      long keyLength = readValidatedLength(a, at);
-      at += varLongBytes(keyLength);
-      keys.add(Bytes.of(a, at, (int) keyLength));
-      at += (int) keyLength;
+    while (in.remaining() > 0) {
+      int kind = in.readUnsignedByte();
+      keys.add(Bytes.adopt(in.readBytes(in.readLength(Integer.MAX_VALUE, "key length"))));
       if (kind == KIND_PUT) {
-        long valueLength = readValidatedLength(a, at);
-        at += varLongBytes(valueLength);
-        mutations.add(new Mutation.Put(Bytes.of(a, at, (int) valueLength)));
-        at += (int) valueLength;
+        mutations.add(new Mutation.Put(Bytes.adopt(in.readBytes(in.readLength(Integer.MAX_VALUE, "value length")))));
       } else {
         mutations.add(Mutation.Delete.INSTANCE);
       }
     }
     return new Run(keys, mutations);
-  }
-
-  private static long readValidatedLength(byte[] a, int at) {
-    long v = 0;
-    for (int shift = 0; ; shift += 7) {
-      int b = a[at++] & 0xFF;
-      v |= (long) (b & 0x7F) << shift;
-      if ((b & 0x80) == 0) {
-        return v;
-      }
-    }
   }
 
   private static int varLongBytes(long v) {

@@ -22,19 +22,24 @@ class BatchEntryTest {
     return new BatchEntry(3, writes, SignedBatchHead.sign(head, OPERATOR));
   }
 
-  @Test
-  void aBatchOfPutsAndDeletesDecodesToTheSameWritesInOrder() {
-    SplittableRandom random = new SplittableRandom(8);
+  /** {@code count} puts and deletes of random keys, values of 0 to 199 bytes (lengths of one and two varint bytes). */
+  private static WriteSet randomWrites(long seed, int count) {
+    SplittableRandom random = new SplittableRandom(seed);
     WriteSet.Builder writes = WriteSet.builder();
-    for (int i = 0; i < 2_000; i++) {
+    for (int i = 0; i < count; i++) {
       Bytes key = Bytes.utf8("key-" + random.nextInt(1_000_000));
       if (random.nextInt(4) == 0) {
         writes.delete(key);
       } else {
-        writes.put(key, Bytes.utf8("value-" + i));
+        writes.put(key, Bytes.utf8("v".repeat(random.nextInt(200))));
       }
     }
-    BatchEntry entry = entry(writes.build());
+    return writes.build();
+  }
+
+  @Test
+  void aBatchOfPutsAndDeletesDecodesToTheSameWritesInOrder() {
+    BatchEntry entry = entry(randomWrites(8, 2_000));
     Bytes encoded = entry.encode();
     BatchEntry decoded = BatchEntry.CODEC.decode(encoded);
     assertThat(decoded.batchNumber()).isEqualTo(3);
@@ -74,17 +79,7 @@ class BatchEntryTest {
 
   @Test
   void anEntryOfFormatOneFromAnOlderLogStillDecodes() {
-    SplittableRandom random = new SplittableRandom(9);
-    WriteSet.Builder builder = WriteSet.builder();
-    for (int i = 0; i < 300; i++) {
-      Bytes key = Bytes.utf8("key-" + random.nextInt(100_000));
-      if (random.nextInt(3) == 0) {
-        builder.delete(key);
-      } else {
-        builder.put(key, Bytes.utf8("v".repeat(random.nextInt(200))));
-      }
-    }
-    BatchEntry entry = entry(builder.build());
+    BatchEntry entry = entry(randomWrites(9, 300));
     // Format 1, as builds before format 2 wrote it: per write its key, then an optional value (tag 1 and bytes, or tag 0).
     Encoder v1 = new Encoder();
     v1.writeVarLong(1).writeVarLong(entry.batchNumber()).writeVarLong(entry.writes().size());
